@@ -1,0 +1,58 @@
+"""Every integration event of the contract, with its topic: the one place to look up
+how to read an `event_type` at a `schema_version`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from events import matching, notifications, registration, screening, topics
+from events.envelope import Envelope, EnvelopeHeader
+
+EVENT_MODELS: tuple[type[Envelope], ...] = (
+    registration.ApplicantPreregistered,
+    registration.ApplicantRegistered,
+    registration.DocumentsSubmitted,
+    screening.ScreeningCaseOpened,
+    screening.InterviewPassed,
+    matching.CandidateEnteredPool,
+    matching.MatchConfirmed,
+    matching.AgreementSigned,
+    notifications.NotificationSent,
+)
+
+
+def _default(model: type[Envelope], name: str) -> Any:
+    return model.model_fields[name].default
+
+
+CATALOG: dict[tuple[str, int], type[Envelope]] = {
+    (_default(m, "event_type"), _default(m, "schema_version")): m for m in EVENT_MODELS
+}
+
+
+def topic_of(model: type[Envelope]) -> str:
+    """The topic an event is published on: its producer's."""
+    return topics.TOPIC_OF_PRODUCER[_default(model, "producer")]
+
+
+class UnknownEventType(ValueError):
+    """The envelope is well-formed but names an event this contract does not define."""
+
+
+def parse_event(raw: bytes | str) -> Envelope:
+    """Read one message value into its typed event.
+
+    Raises `pydantic.ValidationError` when the message is not a valid envelope or its
+    payload does not match the event's schema, and `UnknownEventType` for an event type
+    or version this version of the contract does not know (a newer producer).
+    """
+    header = EnvelopeHeader.model_validate_json(raw)
+    model = CATALOG.get((header.event_type, header.schema_version))
+    if model is None:
+        raise UnknownEventType(f"{header.event_type} v{header.schema_version}")
+    return model.model_validate_json(raw)
+
+
+__all__ = ["CATALOG", "EVENT_MODELS", "UnknownEventType", "ValidationError", "parse_event"]

@@ -1,0 +1,48 @@
+"""Events published by the screening service on `jip.screening.v1`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import Field
+
+from events.envelope import Contract, Envelope, UtcDatetime
+from events.registration import CohortId
+
+InterviewStage = Literal["first", "second"]
+InterviewLanguage = Literal["local", "english", "japanese"]
+
+
+class ScreeningCaseOpenedPayload(Contract):
+    case_id: uuid.UUID = Field(description="Equal to the applicant id: one case per applicant.")
+    applicant_id: uuid.UUID
+    cohort_id: CohortId
+
+
+class InterviewPassedPayload(Contract):
+    case_id: uuid.UUID
+    applicant_id: uuid.UUID
+    cohort_id: CohortId
+    stage: InterviewStage
+    language: InterviewLanguage
+    interviewed_at: UtcDatetime
+    interviewer: str = Field(min_length=1, max_length=100, description="Staff member's id.")
+
+
+class ScreeningCaseOpened(Envelope):
+    """Screening took up a registered applicant: document review can begin."""
+
+    event_type: Literal["ScreeningCaseOpened"] = "ScreeningCaseOpened"
+    schema_version: Literal[1] = 1
+    producer: Literal["screening"] = "screening"
+    payload: ScreeningCaseOpenedPayload
+
+
+class InterviewPassed(Envelope):
+    """The applicant passed an interview; after the second, they are a candidate."""
+
+    event_type: Literal["InterviewPassed"] = "InterviewPassed"
+    schema_version: Literal[1] = 1
+    producer: Literal["screening"] = "screening"
+    payload: InterviewPassedPayload

@@ -1,0 +1,168 @@
+"""Consume envelopes from Kafka exactly once in effect: the position of each record is
+recorded in the same transaction as the events its processing produced."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from pydantic import ValidationError
+
+from events.catalog import UnknownEventType, parse_event
+from events.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+
+class ServiceApplication(Application[uuid.UUID]):
+    """An event-sourced application whose recorder also keeps tracking positions: of
+    the Kafka partitions it consumes (its inbox) and of its own log (its relay)."""
+
+    recorder: ProcessRecorder
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        """React to a consumed integration event by collecting new domain events on
+        `processing_event`. Services that consume override this; it must be idempotent
+        by natural key, because a producer may publish the same event twice."""
+
+    def process_event(self, envelope: Envelope | Quarantine, tracking: Tracking) -> None:
+        processing_event = ProcessingEvent[uuid.UUID](tracking=tracking)
+        if isinstance(envelope, Quarantine):
+            processing_event.collect_events(envelope.to_aggregate())
+        else:
+            self.policy(envelope, processing_event)
+        self._notify(self._record(processing_event))
+
+
+class QuarantinedMessage(Aggregate):
+    """A record that could not be read as an event of the contract. Kept whole (value in
+    base64) so an operator can inspect and replay it; the consumer moves on."""
+
+    @event("Quarantined")
+    def __init__(
+        self, topic: str, partition: int, offset: int, reason: str, value_base64: str
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.reason = reason
+        self.value_base64 = value_base64
+
+    @staticmethod
+    def id_for(topic: str, partition: int, offset: int) -> uuid.UUID:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"kafka://{topic}/{partition}/{offset}")
+
+    @classmethod
+    def create_id(cls, topic: str, partition: int, offset: int, **_: Any) -> uuid.UUID:
+        return cls.id_for(topic, partition, offset)
+
+
+@dataclass(frozen=True)
+class ReceivedRecord:
+    """What the inbox needs of a Kafka record."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+    @property
+    def tracking(self) -> Tracking:
+        # The position recorded is the next offset to read, as Kafka commits it.
+        return Tracking(f"kafka:{self.topic}:{self.partition}", self.offset + 1)
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    record: ReceivedRecord
+    reason: str
+
+    def to_aggregate(self) -> QuarantinedMessage:
+        return QuarantinedMessage(
+            topic=self.record.topic,
+            partition=self.record.partition,
+            offset=self.record.offset,
+            reason=self.reason,
+            value_base64=base64.b64encode(self.record.value).decode(),
+        )
+
+
+class Outcome(enum.StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    QUARANTINED = "quarantined"
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """The fields that failed and why, without the values (which may be personal data)."""
+    parts = []
+    for detail in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in detail["loc"]) or "(message)"
+        parts.append(f"{where}: {detail['msg']}")
+    return "; ".join(parts)
+
+
+class Inbox:
+    """Receives records for one service application.
+
+    - already processed (position tracked): skipped;
+    - not a valid envelope, or a known event with an invalid payload: quarantined;
+    - an event type this contract version does not know, or that the service does not
+      consume: position recorded, nothing else;
+    - otherwise the application's policy runs and its events are recorded atomically
+      with the position.
+    """
+
+    def __init__(self, app: ServiceApplication, accepts: tuple[type[Envelope], ...]) -> None:
+        self.app = app
+        self.accepts = accepts
+
+    def receive(self, record: ReceivedRecord) -> Outcome:
+        tracking = record.tracking
+        recorder = self.app.recorder
+        if recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
+            return Outcome.DUPLICATE
+        try:
+            envelope = parse_event(record.value)
+        except UnknownEventType:
+            return self._skip(tracking)
+        except ValidationError as error:
+            reason = describe_invalid(error)
+            log.warning(
+                "quarantined %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+            )
+            return self._apply(Quarantine(record, reason), tracking, Outcome.QUARANTINED)
+        if not isinstance(envelope, self.accepts):
+            return self._skip(tracking)
+        return self._apply(envelope, tracking, Outcome.PROCESSED)
+
+    def _apply(self, item: Envelope | Quarantine, tracking: Tracking, outcome: Outcome) -> Outcome:
+        try:
+            self.app.process_event(item, tracking)
+        except IntegrityError:
+            # Another member of the consumer group recorded this position first (a
+            # rebalance hands a partition over while a record is in flight).
+            if self.app.recorder.has_tracking_id(
+                tracking.application_name, tracking.notification_id
+            ):
+                return Outcome.DUPLICATE
+            raise
+        return outcome
+
+    def _skip(self, tracking: Tracking) -> Outcome:
+        try:
+            self.app.recorder.insert_tracking(tracking)
+        except IntegrityError:
+            return Outcome.DUPLICATE
+        return Outcome.IGNORED

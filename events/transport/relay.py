@@ -1,0 +1,63 @@
+"""Publish a service's stored events to Kafka by following its notification log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+
+from events.envelope import Envelope
+from events.transport import codec
+from events.transport.follower import LogFollower
+
+log = logging.getLogger(__name__)
+
+#: Turns a stored (private) domain event into its public envelope, or None when the
+#: event is internal to the service and not part of the contract.
+Translator = Callable[[Any], Envelope | None]
+#: Sends one record without waiting for the broker; returns the delivery future.
+Send = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
+
+
+class KafkaRelay(LogFollower):
+    """Publishes every public event the service recorded, in log order, to `topic`.
+
+    Per batch: send all records (the idempotent producer keeps per-partition order),
+    wait for every acknowledgement, then record the position. A crash in between
+    re-publishes events with the same `event_id`, which consumers deduplicate.
+    """
+
+    def __init__(
+        self,
+        app: Application[Any],
+        *,
+        topic: str,
+        translate: Translator,
+        send: Send,
+        batch_size: int = 500,
+        idle_seconds: float = 0.1,
+    ) -> None:
+        super().__init__(
+            app, name=f"relay:{topic}", batch_size=batch_size, idle_seconds=idle_seconds
+        )
+        self.topic = topic
+        self.translate = translate
+        self.send = send
+
+    async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
+        pending = []
+        for domain_event, _notification_id in batch:
+            envelope = self.translate(domain_event)
+            if envelope is None:
+                continue
+            pending.append(
+                await self.send(
+                    self.topic, codec.key(envelope), codec.encode(envelope), codec.headers(envelope)
+                )
+            )
+        if pending:
+            await asyncio.gather(*pending)
+            log.info("relayed %d events to %s", len(pending), self.topic)

@@ -1,0 +1,59 @@
+"""Run one service process: its HTTP API, its Kafka consumers and its log followers
+(relay, mailers, read-model projectors) in one event loop, stopping cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from events.transport.follower import LogFollower
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceProcess:
+    """Everything one service runs. Built by the service's bootstrap, run by its
+    entrypoint; tests run the same object in-process or as a subprocess."""
+
+    name: str
+    broker: KafkaBroker
+    followers: Sequence[LogFollower] = ()
+    http: FastAPI | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop_event.set)
+        await self.broker.start()
+        tasks = [asyncio.create_task(f.run(self.stop_event), name=f.name) for f in self.followers]
+        server = None
+        if self.http is not None:
+            config = uvicorn.Config(
+                self.http, host=self.http_host, port=self.http_port, log_config=None,
+                access_log=False, lifespan="on",
+            )
+            server = uvicorn.Server(config)
+            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+            tasks.append(asyncio.create_task(server.serve(), name=f"{self.name}:http"))
+        log.info("%s started", self.name)
+        try:
+            await self.stop_event.wait()
+        finally:
+            if server is not None:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.broker.stop()
+            log.info("%s stopped", self.name)
