@@ -113,3 +113,98 @@ class DocumentsSubmitted(Envelope):
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
     payload: DocumentsSubmittedPayload
+
+
+class Course(Contract):
+    code: CourseCode
+    name: str = Field(min_length=1, max_length=100)
+    mode: Literal["online", "in_person", "visiting"]
+    daily_allowance_yen: int = Field(ge=0, description="Per day of activity.")
+    completion_allowance_yen: int = Field(
+        default=0, ge=0, description="Paid only to interns who complete the whole course."
+    )
+
+
+class CohortRules(Contract):
+    """The eligibility rules of one call for applicants (they change from year to year)."""
+
+    excluded_nationalities: list[CountryCode] = Field(default_factory=list)
+    residents_of_japan_may_apply: bool = False
+    language_rule: Literal["jlpt_n3_or_english", "jlpt_n3_and_english"] = "jlpt_n3_or_english"
+    earlier_participation_excluded_from_fy: int | None = Field(
+        default=None, description="Earlier participants since this fiscal year may not apply."
+    )
+
+
+class CohortOpenedPayload(Contract):
+    cohort_id: CohortId
+    applications_open_at: UtcDatetime
+    applications_close_at: UtcDatetime
+    age_reference_date: date = Field(description="Age is computed as of this date.")
+    min_age: int = Field(ge=15, le=99)
+    max_age: int = Field(ge=15, le=99)
+    results_by: date
+    courses: list[Course] = Field(min_length=1)
+    rules: CohortRules
+
+
+class ApplicantDetailsAmendedPayload(Contract):
+    applicant_id: uuid.UUID
+    cohort_id: CohortId
+    changed_fields: list[str] = Field(min_length=1)
+    changes: dict[str, object] = Field(description="New values, by registration field name.")
+    reason: str = Field(min_length=1, max_length=1000)
+    amended_by: str = Field(min_length=1, max_length=100, description="Staff member's id.")
+
+
+class InquiryReceivedPayload(Contract):
+    inquiry_id: uuid.UUID
+    name: str
+    email: EmailStr
+    country: CountryCode
+    sender_kind: Literal["individual", "company"]
+    inquiry_type: str
+    text: str = Field(max_length=1024)
+
+
+class InquiryAnsweredPayload(Contract):
+    inquiry_id: uuid.UUID
+    email: EmailStr
+    answer: str
+    answered_by: str
+
+
+class CohortOpened(Envelope):
+    """The office opened a cohort: its calendar, courses and eligibility rules."""
+
+    event_type: Literal["CohortOpened"] = "CohortOpened"
+    schema_version: Literal[1] = 1
+    producer: Literal["registration"] = "registration"
+    payload: CohortOpenedPayload
+
+
+class ApplicantDetailsAmended(Envelope):
+    """Office staff changed an applicant's details; screening may revisit its decision."""
+
+    event_type: Literal["ApplicantDetailsAmended"] = "ApplicantDetailsAmended"
+    schema_version: Literal[1] = 1
+    producer: Literal["registration"] = "registration"
+    payload: ApplicantDetailsAmendedPayload
+
+
+class InquiryReceived(Envelope):
+    """Someone sent the office an inquiry through the form."""
+
+    event_type: Literal["InquiryReceived"] = "InquiryReceived"
+    schema_version: Literal[1] = 1
+    producer: Literal["registration"] = "registration"
+    payload: InquiryReceivedPayload
+
+
+class InquiryAnswered(Envelope):
+    """The office answered an inquiry; the answer is e-mailed to the sender."""
+
+    event_type: Literal["InquiryAnswered"] = "InquiryAnswered"
+    schema_version: Literal[1] = 1
+    producer: Literal["registration"] = "registration"
+    payload: InquiryAnsweredPayload

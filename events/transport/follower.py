@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -43,8 +44,14 @@ class LogFollower(ABC):
     async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
         """Act on (domain event, notification id) pairs, in log order."""
 
-    def position(self) -> int:
-        return self.recorder.max_tracking_id(self.name) or 0
+    async def load_position(self) -> int:
+        """The last notification id handled; kept in the service's tracking table.
+        Followers that keep their position with their effect (read models) override
+        this and `save_position`."""
+        return await asyncio.to_thread(self.recorder.max_tracking_id, self.name) or 0
+
+    async def save_position(self, notification_id: int) -> None:
+        await asyncio.to_thread(self.recorder.insert_tracking, Tracking(self.name, notification_id))
 
     def _read_after(self, position: int) -> list[tuple[Any, int]]:
         notifications = self.recorder.select_notifications(
@@ -54,12 +61,12 @@ class LogFollower(ABC):
 
     async def step(self) -> int:
         """Process one batch; returns how many notifications it covered."""
-        position = await asyncio.to_thread(self.position)
+        position = await self.load_position()
         batch = await asyncio.to_thread(self._read_after, position)
         if not batch:
             return 0
         await self.handle(batch)
-        await asyncio.to_thread(self.recorder.insert_tracking, Tracking(self.name, batch[-1][1]))
+        await self.save_position(batch[-1][1])
         return len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -75,7 +82,5 @@ class LogFollower(ABC):
                 count = 0
                 backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
             if count < self.batch_size:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
-                except TimeoutError:
-                    pass

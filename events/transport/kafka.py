@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from faststream import AckPolicy
@@ -13,7 +14,7 @@ from faststream.message import StreamMessage
 
 from events.catalog import EVENT_MODELS, topic_of
 from events.envelope import Envelope
-from events.transport.inbox import Inbox, Outcome, ReceivedRecord
+from events.transport.inbox import Outcome, ReceivedRecord
 from events.transport.relay import Send
 
 log = logging.getLogger(__name__)
@@ -40,19 +41,20 @@ async def _raw_value(message: StreamMessage[Any]) -> bytes:
 
 def subscribe_inbox(
     broker: KafkaBroker,
-    inbox: Inbox,
     *,
+    accepts: tuple[type[Envelope], ...],
+    receive: Callable[[ReceivedRecord], Outcome],
     topics: tuple[str, ...],
     group_id: str,
     description: str,
 ) -> None:
-    """Feed every record of `topics` to `inbox`, in partition order.
+    """Feed every record of `topics` to `receive` (an `Inbox.receive`), in partition order.
 
     Offsets are committed to Kafka after processing, but the inbox's own tracking is
     what guarantees exactly-once effects; an unexpected error (database down) nacks the
     record so it is read again, never skipped.
     """
-    accepted = [m for m in EVENT_MODELS if isinstance(m, type) and issubclass(m, inbox.accepts)]
+    accepted = [m for m in EVENT_MODELS if issubclass(m, accepts)]
 
     @broker.subscriber(
         *topics,
@@ -69,7 +71,7 @@ def subscribe_inbox(
     async def on_record(body: bytes, message: KafkaMessage) -> None:
         raw = message.raw_message
         record = ReceivedRecord(raw.topic, raw.partition, raw.offset, body)  # type: ignore[union-attr]
-        outcome = await asyncio.to_thread(inbox.receive, record)
+        outcome = await asyncio.to_thread(receive, record)
         if outcome is Outcome.PROCESSED:
             log.debug("processed %s[%d]@%d", record.topic, record.partition, record.offset)
 

@@ -61,3 +61,23 @@ class KafkaRelay(LogFollower):
         if pending:
             await asyncio.gather(*pending)
             log.info("relayed %d events to %s", len(pending), self.topic)
+
+
+def envelope_for(model: type[Envelope], domain_event: Any, payload: dict[str, Any]) -> Envelope:
+    """The public envelope of a stored domain event. Every service's domain events carry
+    `correlation_id` and `causation_id`; id, version and time come from eventsourcing."""
+    from events.envelope import derive_event_id
+
+    return model.model_validate(
+        {
+            "event_id": derive_event_id(
+                domain_event.originator_id, domain_event.originator_version
+            ),
+            "occurred_at": domain_event.timestamp,
+            "aggregate_id": domain_event.originator_id,
+            "aggregate_version": domain_event.originator_version,
+            "correlation_id": domain_event.correlation_id,
+            "causation_id": domain_event.causation_id,
+            "payload": payload,
+        }
+    )

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -30,6 +30,8 @@ class ServiceProcess:
     http: FastAPI | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    #: Called after everything stopped, in order (close pools, the event store).
+    closers: Sequence[Callable[[], Awaitable[None] | None]] = ()
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
@@ -42,8 +44,12 @@ class ServiceProcess:
         server = None
         if self.http is not None:
             config = uvicorn.Config(
-                self.http, host=self.http_host, port=self.http_port, log_config=None,
-                access_log=False, lifespan="on",
+                self.http,
+                host=self.http_host,
+                port=self.http_port,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
             )
             server = uvicorn.Server(config)
             server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -56,4 +62,8 @@ class ServiceProcess:
                 server.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.broker.stop()
+            for close in self.closers:
+                result = close()
+                if result is not None:
+                    await result
             log.info("%s stopped", self.name)

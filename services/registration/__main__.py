@@ -1,0 +1,3 @@
+from services.registration.entrypoints.cli import cli
+
+cli()

@@ -1,0 +1,1 @@
+"""Registration's adapters: HTTP API, document store, SMTP mailer, status read model."""

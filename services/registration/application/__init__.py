@@ -1,0 +1,1 @@
+"""Registration's use cases: commands that load aggregates, apply rules and save."""

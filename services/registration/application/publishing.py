@@ -1,0 +1,106 @@
+"""Which of registration's domain events are public, and how they read on Kafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events import registration as contract
+from events.envelope import Envelope
+from events.transport.relay import envelope_for
+from services.registration.domain.applicant import Applicant
+from services.registration.domain.cohort import Cohort
+from services.registration.domain.inquiry import Inquiry
+
+
+def to_integration_event(e: Any) -> Envelope | None:
+    """Translate a stored domain event; None for events private to registration (the
+    email claim, the registration link's serial and expiry)."""
+    if isinstance(e, Cohort.Opened):
+        return envelope_for(
+            contract.CohortOpened,
+            e,
+            {
+                "cohort_id": e.cohort_id,
+                "applications_open_at": e.applications_open_at,
+                "applications_close_at": e.applications_close_at,
+                "age_reference_date": e.age_reference_date,
+                "min_age": e.min_age,
+                "max_age": e.max_age,
+                "results_by": e.results_by,
+                "courses": e.courses,
+                "rules": e.rules,
+            },
+        )
+    if isinstance(e, Applicant.Preregistered):
+        return envelope_for(
+            contract.ApplicantPreregistered,
+            e,
+            {
+                "applicant_id": e.originator_id,
+                "cohort_id": e.cohort_id,
+                "email": e.email,
+            },
+        )
+    if isinstance(e, Applicant.Registered):
+        details = {k: v for k, v in e.details.items() if k != "privacy_policy_consent"}
+        return envelope_for(
+            contract.ApplicantRegistered,
+            e,
+            {
+                **details,
+                "applicant_id": e.originator_id,
+                "cohort_id": e.cohort_id,
+                "email": e.email,
+                "privacy_policy_consented_at": e.registered_at,
+            },
+        )
+    if isinstance(e, Applicant.DocumentsSubmitted):
+        return envelope_for(
+            contract.DocumentsSubmitted,
+            e,
+            {
+                "applicant_id": e.originator_id,
+                "cohort_id": e.cohort_id,
+                "documents": e.documents,
+                "outstanding": e.outstanding,
+            },
+        )
+    if isinstance(e, Applicant.DetailsAmended):
+        return envelope_for(
+            contract.ApplicantDetailsAmended,
+            e,
+            {
+                "applicant_id": e.originator_id,
+                "cohort_id": e.cohort_id,
+                "changed_fields": sorted(e.changes),
+                "changes": e.changes,
+                "reason": e.reason,
+                "amended_by": e.amended_by,
+            },
+        )
+    if isinstance(e, Inquiry.Received):
+        return envelope_for(
+            contract.InquiryReceived,
+            e,
+            {
+                "inquiry_id": e.originator_id,
+                "name": e.name,
+                "email": e.email,
+                "country": e.country,
+                "sender_kind": e.sender_kind,
+                "inquiry_type": e.inquiry_type,
+                "text": e.text,
+            },
+        )
+    if isinstance(e, Inquiry.Answered):
+        return envelope_for(
+            contract.InquiryAnswered,
+            e,
+            {
+                "inquiry_id": e.originator_id,
+                "email": e.email,
+                "answer": e.answer,
+                "answered_by": e.answered_by,
+            },
+        )
+    return None

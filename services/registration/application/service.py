@@ -1,0 +1,241 @@
+"""Registration's application service: every command an applicant or the office can
+give, each loading aggregates, applying the domain's rules and saving atomically.
+
+Commands are idempotent by natural key, so a retry or a double click never creates a
+second application or a second event: the same address in the same cohort, the same
+completed form, the same document checksums, the same inquiry text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
+
+from events.transport.inbox import ServiceApplication
+from services.registration.application.tokens import TokenSigner
+from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
+from services.registration.domain.cohort import Cohort, cohort_aggregate_id
+from services.registration.domain.inquiry import Inquiry
+from services.registration.domain.rules import RuleViolation
+
+Clock = Callable[[], datetime]
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class NotFound(RuleViolation):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+
+
+class RegistrationApplication(ServiceApplication):
+    name = "registration"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        signer: TokenSigner,
+        link_valid_for: timedelta = timedelta(days=7),
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(env)
+        self.signer = signer
+        self.link_valid_for = link_valid_for
+        self.clock = clock
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- cohorts -----------------------------------------------------------------------
+    def open_cohort(self, spec: dict[str, Any], opened_by: str, correlation_id: uuid.UUID) -> bool:
+        """Opens a cohort; opening the same cohort again with the same spec is a no-op
+        (returns False), with a different spec a conflict."""
+        aggregate_id = cohort_aggregate_id(spec["cohort_id"])
+        if aggregate_id in self.repository:
+            existing: Cohort = self.repository.get(aggregate_id)
+            if _cohort_spec(existing) != spec:
+                raise RuleViolation(
+                    "cohort_id", "this cohort is already open with other terms", conflict=True
+                )
+            return False
+        cohort = Cohort.open(
+            **spec, opened_by=opened_by, correlation_id=correlation_id, causation_id=None
+        )
+        self.save(cohort)
+        return True
+
+    def get_cohort(self, cohort_id: str) -> Cohort:
+        aggregate_id = cohort_aggregate_id(cohort_id)
+        if aggregate_id not in self.repository:
+            raise NotFound("cohort_id", f"there is no cohort {cohort_id}")
+        return self.repository.get(aggregate_id)
+
+    # -- applicants --------------------------------------------------------------------
+    def preregister(
+        self, cohort_id: str, email: str, correlation_id: uuid.UUID
+    ) -> tuple[uuid.UUID, bool]:
+        """Creates the application and issues its registration link. Returns the
+        applicant id and whether it was created now (False: the address was already
+        pre-registered in this cohort, and nothing new is recorded)."""
+        now = self.clock()
+        cohort = self.get_cohort(cohort_id)
+        cohort.check_accepts_applications(now)
+        email = normalise_email(email)
+        claim_id = EmailClaim.id_for(cohort_id, email)
+        if claim_id in self.repository:
+            return self.repository.get(claim_id).applicant_id, False
+        applicant = Applicant(
+            cohort_id=cohort_id,
+            email=email,
+            preregistered_at=now,
+            correlation_id=correlation_id,
+            causation_id=None,
+        )
+        applicant.issue_registration_link(now, self.link_valid_for, correlation_id)
+        claim = EmailClaim(cohort_id=cohort_id, email=email, applicant_id=applicant.id)
+        try:
+            self.save(applicant, claim)
+        except IntegrityError:
+            # A concurrent request claimed the address first: same answer as a retry.
+            return self.repository.get(claim_id).applicant_id, False
+        return applicant.id, True
+
+    def reissue_registration_link(
+        self, cohort_id: str, email: str, correlation_id: uuid.UUID
+    ) -> None:
+        """A new link for an address that lost or let expire its link. Silent when the
+        address is unknown, so the endpoint cannot be used to probe for applicants."""
+        claim_id = EmailClaim.id_for(cohort_id, email)
+        if claim_id not in self.repository:
+            return
+        applicant = self.get_applicant(self.repository.get(claim_id).applicant_id)
+        applicant.issue_registration_link(self.clock(), self.link_valid_for, correlation_id)
+        self.save(applicant)
+
+    def get_applicant(self, applicant_id: uuid.UUID) -> Applicant:
+        if applicant_id not in self.repository:
+            raise NotFound("applicant_id", "there is no such application")
+        return self.repository.get(applicant_id)
+
+    def registration_link(self, applicant_id: uuid.UUID, link_number: int) -> str:
+        return self.signer.sign("registration-link", applicant_id, link_number)
+
+    def access_token(self, applicant_id: uuid.UUID) -> str:
+        return self.signer.sign("applicant-access", applicant_id, 1)
+
+    def authenticate_applicant(self, token: str) -> uuid.UUID:
+        return self.signer.verify("applicant-access", token, field="authorization").applicant_id
+
+    def register(
+        self, token: str, details: dict[str, Any], correlation_id: uuid.UUID
+    ) -> tuple[Applicant, bool]:
+        """Completes the registration through a link. Submitting the same form again
+        through the same link answers as the first time, without a new event."""
+        claims = self.signer.verify("registration-link", token)
+        applicant = self.get_applicant(claims.applicant_id)
+        if (
+            applicant.details is not None
+            and applicant.details == details
+            and claims.serial == applicant.link_number
+        ):
+            return applicant, False
+        cohort = self.get_cohort(applicant.cohort_id)
+        applicant.register(
+            claims.serial, details, cohort.course_codes(), self.clock(), correlation_id
+        )
+        self.save(applicant)
+        return applicant, True
+
+    def submit_documents(
+        self, applicant_id: uuid.UUID, documents: list[dict[str, Any]], correlation_id: uuid.UUID
+    ) -> tuple[Applicant, list[dict[str, Any]]]:
+        """Records documents already written to the document store. Documents whose kind
+        and checksum were already recorded are not recorded again; returns the ones that
+        were new."""
+        applicant = self.get_applicant(applicant_id)
+        known = {(d["kind"], d["sha256"]) for d in applicant.documents}
+        new = [d for d in documents if (d["kind"], d["sha256"]) not in known]
+        if not new:
+            return applicant, []
+        applicant.submit_documents(new, self.clock(), correlation_id)
+        self.save(applicant)
+        return applicant, new
+
+    def amend_details(
+        self,
+        applicant_id: uuid.UUID,
+        changes: dict[str, Any],
+        reason: str,
+        amended_by: str,
+        correlation_id: uuid.UUID,
+    ) -> bool:
+        applicant = self.get_applicant(applicant_id)
+        if applicant.details is not None and all(
+            applicant.details.get(k) == v for k, v in changes.items()
+        ):
+            return False
+        applicant.amend_details(changes, reason, amended_by, self.clock(), correlation_id)
+        self.save(applicant)
+        return True
+
+    # -- inquiries ---------------------------------------------------------------------
+    def receive_inquiry(
+        self, form: dict[str, Any], correlation_id: uuid.UUID
+    ) -> tuple[uuid.UUID, bool]:
+        email = normalise_email(form["email"])
+        inquiry_id = Inquiry.id_for(email, form["inquiry_type"], form["text"])
+        if inquiry_id in self.repository:
+            return inquiry_id, False
+        inquiry = Inquiry.receive(
+            consent=form["privacy_policy_consent"],
+            name=form["name"],
+            email=email,
+            country=form["country"],
+            phone=form.get("phone"),
+            sender_kind=form["sender_kind"],
+            inquiry_type=form["inquiry_type"],
+            text=form["text"],
+            received_at=self.clock(),
+            correlation_id=correlation_id,
+            causation_id=None,
+        )
+        self.save(inquiry)
+        return inquiry_id, True
+
+    def answer_inquiry(
+        self, inquiry_id: uuid.UUID, answer: str, answered_by: str, correlation_id: uuid.UUID
+    ) -> None:
+        if inquiry_id not in self.repository:
+            raise NotFound("inquiry_id", "there is no such inquiry")
+        inquiry: Inquiry = self.repository.get(inquiry_id)
+        inquiry.answer_with(answer, answered_by, self.clock(), correlation_id)
+        self.save(inquiry)
+
+
+def _cohort_spec(cohort: Cohort) -> dict[str, Any]:
+    return {
+        "cohort_id": cohort.cohort_id,
+        "applications_open_at": cohort.applications_open_at,
+        "applications_close_at": cohort.applications_close_at,
+        "age_reference_date": cohort.age_reference_date,
+        "min_age": cohort.min_age,
+        "max_age": cohort.max_age,
+        "results_by": cohort.results_by,
+        "courses": cohort.courses,
+        "rules": cohort.rules,
+    }

@@ -1,0 +1,105 @@
+"""Registration's composition root: the one place that builds the service from its
+settings, for production and tests alike. Importing it does no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+
+from events import topics
+from events.transport.kafka import document_publications, make_broker
+from events.transport.relay import KafkaRelay, Send
+from events.transport.runtime import ServiceProcess
+from services.registration.adapters.document_store import DocumentStore
+from services.registration.adapters.http_api import build_http_api
+from services.registration.adapters.mail import RegistrationLinkMailer, SmtpMailer
+from services.registration.adapters.status_view import StatusProjector, StatusView
+from services.registration.application.publishing import to_integration_event
+from services.registration.application.service import RegistrationApplication
+from services.registration.application.tokens import TokenSigner
+from services.registration.settings import RegistrationSettings
+
+SERVICE = "registration"
+
+
+def event_store_env(settings: RegistrationSettings) -> dict[str, str]:
+    """eventsourcing's configuration: PostgreSQL, tables created on first start."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": settings.pg_database,
+        "POSTGRES_HOST": settings.pg_host,
+        "POSTGRES_PORT": str(settings.pg_port),
+        "POSTGRES_USER": settings.pg_user,
+        "POSTGRES_PASSWORD": settings.pg_password.get_secret_value(),
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "5",
+        "CREATE_TABLE": "y",
+    }
+
+
+def declare_messaging(settings: RegistrationSettings) -> tuple[KafkaBroker, Send]:
+    """What registration publishes (it consumes nothing yet). No I/O: also used to
+    generate the AsyncAPI document."""
+    broker = make_broker(settings.kafka_bootstrap, service=SERVICE)
+    send = document_publications(
+        broker,
+        service=SERVICE,
+        description="The applicant's intake: cohorts, pre-registration, registration, "
+        "documents, amendments and inquiries. Keyed by applicant (or cohort, inquiry) id.",
+    )
+    return broker, send
+
+
+def build_application(settings: RegistrationSettings) -> RegistrationApplication:
+    return RegistrationApplication(
+        event_store_env(settings),
+        signer=TokenSigner(settings.link_secret.get_secret_value().encode()),
+        link_valid_for=settings.link_valid_for,
+    )
+
+
+async def connect_status_view(settings: RegistrationSettings) -> StatusView:
+    pool = await asyncpg.create_pool(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        database=settings.pg_database,
+        user=settings.pg_user,
+        password=settings.pg_password.get_secret_value(),
+        min_size=1,
+        max_size=5,
+    )
+    view = StatusView(pool)
+    await view.create()
+    return view
+
+
+async def bootstrap(
+    settings: RegistrationSettings | None = None, **overrides: Any
+) -> ServiceProcess:
+    settings = settings or RegistrationSettings(**overrides)
+    app = build_application(settings)
+    view = await connect_status_view(settings)
+    broker, send = declare_messaging(settings)
+    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    followers = [
+        KafkaRelay(app, topic=topics.REGISTRATION, translate=to_integration_event, send=send),
+        RegistrationLinkMailer(app, mailer, settings.public_base_url),
+        StatusProjector(app, view),
+    ]
+    http = build_http_api(
+        app,
+        DocumentStore(settings.documents_dir, settings.max_document_bytes),
+        view,
+        settings.staff_token.get_secret_value(),
+    )
+    return ServiceProcess(
+        name=SERVICE,
+        broker=broker,
+        followers=followers,
+        http=http,
+        http_host=settings.http_host,
+        http_port=settings.http_port,
+        closers=[view.pool.close, app.close],
+    )

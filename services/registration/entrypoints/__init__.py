@@ -1,0 +1,1 @@
+"""How registration is started: `python -m services.registration`."""
