@@ -1,0 +1,161 @@
+"""Helpers shared by the integration and e2e tests: the test stack's addresses, an
+independent Kafka reader, the SMTP server's mailbox, and waiting for eventual effects.
+
+Waiting is not timing: `eventually` polls until a condition holds and fails with the
+last observation if it never does, so a slow machine makes a test slower, not red.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from infra import InfraSettings
+from infra.settings import REPO_ROOT
+from infra.smtp import read_messages
+
+T = TypeVar("T")
+
+SERVICES = ("registration", "screening", "matching", "notifications")
+HTTP_PORTS = {"registration": 18101, "screening": 18102, "matching": 18103, "notifications": 18104}
+STAFF_TOKEN = "test-staff-token"
+
+
+def test_infra_settings() -> InfraSettings:
+    """A stack of its own for the test session, beside the development one."""
+    return InfraSettings(
+        var_dir=REPO_ROOT / "var" / "test",
+        kafka_port=19092,
+        kafka_controller_port=19093,
+        smtp_port=18025,
+    )
+
+
+def database_of(service: str) -> str:
+    return f"jip_test_{service}"
+
+
+def service_env(service: str, infra: InfraSettings, **extra: str) -> dict[str, str]:
+    """Environment variables that point one service at the test stack."""
+    prefix = f"JIP_{service.upper()}_"
+    port = HTTP_PORTS[service]
+    env = {
+        "PG_DATABASE": database_of(service),
+        "PG_HOST": infra.pg_host,
+        "PG_PORT": str(infra.pg_port),
+        "PG_USER": infra.pg_user,
+        "PG_PASSWORD": infra.pg_password,
+        "KAFKA_BOOTSTRAP": f"{infra.kafka_host}:{infra.kafka_port}",
+        "SMTP_HOST": infra.smtp_host,
+        "SMTP_PORT": str(infra.smtp_port),
+        "HTTP_PORT": str(port),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "STAFF_TOKEN": STAFF_TOKEN,
+        **extra,
+    }
+    return {prefix + k: v for k, v in env.items()}
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.2,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        result = probe()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result  # type: ignore[return-value]
+        last = result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class Mailbox:
+    """The test SMTP server's Maildir, read as a recipient would."""
+
+    path: Path
+
+    def messages_to(self, address: str) -> list[EmailMessage]:
+        return [m for m in read_messages(self.path) if address.lower() in str(m["To"]).lower()]
+
+    async def wait_for(
+        self, address: str, subject_contains: str, *, count: int = 1, timeout: float = 30.0
+    ) -> list[EmailMessage]:
+        def probe() -> list[EmailMessage] | None:
+            found = [
+                m for m in self.messages_to(address) if subject_contains in str(m["Subject"])
+            ]
+            return found if len(found) >= count else None
+
+        return await eventually(probe, timeout=timeout, what=f"{count} mail(s) '{subject_contains}'")
+
+
+def body_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def read_topic(infra: InfraSettings, topic: str) -> list[tuple[bytes | None, dict[str, Any]]]:
+    """Everything on a topic so far, read by a bare aiokafka consumer (no group, no
+    project code): what an independent subscriber or auditor would see."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=f"{infra.kafka_host}:{infra.kafka_port}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id=f"test-reader-{uuid.uuid4()}",
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[tuple[bytes | None, dict[str, Any]]] = []
+        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                for m in messages:
+                    try:
+                        records.append((m.key, json.loads(m.value)))
+                    except ValueError:
+                        records.append((m.key, {"_unreadable": True}))
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def wait_for_event(
+    infra: InfraSettings, topic: str, event_type: str, match: Callable[[dict[str, Any]], bool],
+    *, timeout: float = 30.0,
+) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        for _, value in await read_topic(infra, topic):
+            if value.get("event_type") == event_type and match(value):
+                return value
+        return None
+
+    return await eventually(probe, timeout=timeout, what=f"{event_type} on {topic}")
