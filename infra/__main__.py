@@ -101,5 +101,18 @@ def status() -> None:
         raise typer.Exit(code=3)
 
 
+
+@app.command()
+def contract() -> None:
+    """Regenerate the published contract: events/schemas/*.json and events/asyncapi.json."""
+    from infra import contract as documents
+
+    changed = documents.write()
+    for path in changed:
+        console.print(f"wrote {path.relative_to(documents.REPO_ROOT)}")
+    if not changed:
+        console.print("contract documents are up to date")
+
+
 if __name__ == "__main__":
     app(prog_name="python -m infra")

@@ -100,12 +100,12 @@ class Mailbox:
         self, address: str, subject_contains: str, *, count: int = 1, timeout: float = 30.0
     ) -> list[EmailMessage]:
         def probe() -> list[EmailMessage] | None:
-            found = [
-                m for m in self.messages_to(address) if subject_contains in str(m["Subject"])
-            ]
+            found = [m for m in self.messages_to(address) if subject_contains in str(m["Subject"])]
             return found if len(found) >= count else None
 
-        return await eventually(probe, timeout=timeout, what=f"{count} mail(s) '{subject_contains}'")
+        return await eventually(
+            probe, timeout=timeout, what=f"{count} mail(s) '{subject_contains}'"
+        )
 
 
 def body_of(message: EmailMessage) -> str:
@@ -149,8 +149,12 @@ async def read_topic(infra: InfraSettings, topic: str) -> list[tuple[bytes | Non
 
 
 async def wait_for_event(
-    infra: InfraSettings, topic: str, event_type: str, match: Callable[[dict[str, Any]], bool],
-    *, timeout: float = 30.0,
+    infra: InfraSettings,
+    topic: str,
+    event_type: str,
+    match: Callable[[dict[str, Any]], bool],
+    *,
+    timeout: float = 30.0,
 ) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         for _, value in await read_topic(infra, topic):

@@ -3,12 +3,14 @@ settings, for production and tests alike. Importing it does no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 from faststream.kafka import KafkaBroker
 
 from events import topics
+from events.transport.inbox import Outcome, ReceivedRecord
 from events.transport.kafka import document_publications, make_broker
 from events.transport.relay import KafkaRelay, Send
 from events.transport.runtime import ServiceProcess
@@ -39,8 +41,11 @@ def event_store_env(settings: RegistrationSettings) -> dict[str, str]:
     }
 
 
-def declare_messaging(settings: RegistrationSettings) -> tuple[KafkaBroker, Send]:
-    """What registration publishes (it consumes nothing yet). No I/O: also used to
+def declare_messaging(
+    settings: RegistrationSettings, receive: Callable[[ReceivedRecord], Outcome] | None = None
+) -> tuple[KafkaBroker, Send]:
+    """What registration publishes; it consumes nothing yet, so `receive` is unused (it
+    is there so every service declares its messaging alike). No I/O: also used to
     generate the AsyncAPI document."""
     broker = make_broker(settings.kafka_bootstrap, service=SERVICE)
     send = document_publications(

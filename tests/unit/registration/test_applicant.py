@@ -1,0 +1,204 @@
+"""Registration's rules, told as the applicant and the office meet them."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
+from services.registration.domain.cohort import Cohort
+from services.registration.domain.documents import outstanding_documents
+from services.registration.domain.inquiry import Inquiry
+from services.registration.domain.rules import RuleViolation
+
+T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
+CID = uuid.uuid4()
+
+
+def fy2025(**changes):
+    spec = dict(
+        cohort_id="FY2025",
+        applications_open_at=datetime(2025, 5, 1, tzinfo=UTC),
+        applications_close_at=datetime(2025, 7, 1, tzinfo=UTC),
+        age_reference_date=date(2025, 8, 25),
+        min_age=18,
+        max_age=40,
+        results_by=date(2025, 8, 31),
+        courses=[{"code": "A", "mode": "in_person"}, {"code": "B", "mode": "online"}],
+        rules={"excluded_nationalities": ["CN"]},
+        opened_by="staff",
+        correlation_id=CID,
+        causation_id=None,
+    )
+    spec.update(changes)
+    return Cohort.open(**spec)
+
+
+def details(status="graduated", courses=("B",), consent=True):
+    return {
+        "given_name": "Linh",
+        "family_name": "Nguyen",
+        "education": {"status": status},
+        "course_preferences": list(courses),
+        "privacy_policy_consent": consent,
+    }
+
+
+def preregistered() -> Applicant:
+    applicant = Applicant(
+        cohort_id="FY2025",
+        email="linh@example.org",
+        preregistered_at=T0,
+        correlation_id=CID,
+        causation_id=None,
+    )
+    applicant.issue_registration_link(T0, timedelta(days=7), CID)
+    return applicant
+
+
+def test_applications_are_accepted_only_inside_the_cohort_window():
+    cohort = fy2025()
+    cohort.check_accepts_applications(T0)
+    with pytest.raises(RuleViolation) as early:
+        cohort.check_accepts_applications(datetime(2025, 4, 30, tzinfo=UTC))
+    assert early.value.field == "cohort_id" and "open at" in early.value.reason
+    with pytest.raises(RuleViolation) as late:
+        cohort.check_accepts_applications(datetime(2025, 7, 1, tzinfo=UTC))
+    assert "closed" in late.value.reason and late.value.conflict
+
+
+def test_a_cohort_with_an_inverted_window_or_age_range_is_refused():
+    with pytest.raises(RuleViolation, match="applications_close_at"):
+        fy2025(applications_close_at=datetime(2025, 4, 1, tzinfo=UTC))
+    with pytest.raises(RuleViolation, match="max_age"):
+        fy2025(min_age=41)
+
+
+def test_the_same_address_in_any_case_or_spacing_claims_the_same_slot():
+    assert normalise_email("  Linh@Example.ORG ") == "linh@example.org"
+    assert EmailClaim.id_for("FY2025", " Linh@Example.org") == EmailClaim.id_for(
+        "FY2025", "linh@example.org"
+    )
+    assert EmailClaim.id_for("FY2025", "linh@example.org") != EmailClaim.id_for(
+        "FY2026", "linh@example.org"
+    )
+
+
+def test_a_registration_link_works_once_until_it_expires():
+    applicant = preregistered()
+    applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID)
+    assert applicant.stage == "registered"
+    with pytest.raises(RuleViolation, match="already used"):
+        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID)
+
+    expired = preregistered()
+    with pytest.raises(RuleViolation, match="expired"):
+        expired.register(1, details(), ["A", "B"], T0 + timedelta(days=8), CID)
+
+
+def test_a_new_link_retires_the_old_one():
+    applicant = preregistered()
+    applicant.issue_registration_link(T0 + timedelta(days=2), timedelta(days=7), CID)
+    with pytest.raises(RuleViolation, match="replaced"):
+        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=3), CID)
+    applicant.register(2, details(), ["A", "B"], T0 + timedelta(days=3), CID)
+
+
+def test_registration_needs_a_course_of_the_cohort_and_consent():
+    applicant = preregistered()
+    with pytest.raises(RuleViolation) as course:
+        applicant.register(1, details(courses=("B", "Z")), ["A", "B"], T0, CID)
+    assert course.value.field == "course_preferences.1"
+    with pytest.raises(RuleViolation, match="privacy_policy_consent"):
+        applicant.register(1, details(consent=False), ["A", "B"], T0, CID)
+    assert applicant.details is None
+
+
+def test_students_owe_an_enrollment_certificate_graduates_a_graduation_certificate():
+    assert outstanding_documents("enrolled", set()) == [
+        "certificate_of_enrollment",
+        "language_score_certificate",
+        "letter_of_recommendation",
+    ]
+    assert outstanding_documents("graduated", {"language_score_certificate"}) == [
+        "certificate_of_graduation",
+        "letter_of_recommendation",
+    ]
+
+
+def test_documents_come_after_registration_and_complete_the_application():
+    applicant = preregistered()
+    with pytest.raises(RuleViolation, match="after the full registration"):
+        applicant.submit_documents([{"kind": "resume", "sha256": "0"}], T0, CID)
+    applicant.register(1, details(status="enrolled"), ["B"], T0, CID)
+    applicant.submit_documents([{"kind": "certificate_of_enrollment", "sha256": "1"}], T0, CID)
+    assert applicant.outstanding_documents() == [
+        "language_score_certificate",
+        "letter_of_recommendation",
+    ]
+    applicant.submit_documents(
+        [
+            {"kind": "language_score_certificate", "sha256": "2"},
+            {"kind": "letter_of_recommendation", "sha256": "3"},
+        ],
+        T0,
+        CID,
+    )
+    assert applicant.stage == "documents_complete"
+    last = applicant.pending_events[-1]
+    assert isinstance(last, Applicant.DocumentsSubmitted) and last.outstanding == []
+
+
+def test_the_office_amends_details_with_a_reason_and_keeps_the_previous_values():
+    applicant = preregistered()
+    applicant.register(1, details(), ["B"], T0, CID)
+    applicant.amend_details({"family_name": "Tran"}, "Name changed by marriage", "staff-1", T0, CID)
+    assert applicant.details["family_name"] == "Tran"
+    event = applicant.pending_events[-1]
+    assert event.previous == {"family_name": "Nguyen"} and event.amended_by == "staff-1"
+    with pytest.raises(RuleViolation, match="changes.email"):
+        applicant.amend_details({"email": "x@example.org"}, "typo", "staff-1", T0, CID)
+    with pytest.raises(RuleViolation, match="reason"):
+        applicant.amend_details({"family_name": "Le"}, "  ", "staff-1", T0, CID)
+
+
+def inquiry(**changes):
+    form = dict(
+        consent=True,
+        name="Budi",
+        email="budi@example.org",
+        country="ID",
+        phone=None,
+        sender_kind="individual",
+        inquiry_type="other",
+        text="Can I apply?",
+        received_at=T0,
+        correlation_id=CID,
+        causation_id=None,
+    )
+    form.update(changes)
+    return Inquiry.receive(**form)
+
+
+def test_an_inquiry_accepts_latin_and_japanese_script_up_to_1024_bytes():
+    assert inquiry(text="日本語で質問します。Is that OK?").text.startswith("日本語")
+    assert inquiry(text="あ" * 341).text  # 1,023 bytes
+    with pytest.raises(RuleViolation, match="1024 bytes"):
+        inquiry(text="あ" * 342)  # 1,026 bytes
+    with pytest.raises(RuleViolation) as cyrillic:
+        inquiry(text="Привет")
+    assert cyrillic.value.field == "text" and "Latin and Japanese" in cyrillic.value.reason
+    with pytest.raises(RuleViolation, match="privacy_policy_consent"):
+        inquiry(consent=False)
+
+
+def test_the_same_inquiry_sent_twice_is_one_inquiry():
+    assert inquiry().id == inquiry().id
+    assert inquiry().id != inquiry(text="Another question").id
+
+
+def test_an_inquiry_is_answered_once():
+    received = inquiry()
+    received.answer_with("Yes.", "staff-1", T0, CID)
+    with pytest.raises(RuleViolation, match="already answered"):
+        received.answer_with("Yes again.", "staff-1", T0, CID)
