@@ -127,7 +127,7 @@ async def read_topic(infra: InfraSettings, topic: str) -> list[tuple[bytes | Non
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await consumer._client.force_metadata_update()
             partitions = [
                 TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
             ]
@@ -135,7 +135,11 @@ async def read_topic(infra: InfraSettings, topic: str) -> list[tuple[bytes | Non
         ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
         records: list[tuple[bytes | None, dict[str, Any]]] = []
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < ends[tp] for tp in partitions])
+
+        while await behind():
             batch = await consumer.getmany(timeout_ms=500)
             for messages in batch.values():
                 for m in messages:

@@ -1,0 +1,557 @@
+"""Registration on the real stack: an applicant's whole intake over HTTP, checked the
+way its users see it: the e-mails that arrive, the events on Kafka (read by an
+independent consumer), the documents on disk, the status page, and the errors."""
+
+import asyncio
+import hashlib
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from events import topics
+from events.transport.runtime import ServiceProcess
+from infra import InfraSettings
+from services.registration.application.service import RegistrationApplication
+from services.registration.bootstrap import bootstrap
+from services.registration.settings import RegistrationSettings
+from tests.support import (
+    HTTP_PORTS,
+    STAFF_TOKEN,
+    Mailbox,
+    body_of,
+    database_of,
+    eventually,
+    read_topic,
+    wait_for_event,
+)
+
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+MAX_DOCUMENT_BYTES = 64 * 1024
+DOCUMENTS_DIR: list = []  # set by the fixture: where this module's service keeps files
+
+
+@pytest.fixture(scope="module")
+async def registration(infra: InfraSettings, tmp_path_factory) -> AsyncIterator[ServiceProcess]:
+    port = HTTP_PORTS["registration"]
+    settings = RegistrationSettings(
+        http_port=port,
+        public_base_url=f"http://127.0.0.1:{port}",
+        pg_database=database_of("registration"),
+        kafka_bootstrap=f"127.0.0.1:{infra.kafka_port}",
+        smtp_port=infra.smtp_port,
+        staff_token=STAFF_TOKEN,
+        documents_dir=tmp_path_factory.mktemp("documents"),
+        max_document_bytes=MAX_DOCUMENT_BYTES,
+    )
+    DOCUMENTS_DIR[:] = [settings.documents_dir]
+    process = await bootstrap(settings)
+    task = asyncio.create_task(process.run())
+    async with httpx.AsyncClient(base_url=settings.public_base_url) as client:
+        await eventually(lambda: _healthy(client), what="registration to answer")
+    yield process
+    process.stop_event.set()
+    await task
+
+
+async def _healthy(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/health")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+async def client(registration: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{registration.http_port}") as c:
+        yield c
+
+
+def app_of(process: ServiceProcess) -> RegistrationApplication:
+    app = process.followers[0].app
+    assert isinstance(app, RegistrationApplication)
+    return app
+
+
+def cohort_spec(cohort_id: str, *, open_now: bool = True) -> dict:
+    now = datetime.now(UTC)
+    opens = now - timedelta(days=1) if open_now else now - timedelta(days=30)
+    closes = now + timedelta(days=30) if open_now else now - timedelta(days=1)
+    return {
+        "cohort_id": cohort_id,
+        "applications_open_at": opens.isoformat(),
+        "applications_close_at": closes.isoformat(),
+        "age_reference_date": "2025-08-25",
+        "min_age": 18,
+        "max_age": 40,
+        "results_by": "2025-08-31",
+        "courses": [
+            {"code": "A", "name": "In-person", "mode": "in_person", "daily_allowance_yen": 3000},
+            {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000},
+        ],
+        "rules": {"excluded_nationalities": ["CN"], "language_rule": "jlpt_n3_or_english"},
+    }
+
+
+def fresh_cohort_id() -> str:
+    return f"FY{uuid.uuid4().int % 9000 + 1000}"
+
+
+def registration_form(token: str, **changes) -> dict:
+    form = {
+        "token": token,
+        "given_name": "Linh",
+        "family_name": "Nguyen",
+        "date_of_birth": "2000-04-12",
+        "nationality": "VN",
+        "country_of_residence": "VN",
+        "education": {
+            "institution": "Hanoi University of Science and Technology",
+            "level": "bachelor",
+            "status": "enrolled",
+            "field_of_study": "Computer Science",
+            "graduation_date": "2026-06-30",
+        },
+        "languages": {"jlpt": "N3", "ielts": 6.5},
+        "course_preferences": ["B"],
+        "period_preferences": ["2025-10/2025-12"],
+        "internship_interests": ["software development"],
+        "previous_participation_years": [],
+        "declares_no_final_job_commitment": True,
+        "privacy_policy_consent": True,
+    }
+    form.update(changes)
+    return form
+
+
+async def open_cohort(client: httpx.AsyncClient, **kwargs) -> str:
+    cohort_id = fresh_cohort_id()
+    response = await client.post("/cohorts", json=cohort_spec(cohort_id, **kwargs), headers=STAFF)
+    assert response.status_code == 201, response.text
+    return cohort_id
+
+
+async def token_from_link_mail(mailbox: Mailbox, address: str, count: int = 1) -> str:
+    mails = await mailbox.wait_for(address, "registration link", count=count)
+    link = re.search(r"(http://\S+/registration\?token=\S+)", body_of(mails[-1]))
+    assert link, "the e-mail carries a registration link"
+    return parse_qs(urlparse(link.group(1)).query)["token"][0]
+
+
+async def preregister_and_register(client, mailbox, cohort_id, **form_changes):
+    address = f"applicant-{uuid.uuid4().hex[:10]}@example.org"
+    r = await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": address})
+    assert r.status_code == 202, r.text
+    token = await token_from_link_mail(mailbox, address)
+    r = await client.post("/registrations", json=registration_form(token, **form_changes))
+    assert r.status_code == 201, r.text
+    return address, token, r.json()
+
+
+def error_fields(response: httpx.Response) -> list[str]:
+    return [e["field"] for e in response.json()["errors"]]
+
+
+# -- the whole intake --------------------------------------------------------------------
+
+
+async def test_an_applicant_goes_from_pre_registration_to_complete_documents(
+    client, mailbox, infra, registration
+):
+    cohort_id = await open_cohort(client)
+    address = f"Applicant-{uuid.uuid4().hex[:10]}@Example.org"
+
+    r = await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": f"  {address} "})
+    assert r.status_code == 202
+
+    # The link arrives by e-mail, to the normalised address.
+    token = await token_from_link_mail(mailbox, address.lower())
+    preregistered = await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "ApplicantPreregistered",
+        lambda e: e["payload"]["email"] == address.lower(),
+    )
+    applicant_id = preregistered["payload"]["applicant_id"]
+    assert preregistered["aggregate_id"] == applicant_id
+    assert token not in str(await read_topic(infra, topics.REGISTRATION)), "no secret on Kafka"
+
+    r = await client.post("/registrations", json=registration_form(token))
+    assert r.status_code == 201, r.text
+    registered = r.json()
+    assert registered["applicant_id"] == applicant_id
+    assert registered["outstanding_documents"] == [
+        "certificate_of_enrollment",
+        "language_score_certificate",
+        "letter_of_recommendation",
+    ]
+    event = await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "ApplicantRegistered",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+    )
+    assert event["payload"]["nationality"] == "VN"
+    assert event["payload"]["education"]["status"] == "enrolled"
+    me = {"Authorization": f"Bearer {registered['access_token']}"}
+
+    r = await client.post(
+        "/applicants/me/documents",
+        files={"certificate_of_enrollment": ("enrollment.pdf", PDF, "application/pdf")},
+        headers=me,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["outstanding_documents"] == [
+        "language_score_certificate",
+        "letter_of_recommendation",
+    ]
+    submitted = await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "DocumentsSubmitted",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+    )
+    document = submitted["payload"]["documents"][0]
+    assert document["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert document["size_bytes"] == len(PDF) and document["content_type"] == "application/pdf"
+    on_disk = DOCUMENTS_DIR[0] / applicant_id / document["document_id"]
+    assert on_disk.read_bytes() == PDF, "the file is kept outside the log, intact"
+
+    async def status() -> dict | None:
+        s = (await client.get("/applicants/me/status", headers=me)).json()
+        return (
+            s
+            if s.get("outstanding_documents")
+            == ["language_score_certificate", "letter_of_recommendation"]
+            else None
+        )
+
+    page = await eventually(status, what="the status page to show the documents")
+    assert page["stage"] == "registered"
+    assert [d["kind"] for d in page["submitted_documents"]] == ["certificate_of_enrollment"]
+
+    r = await client.post(
+        "/applicants/me/documents",
+        files={
+            "language_score_certificate": ("ielts.png", PNG, "image/png"),
+            "letter_of_recommendation": ("letter.pdf", PDF + b"letter", "application/pdf"),
+        },
+        headers=me,
+    )
+    assert r.status_code == 201 and r.json()["outstanding_documents"] == []
+
+    async def complete() -> dict | None:
+        s = (await client.get("/applicants/me/status", headers=me)).json()
+        return s if s.get("stage") == "documents_complete" else None
+
+    assert (await eventually(complete))["outstanding_documents"] == []
+
+
+# -- repeated requests ---------------------------------------------------------------------
+
+
+def events_about(records, event_type: str, key: str, value: str) -> list[dict]:
+    return [
+        v
+        for _, v in records
+        if v.get("event_type") == event_type and v["payload"].get(key) == value
+    ]
+
+
+async def test_a_double_click_creates_one_application_one_link_and_one_event_each(
+    client, mailbox, infra
+):
+    cohort_id = await open_cohort(client)
+    address = f"double-{uuid.uuid4().hex[:10]}@example.org"
+    for typed in (address, address.upper(), f" {address} "):
+        r = await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": typed})
+        assert r.status_code == 202
+    token = await token_from_link_mail(mailbox, address)
+
+    form = registration_form(token)
+    first = await client.post("/registrations", json=form)
+    second = await client.post("/registrations", json=form)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    applicant_id = first.json()["applicant_id"]
+    me = {"Authorization": f"Bearer {first.json()['access_token']}"}
+
+    upload = {"certificate_of_enrollment": ("e.pdf", PDF, "application/pdf")}
+    r1 = await client.post("/applicants/me/documents", files=upload, headers=me)
+    r2 = await client.post("/applicants/me/documents", files=upload, headers=me)
+    assert len(r1.json()["recorded"]) == 1 and r2.json()["recorded"] == []
+
+    await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "DocumentsSubmitted",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+    )
+    records = await read_topic(infra, topics.REGISTRATION)
+    assert len(events_about(records, "ApplicantPreregistered", "email", address)) == 1
+    assert len(events_about(records, "ApplicantRegistered", "applicant_id", applicant_id)) == 1
+    assert len(events_about(records, "DocumentsSubmitted", "applicant_id", applicant_id)) == 1
+    assert len(mailbox.messages_to(address)) == 1
+
+
+async def test_a_lost_link_can_be_sent_again_and_the_old_one_stops_working(client, mailbox):
+    cohort_id = await open_cohort(client)
+    address = f"lost-{uuid.uuid4().hex[:10]}@example.org"
+    await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": address})
+    old = await token_from_link_mail(mailbox, address)
+    r = await client.post(f"/cohorts/{cohort_id}/registration-links", json={"email": address})
+    assert r.status_code == 202
+    new = await token_from_link_mail(mailbox, address, count=2)
+    assert new != old
+
+    r = await client.post("/registrations", json=registration_form(old))
+    assert r.status_code == 422 and r.json()["errors"][0] == {
+        "field": "token",
+        "reason": "this registration link was replaced",
+    }
+    assert (await client.post("/registrations", json=registration_form(new))).status_code == 201
+
+
+# -- bad input: a clear 4xx naming the field, and nothing stored -----------------------------
+
+
+async def test_bad_requests_are_refused_with_the_field_and_nothing_is_recorded(
+    client, mailbox, registration
+):
+    cohort_id = await open_cohort(client)
+    closed_id = await open_cohort(client, open_now=False)
+    address, token, registered = await preregister_and_register(client, mailbox, cohort_id)
+    me = {"Authorization": f"Bearer {registered['access_token']}"}
+    app = app_of(registration)
+    before = app.recorder.max_notification_id()
+
+    cases = [
+        (
+            client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": "not-an-address"}),
+            422,
+            "email",
+        ),
+        (client.post(f"/cohorts/{cohort_id}/preregistrations", json={}), 422, "email"),
+        (
+            client.post("/cohorts/FY1900/preregistrations", json={"email": "a@example.org"}),
+            404,
+            "cohort_id",
+        ),
+        (
+            client.post("/cohorts/2025/preregistrations", json={"email": "a@example.org"}),
+            422,
+            "cohort_id",
+        ),
+        (
+            client.post(f"/cohorts/{closed_id}/preregistrations", json={"email": "a@example.org"}),
+            409,
+            "cohort_id",
+        ),
+        (client.post("/registrations", json=registration_form("forged.1.token")), 422, "token"),
+        (
+            client.post("/registrations", json=registration_form(token, given_name="Mai")),
+            409,
+            "token",
+        ),
+        (
+            client.post("/registrations", json=registration_form(token, nationality="XX")),
+            422,
+            "nationality",
+        ),
+        (
+            client.post(
+                "/registrations", json=registration_form(token, date_of_birth="12/04/2000")
+            ),
+            422,
+            "date_of_birth",
+        ),
+        (
+            client.post("/registrations", json=registration_form(token, languages={"ielts": 11})),
+            422,
+            "languages.ielts",
+        ),
+        (
+            client.post("/registrations", json=registration_form(token, nickname="x")),
+            422,
+            "nickname",
+        ),
+        (
+            client.post(
+                "/applicants/me/documents",
+                files={"resume": ("cv.exe", b"MZ\x90\x00binary", "application/pdf")},
+                headers=me,
+            ),
+            422,
+            "resume",
+        ),
+        (
+            client.post(
+                "/applicants/me/documents",
+                files={"resume": ("cv.pdf", PDF + b"x" * MAX_DOCUMENT_BYTES, "application/pdf")},
+                headers=me,
+            ),
+            422,
+            "resume",
+        ),
+        (
+            client.post("/applicants/me/documents", files={"unknown": ("a.pdf", PDF)}, headers=me),
+            422,
+            "files",
+        ),
+        (
+            client.post("/applicants/me/documents", files={"resume": ("cv.pdf", PDF)}),
+            401,
+            "authorization",
+        ),
+        (
+            client.post(
+                "/applicants/me/documents",
+                files={"resume": ("cv.pdf", PDF)},
+                headers={"Authorization": f"Bearer {token}"},
+            ),
+            401,
+            "authorization",
+        ),
+        (client.post("/cohorts", json=cohort_spec(fresh_cohort_id())), 401, "authorization"),
+        (
+            client.post(
+                "/cohorts", json={**cohort_spec(fresh_cohort_id()), "min_age": 50}, headers=STAFF
+            ),
+            422,
+            "max_age",
+        ),
+    ]
+    for request, status, field in cases:
+        response = await request
+        assert response.status_code == status, (field, response.text)
+        assert field in error_fields(response), (field, response.text)
+        assert address not in response.text, "no personal data echoed back"
+
+    assert app.recorder.max_notification_id() == before, "nothing half-done is stored"
+    stored = (
+        list((DOCUMENTS_DIR[0] / registered["applicant_id"]).glob("*"))
+        if (DOCUMENTS_DIR[0] / registered["applicant_id"]).exists()
+        else []
+    )
+    assert stored == [], "a refused upload leaves no file behind"
+
+
+# -- amendments, inquiries, read model -------------------------------------------------------
+
+
+async def test_the_office_amends_details_with_a_reason_that_screening_can_see(
+    client, mailbox, infra
+):
+    cohort_id = await open_cohort(client)
+    _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
+    applicant_id = registered["applicant_id"]
+    url = f"/applicants/{applicant_id}/amendments"
+    body = {"changes": {"family_name": "Tran"}, "reason": "Name changed by marriage"}
+
+    assert (await client.post(url, json=body)).status_code == 401
+    refused = await client.post(
+        url, json={**body, "changes": {"email": "x@example.org"}}, headers=STAFF
+    )
+    assert refused.status_code == 422 and "changes.email" in error_fields(refused)
+    unknown = await client.post(f"/applicants/{uuid.uuid4()}/amendments", json=body, headers=STAFF)
+    assert unknown.status_code == 404
+
+    first = await client.post(url, json=body, headers=STAFF)
+    again = await client.post(url, json=body, headers=STAFF)
+    assert first.json() == {"amended": True} and again.json() == {"amended": False}
+    event = await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "ApplicantDetailsAmended",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+    )
+    assert event["payload"]["changes"] == {"family_name": "Tran"}
+    assert event["payload"]["reason"] == "Name changed by marriage"
+
+
+def inquiry_form(**changes) -> dict:
+    form = {
+        "name": "Budi Santoso",
+        "email": "budi@example.org",
+        "email_confirmation": "budi@example.org",
+        "country": "ID",
+        "phone": "+62 21 555 0100",
+        "sender_kind": "individual",
+        "inquiry_type": "eligibility",
+        "text": f"May I apply while finishing my degree? ({uuid.uuid4().hex[:6]})",
+        "privacy_policy_consent": True,
+    }
+    form.update(changes)
+    return form
+
+
+async def test_an_inquiry_is_received_once_and_answered(client, infra):
+    form = inquiry_form(text=f"日本語でも質問できますか？ ({uuid.uuid4().hex[:6]})")
+    first = await client.post("/inquiries", json=form)
+    second = await client.post("/inquiries", json=form)
+    assert first.status_code == 202 and first.json() == second.json()
+    inquiry_id = first.json()["inquiry_id"]
+    received = await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "InquiryReceived",
+        lambda e: e["payload"]["inquiry_id"] == inquiry_id,
+    )
+    assert received["payload"]["text"] == form["text"]
+
+    url = f"/inquiries/{inquiry_id}/answer"
+    assert (await client.post(url, json={"answer": "Yes."}, headers=STAFF)).status_code == 204
+    assert (await client.post(url, json={"answer": "Yes."}, headers=STAFF)).status_code == 409
+    await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "InquiryAnswered",
+        lambda e: e["payload"]["inquiry_id"] == inquiry_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"text": "あ" * 342}, "text"),
+        ({"text": "Здравствуйте"}, "text"),
+        ({"name": "Ελένη"}, "name"),
+        ({"email_confirmation": "other@example.org"}, "email_confirmation"),
+        ({"privacy_policy_consent": False}, "privacy_policy_consent"),
+        ({"country": "ZZ"}, "country"),
+        ({"sender_kind": "robot"}, "sender_kind"),
+    ],
+)
+async def test_a_bad_inquiry_is_refused_naming_the_field(client, registration, changes, field):
+    before = app_of(registration).recorder.max_notification_id()
+    response = await client.post("/inquiries", json=inquiry_form(**changes))
+    assert response.status_code == 422 and field in error_fields(response), response.text
+    assert app_of(registration).recorder.max_notification_id() == before
+
+
+async def test_the_status_read_model_is_rebuilt_from_the_log_to_the_same_state(
+    client, mailbox, registration
+):
+    cohort_id = await open_cohort(client)
+    _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
+    me = {"Authorization": f"Bearer {registered['access_token']}"}
+    await client.post(
+        "/applicants/me/documents", files={"certificate_of_enrollment": ("e.pdf", PDF)}, headers=me
+    )
+
+    async def settled() -> dict | None:
+        s = (await client.get("/applicants/me/status", headers=me)).json()
+        return s if s.get("submitted_documents") else None
+
+    before = await eventually(settled)
+    projector = registration.followers[2]
+    await projector.view.clear()
+    assert (await client.get("/applicants/me/status", headers=me)).status_code == 404
+    after = await eventually(settled, what="the projector to rebuild the view")
+    assert after == before
