@@ -20,6 +20,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     registration.InquiryAnswered,
     screening.ScreeningCaseOpened,
     screening.InterviewPassed,
+    screening.InterviewFailed,
     matching.CandidateEnteredPool,
     matching.MatchConfirmed,
     matching.AgreementSigned,

@@ -30,6 +30,14 @@ class InterviewPassedPayload(Contract):
     interviewer: str = Field(min_length=1, max_length=100, description="Staff member's id.")
 
 
+class InterviewFailedPayload(Contract):
+    case_id: uuid.UUID
+    applicant_id: uuid.UUID
+    cohort_id: CohortId
+    stage: InterviewStage
+    interviewed_at: UtcDatetime
+
+
 class ScreeningCaseOpened(Envelope):
     """Screening took up a registered applicant: document review can begin."""
 
@@ -46,3 +54,13 @@ class InterviewPassed(Envelope):
     schema_version: Literal[1] = 1
     producer: Literal["screening"] = "screening"
     payload: InterviewPassedPayload
+
+
+class InterviewFailed(Envelope):
+    """The applicant did not pass an interview; their screening ends here (they are told
+    by e-mail). Who interviewed them and in which language stays in screening."""
+
+    event_type: Literal["InterviewFailed"] = "InterviewFailed"
+    schema_version: Literal[1] = 1
+    producer: Literal["screening"] = "screening"
+    payload: InterviewFailedPayload

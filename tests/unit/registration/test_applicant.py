@@ -156,7 +156,7 @@ def test_the_office_amends_details_with_a_reason_and_keeps_the_previous_values()
     assert applicant.details["family_name"] == "Tran"
     event = applicant.pending_events[-1]
     assert event.previous == {"family_name": "Nguyen"} and event.amended_by == "staff-1"
-    with pytest.raises(RuleViolation, match="changes.email"):
+    with pytest.raises(RuleViolation, match=r"changes\.email"):
         applicant.amend_details({"email": "x@example.org"}, "typo", "staff-1", T0, CID)
     with pytest.raises(RuleViolation, match="reason"):
         applicant.amend_details({"family_name": "Le"}, "  ", "staff-1", T0, CID)
