@@ -101,7 +101,6 @@ def status() -> None:
         raise typer.Exit(code=3)
 
 
-
 @app.command()
 def contract() -> None:
     """Regenerate the published contract: events/schemas/*.json and events/asyncapi.json."""
@@ -112,6 +111,17 @@ def contract() -> None:
         console.print(f"wrote {path.relative_to(documents.REPO_ROOT)}")
     if not changed:
         console.print("contract documents are up to date")
+
+
+@app.command()
+def demo() -> None:
+    """Start everything and carry a sample cohort through the pipeline, printing each step."""
+    from infra import demo as sample_cohort
+
+    try:
+        sample_cohort.main()
+    except InfraError as exc:
+        raise _fail(exc) from None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,308 @@
+"""The main job: start the stack and every service, then carry a sample cohort through
+the pipeline as far as the services go, printing what happened at each step.
+
+Every step goes through the services' public HTTP APIs, as applicants and office staff
+would; every effect shown is read back from where its users would see it: e-mails from
+the SMTP server's mailbox, events from Kafka with an independent consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from infra import services as supervisor
+from infra.settings import InfraSettings
+from infra.smtp import read_messages
+from infra.stack import up
+
+console = Console(highlight=False)
+STAFF_TOKEN = "demo-staff-token"  # noqa: S105 - local demo only
+PDF = b"%PDF-1.4\n% JIP demo document\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+APPLICANTS = [
+    # given, family, nationality, education status, second interview passes?, matched?
+    ("Linh", "Nguyen", "VN", "graduated", True, True),
+    ("Budi", "Santoso", "ID", "enrolled", True, True),
+    ("Priya", "Sharma", "IN", "graduated", True, False),
+    ("Sokha", "Chan", "KH", "enrolled", False, False),
+    ("Amara", "Okafor", "NG", "graduated", None, False),  # registers, documents pending
+]
+
+
+def demo_cohort(today: date) -> dict[str, Any]:
+    """A cohort whose window contains today, the same all day: re-running the demo
+    finds it already open instead of clashing with it."""
+    fiscal_year = today.year if today.month >= 4 else today.year - 1
+    opens = datetime(today.year, today.month, 1, tzinfo=UTC) - timedelta(days=31)
+    return {
+        "cohort_id": f"FY{fiscal_year}",
+        "applications_open_at": opens.isoformat(),
+        "applications_close_at": (opens + timedelta(days=120)).isoformat(),
+        "age_reference_date": f"{fiscal_year}-08-25",
+        "min_age": 18,
+        "max_age": 40,
+        "results_by": f"{fiscal_year}-08-31",
+        "courses": [
+            {
+                "code": "A",
+                "name": "In-person course",
+                "mode": "in_person",
+                "daily_allowance_yen": 3000,
+            },
+            {"code": "B", "name": "Online course", "mode": "online", "daily_allowance_yen": 1000},
+        ],
+        "rules": {
+            "excluded_nationalities": ["CN"],
+            "residents_of_japan_may_apply": False,
+            "language_rule": "jlpt_n3_or_english",
+            "earlier_participation_excluded_from_fy": 2016,
+        },
+    }
+
+
+class Demo:
+    def __init__(self, infra: InfraSettings, urls: dict[str, str]) -> None:
+        self.infra = infra
+        self.urls = urls
+        self.staff = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+        self.http = httpx.Client(timeout=30)
+        self.run_id = uuid.uuid4().hex[:6]
+
+    def step(self, text: str) -> None:
+        console.print(f"[bold cyan]▸[/] {text}")
+
+    def post(self, service: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.post(self.urls[service] + path, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{service} {path}: {response.status_code} {response.text}")
+        return response
+
+    def wait_for_mail(self, address: str, subject: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in read_messages(self.infra.mail_dir):
+                if address in str(message["To"]) and subject in str(message["Subject"]):
+                    body = message.get_body(preferencelist=("plain",))
+                    return str(body.get_content()) if body else ""
+            time.sleep(0.2)
+        raise RuntimeError(f"no '{subject}' mail arrived for an applicant within {timeout}s")
+
+    def wait_until(self, probe: Any, what: str, timeout: float = 30) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = probe()
+            if result:
+                return result
+            time.sleep(0.3)
+        raise RuntimeError(f"timed out waiting for {what}")
+
+    def run(self) -> None:
+        cohort = demo_cohort(datetime.now(UTC).date())
+        cohort_id = cohort["cohort_id"]
+        opened = self.post("registration", "/cohorts", json=cohort, headers=self.staff).json()
+        self.step(
+            f"Office opened cohort {cohort_id}" + ("" if opened["opened"] else " (already open)")
+        )
+        journeys = []
+        for given, family, country, status, second_ok, _matched in APPLICANTS:
+            address = f"{given.lower()}.{self.run_id}@applicants.example"
+            journey = {"name": f"{given} {family}", "address": address, "reached": []}
+            journeys.append(journey)
+            self.post(
+                "registration", f"/cohorts/{cohort_id}/preregistrations", json={"email": address}
+            )
+            body = self.wait_for_mail(address, "registration link")
+            link = re.search(r"(http://\S+/registration\?token=\S+)", body)
+            assert link is not None
+            token = parse_qs(urlparse(link.group(1)).query)["token"][0]
+            journey["reached"].append("pre-registered")
+            form = {
+                "token": token,
+                "given_name": given,
+                "family_name": family,
+                "date_of_birth": "1999-03-15",
+                "nationality": country,
+                "country_of_residence": country,
+                "education": {
+                    "institution": "National University",
+                    "level": "bachelor",
+                    "status": status,
+                    "field_of_study": "Engineering",
+                    "graduation_date": "2025-06-30",
+                },
+                "languages": {"jlpt": "N3", "ielts": 6.5},
+                "course_preferences": ["B", "A"],
+                "period_preferences": [],
+                "internship_interests": ["manufacturing"],
+                "previous_participation_years": [],
+                "declares_no_final_job_commitment": True,
+                "privacy_policy_consent": True,
+            }
+            registered = self.post("registration", "/registrations", json=form).json()
+            journey["applicant_id"] = registered["applicant_id"]
+            journey["reached"].append("registered")
+            if second_ok is None:
+                journey["outstanding"] = registered["outstanding_documents"]
+                continue
+            me = {"Authorization": f"Bearer {registered['access_token']}"}
+            files = {
+                kind: (f"{kind}.pdf", PDF + kind.encode(), "application/pdf")
+                for kind in registered["outstanding_documents"]
+            }
+            self.post("registration", "/applicants/me/documents", files=files, headers=me)
+            journey["reached"].append("documents complete")
+        self.step(
+            f"{len(journeys)} applicants pre-registered through their e-mailed links "
+            "and registered; 4 uploaded all their documents"
+        )
+
+        for journey, (_, _, _, _, second_ok, _matched) in zip(journeys, APPLICANTS, strict=True):
+            if second_ok is None:
+                continue
+            case_url = f"/cases/{journey['applicant_id']}"
+            self.wait_until(
+                lambda u=case_url: (
+                    self.http.get(self.urls["screening"] + u, headers=self.staff).status_code == 200
+                ),
+                "screening to open the case",
+            )
+            journey["reached"].append("screening case opened")
+            for stage, passed in (("first", True), ("second", second_ok)):
+                self.post(
+                    "screening",
+                    f"{case_url}/interviews",
+                    headers=self.staff,
+                    json={
+                        "stage": stage,
+                        "language": "english" if stage == "first" else "japanese",
+                        "passed": passed,
+                        "interviewer": "staff-007",
+                        "interviewed_at": datetime.now(UTC).isoformat(),
+                    },
+                )
+                journey["reached"].append(f"{stage} interview {'passed' if passed else 'failed'}")
+                if not passed:
+                    break
+        self.step("Screening interviewed the applicants with complete documents")
+
+        for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
+            if not second_ok:
+                continue
+            candidate_url = self.urls["matching"] + f"/candidates/{journey['applicant_id']}"
+            self.wait_until(
+                lambda u=candidate_url: self.http.get(u, headers=self.staff).status_code == 200,
+                "the candidate to enter the matching pool",
+            )
+            journey["reached"].append("in the candidate pool")
+            if not matched:
+                continue
+            match = self.post(
+                "matching",
+                "/matches",
+                headers=self.staff,
+                json={
+                    "applicant_id": journey["applicant_id"],
+                    "company_id": str(uuid.uuid4()),
+                    "course": "B",
+                },
+            ).json()
+            journey["reached"].append("matched with a company")
+            self.post(
+                "matching",
+                f"/matches/{match['match_id']}/agreement",
+                headers=self.staff,
+                json={
+                    "parties": ["office", "intern", "company"],
+                    "signed_at": datetime.now(UTC).isoformat(),
+                },
+            )
+            journey["reached"].append("agreement signed")
+        self.step("Companies chose two candidates; both agreements were signed")
+
+        time.sleep(1.0)  # let the last e-mails leave the dispatcher before counting
+        self.report(journeys)
+
+    def report(self, journeys: list[dict[str, Any]]) -> None:
+        mails = read_messages(self.infra.mail_dir)
+        table = Table(title="Sample cohort: where each applicant got to")
+        for column in ("applicant", "furthest step", "e-mails received"):
+            table.add_column(column)
+        for journey in journeys:
+            subjects = [str(m["Subject"]) for m in mails if journey["address"] in str(m["To"])]
+            table.add_row(journey["name"], journey["reached"][-1], "\n".join(subjects))
+        console.print(table)
+
+        counts = asyncio.run(count_events(self.infra))
+        events = Table(title="Events on Kafka (whole log, read back by an independent consumer)")
+        events.add_column("topic")
+        events.add_column("event type")
+        events.add_column("count", justify="right")
+        for (topic, event_type), count in sorted(counts.items()):
+            events.add_row(topic, event_type, str(count))
+        console.print(events)
+
+
+async def count_events(infra: InfraSettings) -> Counter[tuple[str, str]]:
+    from events.topics import ALL_TOPICS
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    counts: Counter[tuple[str, str]] = Counter()
+    try:
+        partitions = [
+            TopicPartition(t, p) for t in ALL_TOPICS for p in consumer.partitions_for_topic(t) or ()
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        for tp in partitions:
+            while await consumer.position(tp) < ends[tp]:
+                for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                    try:
+                        counts[(tp.topic, json.loads(record.value)["event_type"])] += 1
+                    except (ValueError, KeyError, TypeError):
+                        counts[(tp.topic, "(unreadable)")] += 1
+    finally:
+        await consumer.stop()
+    return counts
+
+
+def main() -> None:
+    infra = InfraSettings()
+    started = time.monotonic()
+    console.print("[bold]JIP event backbone — demo[/]")
+    asyncio.run(up(infra, report=lambda c, m, s: console.print(f"  {c:<10} {m} ({s:.1f}s)")))
+    environments = {
+        name: supervisor.service_environment(
+            infra,
+            name,
+            port=supervisor.DEFAULT_PORTS[name],
+            database=f"jip_{name}",
+            staff_token=STAFF_TOKEN,
+        )
+        for name in supervisor.SERVICES
+    }
+    running = supervisor.start(infra, environments)
+    console.print("  services   " + ", ".join(f"{s.name} {s.base_url}" for s in running))
+    try:
+        Demo(infra, {s.name: s.base_url for s in running}).run()
+    finally:
+        supervisor.stop(running)
+        console.print(
+            f"Services stopped; logs in {infra.log_dir}. The infrastructure keeps "
+            "running (`make down` stops it)."
+        )
+    console.print(f"Done in {time.monotonic() - started:.0f}s.")
