@@ -1,0 +1,248 @@
+"""End to end: the four services as their own processes (as an operator runs them) on
+the real Kafka, PostgreSQL and SMTP server. One applicant goes from an HTTP request to
+an agreement; each hop is checked where its users would see it."""
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import psycopg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from events import topics
+from infra import InfraSettings
+from infra import services as supervisor
+from tests.support import STAFF_TOKEN, Mailbox, body_of, database_of, eventually, wait_for_event
+
+PORTS = {"registration": 18201, "screening": 18202, "matching": 18203, "notifications": 18204}
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def processes(infra: InfraSettings, tmp_path_factory) -> Iterator[dict[str, str]]:
+    documents = str(tmp_path_factory.mktemp("e2e-documents"))
+    environments = {
+        name: supervisor.service_environment(
+            infra,
+            name,
+            port=PORTS[name],
+            database=database_of(name),
+            staff_token=STAFF_TOKEN,
+            extra={"DOCUMENTS_DIR": documents} if name == "registration" else {},
+        )
+        for name in supervisor.SERVICES
+    }
+    running = supervisor.start(infra, environments)
+    yield {s.name: s.base_url for s in running}
+    supervisor.stop(running)
+
+
+async def publish_raw(infra: InfraSettings, topic: str, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=b"garbage")
+    finally:
+        await producer.stop()
+
+
+def stored_event_types(infra: InfraSettings, applicant_id: str) -> list[str]:
+    """What registration's own event store holds for the applicant (PostgreSQL)."""
+    with psycopg.connect(infra.postgres_dsn(database_of("registration"))) as conn:
+        rows = conn.execute(
+            "SELECT topic FROM registration_events WHERE originator_id = %s"
+            " ORDER BY originator_version",
+            (uuid.UUID(applicant_id),),
+        ).fetchall()
+    return [row[0].rsplit(".", 1)[-1] for row in rows]
+
+
+async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
+    processes, infra: InfraSettings, mailbox: Mailbox
+):
+    async with httpx.AsyncClient(timeout=30) as http:
+        registration, screening, matching = (
+            processes["registration"],
+            processes["screening"],
+            processes["matching"],
+        )
+        cohort_id = f"FY{uuid.uuid4().int % 9000 + 1000}"
+        now = datetime.now(UTC)
+        r = await http.post(
+            f"{registration}/cohorts",
+            headers=STAFF,
+            json={
+                "cohort_id": cohort_id,
+                "applications_open_at": (now - timedelta(days=1)).isoformat(),
+                "applications_close_at": (now + timedelta(days=30)).isoformat(),
+                "age_reference_date": "2025-08-25",
+                "min_age": 18,
+                "max_age": 40,
+                "results_by": "2025-08-31",
+                "courses": [
+                    {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
+                ],
+            },
+        )
+        assert r.status_code == 201, r.text
+
+        # A malformed request gets a clear 4xx.
+        r = await http.post(
+            f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": "no-at-sign"}
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "email"
+
+        # One HTTP request ...
+        address = f"e2e-{uuid.uuid4().hex[:10]}@example.org"
+        r = await http.post(
+            f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": address}
+        )
+        assert r.status_code == 202
+        # ... becomes an event on Kafka, read back by an independent consumer ...
+        preregistered = await wait_for_event(
+            infra,
+            topics.REGISTRATION,
+            "ApplicantPreregistered",
+            lambda e: e["payload"]["email"] == address,
+        )
+        applicant_id = preregistered["payload"]["applicant_id"]
+        # ... which was first an event in registration's store in PostgreSQL ...
+        assert stored_event_types(infra, applicant_id)[:2] == [
+            "Preregistered",
+            "RegistrationLinkIssued",
+        ]
+        # ... and an e-mail received by the SMTP server.
+        link_mail = (await mailbox.wait_for(address, "registration link"))[0]
+        token = parse_qs(urlparse(re.search(r"(http://\S+)", body_of(link_mail)).group(1)).query)[
+            "token"
+        ][0]
+
+        # A malformed message on the topic the other services consume stops none of them.
+        await publish_raw(infra, topics.REGISTRATION, b"{this is not an event")
+        await publish_raw(
+            infra,
+            topics.REGISTRATION,
+            json.dumps(
+                {
+                    **preregistered,
+                    "event_id": str(uuid.uuid4()),
+                    "event_type": "ApplicantRegistered",
+                    "payload": {"applicant_id": "not-a-uuid"},
+                }
+            ).encode(),
+        )
+
+        r = await http.post(
+            f"{registration}/registrations",
+            json={
+                "token": token,
+                "given_name": "Linh",
+                "family_name": "Nguyen",
+                "date_of_birth": "2000-04-12",
+                "nationality": "VN",
+                "country_of_residence": "VN",
+                "education": {
+                    "institution": "HUST",
+                    "level": "bachelor",
+                    "status": "graduated",
+                    "field_of_study": "Computer Science",
+                    "graduation_date": "2024-06-30",
+                },
+                "languages": {"jlpt": "N2"},
+                "course_preferences": ["B"],
+                "declares_no_final_job_commitment": True,
+                "privacy_policy_consent": True,
+            },
+        )
+        assert r.status_code == 201, r.text
+        me = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        r = await http.post(
+            f"{registration}/applicants/me/documents",
+            headers=me,
+            files={
+                kind: (f"{kind}.pdf", PDF + kind.encode(), "application/pdf")
+                for kind in r.json()["outstanding_documents"]
+            },
+        )
+        assert r.status_code == 201 and r.json()["outstanding_documents"] == []
+
+        # Notifications consumed ApplicantRegistered (after the garbage) and mailed it.
+        await mailbox.wait_for(address, "application", count=1)
+        # Screening consumed it too and opened a case.
+        await wait_for_event(
+            infra,
+            topics.SCREENING,
+            "ScreeningCaseOpened",
+            lambda e: e["payload"]["applicant_id"] == applicant_id,
+        )
+
+        for stage in ("first", "second"):
+            r = await http.post(
+                f"{screening}/cases/{applicant_id}/interviews",
+                headers=STAFF,
+                json={
+                    "stage": stage,
+                    "language": "japanese",
+                    "passed": True,
+                    "interviewer": "staff-1",
+                    "interviewed_at": datetime.now(UTC).isoformat(),
+                },
+            )
+            assert r.status_code in (200, 201), r.text
+        await wait_for_event(
+            infra,
+            topics.SCREENING,
+            "InterviewPassed",
+            lambda e: (
+                e["payload"]["applicant_id"] == applicant_id and e["payload"]["stage"] == "second"
+            ),
+        )
+        await wait_for_event(
+            infra,
+            topics.MATCHING,
+            "CandidateEnteredPool",
+            lambda e: e["payload"]["applicant_id"] == applicant_id,
+        )
+
+        r = await http.post(
+            f"{matching}/matches",
+            headers=STAFF,
+            json={"applicant_id": applicant_id, "company_id": str(uuid.uuid4()), "course": "B"},
+        )
+        assert r.status_code in (200, 201), r.text
+        match_id = r.json()["match_id"]
+        confirmed = await wait_for_event(
+            infra, topics.MATCHING, "MatchConfirmed", lambda e: e["payload"]["match_id"] == match_id
+        )
+        r = await http.post(
+            f"{matching}/matches/{match_id}/agreement",
+            headers=STAFF,
+            json={
+                "parties": ["office", "intern", "company"],
+                "signed_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        assert r.status_code in (200, 201), r.text
+        await wait_for_event(
+            infra,
+            topics.MATCHING,
+            "AgreementSigned",
+            lambda e: e["payload"]["match_id"] == match_id,
+        )
+
+        # The applicant is told of the match by e-mail, and the office's log says so
+        # without repeating the address.
+        await mailbox.wait_for(address, "match", count=1)
+        sent = await wait_for_event(
+            infra,
+            topics.NOTIFICATIONS,
+            "NotificationSent",
+            lambda e: e["payload"]["cause_event_id"] == confirmed["event_id"],
+        )
+        assert address not in json.dumps(sent)
