@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from events import topics
 from infra import InfraSettings
 from infra import services as supervisor
-from tests.support import STAFF_TOKEN, Mailbox, body_of, database_of, eventually, wait_for_event
+from tests.support import STAFF_TOKEN, Mailbox, body_of, database_of, wait_for_event
 
 PORTS = {"registration": 18201, "screening": 18202, "matching": 18203, "notifications": 18204}
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
