@@ -16,6 +16,7 @@ def headers(event: Envelope) -> dict[str, str]:
         "event_type": event.event_type,
         "schema_version": str(event.schema_version),
         "event_id": str(event.event_id),
+        "correlation_id": str(event.correlation_id),
     }
 
 

@@ -91,7 +91,16 @@ def document_publications(broker: KafkaBroker, *, service: str, description: str
     async def send(
         topic_: str, key: bytes, value: bytes, headers: dict[str, str]
     ) -> asyncio.Future[Any]:
-        return await publisher.publish(value, topic_, key=key, headers=headers, no_confirm=True)
+        # faststream would otherwise add a random correlation_id header of its own,
+        # contradicting the envelope's.
+        return await publisher.publish(
+            value,
+            topic_,
+            key=key,
+            headers=headers,
+            correlation_id=headers["correlation_id"],
+            no_confirm=True,
+        )
 
     return send
 
