@@ -14,3 +14,22 @@ def test_the_import_contracts_hold():
         [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_domains_use_only_the_domain_part_of_eventsourcing():
+    import ast
+
+    offenders = []
+    for path in sorted(ROOT.glob("services/*/domain/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.startswith("eventsourcing") and name != "eventsourcing.domain"
+            ]
+    assert offenders == []

@@ -4,7 +4,6 @@ Every error is JSON naming the field and the reason, never echoing the input bac
 (it may be personal data): `{"detail": ..., "errors": [{"field": ..., "reason": ...}]}`.
 """
 
-
 import asyncio
 import uuid
 from datetime import date, datetime

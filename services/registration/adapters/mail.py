@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +68,6 @@ class RegistrationLinkMailer(LogFollower):
             link=f"{self.public_base_url}/registration?token={token}",
             expires_at=e.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         )
-        msgid = make_msgid(
-            idstring=str(uuid.uuid5(e.originator_id, f"link:{e.link_number}")), domain="jip.example"
-        )
+        # Built by hand: email.utils.make_msgid adds time, pid and randomness.
+        msgid = f"<{uuid.uuid5(e.originator_id, f'link:{e.link_number}')}@jip.example>"
         await self.mailer.send(e.email, "Your JIP registration link", body, msgid)

@@ -1,0 +1,3 @@
+from services.notifications.entrypoints.cli import cli
+
+cli()

@@ -1,0 +1,1 @@
+"""Notifications' adapters: HTTP API, e-mail templates and the SMTP mailer."""

@@ -1,0 +1,305 @@
+"""Notifications' application service: the policy that turns other services' events
+into notifications owed, and the use cases of the mailer and the office.
+
+The policy records its effects atomically with the Kafka position of the event it read
+(the inbox's tracking), and it is idempotent by natural key: a notification's id comes
+from its cause's `event_id` and its template, so a re-published event owes nothing new.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from events import matching, registration, screening
+from events.envelope import Envelope
+from events.transport.inbox import ServiceApplication
+from services.notifications.domain.notification import Notification, notification_id_for
+from services.notifications.domain.recipient import Recipient
+from services.notifications.domain.rules import RuleViolation
+
+Clock = Callable[[], datetime]
+
+#: The integration events this service reacts to; every other event is skipped.
+CONSUMES: Final[tuple[type[Envelope], ...]] = (
+    registration.ApplicantRegistered,
+    registration.ApplicantDetailsAmended,
+    registration.DocumentsSubmitted,
+    registration.InquiryAnswered,
+    screening.InterviewPassed,
+    screening.InterviewFailed,
+    matching.MatchConfirmed,
+)
+
+#: Milestones announced once per applicant, however often their event recurs (a second
+#: registration through a new link, a résumé uploaded after the documents were complete).
+ONCE_PER_APPLICANT: Final = frozenset({"application_received", "documents_complete"})
+
+
+class NotFound(RuleViolation):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """Everything the mailer needs to write one message; personal data, never logged."""
+
+    notification_id: uuid.UUID
+    template: str
+    # Kept out of repr: a traceback or a debug print must not show them.
+    to: str = field(repr=False)
+    message_id: str
+    context: dict[str, Any] = field(repr=False)
+
+
+class NotificationsApplication(ServiceApplication):
+    name = "notifications"
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, clock: Clock = lambda: datetime.now(UTC)
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self._policies: dict[type[Envelope], Callable[[Any, _Effects], None]] = {
+            registration.ApplicantRegistered: self.when_applicant_registered_then_welcome,
+            registration.ApplicantDetailsAmended: self.when_name_amended_then_use_the_new_name,
+            registration.DocumentsSubmitted: self.when_documents_complete_then_confirm,
+            registration.InquiryAnswered: self.when_inquiry_answered_then_forward_the_answer,
+            screening.InterviewPassed: self.when_interview_passed_then_congratulate,
+            screening.InterviewFailed: self.when_interview_failed_then_inform,
+            matching.MatchConfirmed: self.when_match_confirmed_then_announce_it,
+        }
+
+    # -- the policy --------------------------------------------------------------------
+    def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        handler = self._policies.get(type(envelope))
+        if handler is None:
+            return
+        effects = _Effects(self, envelope)
+        handler(envelope.payload, effects)
+        processing_event.collect_events(*effects.changed)
+
+    def when_applicant_registered_then_welcome(
+        self, p: registration.ApplicantRegisteredPayload, fx: _Effects
+    ) -> None:
+        recipient = fx.recipient(p.applicant_id)
+        released = recipient.identify(
+            str(p.email), p.given_name, p.family_name, fx.correlation_id, fx.causation_id
+        )
+        fx.request_for_applicant(
+            recipient,
+            "application_received",
+            cohort_id=p.cohort_id,
+            education_status=p.education.status,
+        )
+        # Messages owed before the address was known (e.g. an interview result read
+        # before the registration) go now, after the welcome.
+        for notification_id in released:
+            notification = fx.load(notification_id)
+            notification.release(fx.correlation_id, fx.causation_id)
+
+    def when_name_amended_then_use_the_new_name(
+        self, p: registration.ApplicantDetailsAmendedPayload, fx: _Effects
+    ) -> None:
+        given, family = p.changes.get("given_name"), p.changes.get("family_name")
+        if not (isinstance(given, str) or isinstance(family, str)):
+            return
+        if p.applicant_id not in self.repository:
+            return  # the registration, when it arrives, brings the current name
+        recipient = fx.recipient(p.applicant_id)
+        recipient.rename(
+            given if isinstance(given, str) else None,
+            family if isinstance(family, str) else None,
+            fx.correlation_id,
+            fx.causation_id,
+        )
+
+    def when_documents_complete_then_confirm(
+        self, p: registration.DocumentsSubmittedPayload, fx: _Effects
+    ) -> None:
+        if p.outstanding:
+            return
+        fx.request_for_applicant(
+            fx.recipient(p.applicant_id), "documents_complete", cohort_id=p.cohort_id
+        )
+
+    def when_interview_passed_then_congratulate(
+        self, p: screening.InterviewPassedPayload, fx: _Effects
+    ) -> None:
+        fx.request_for_applicant(
+            fx.recipient(p.applicant_id),
+            "interview_passed",
+            cohort_id=p.cohort_id,
+            stage=p.stage,
+            language=p.language,
+            interviewed_on=p.interviewed_at.date().isoformat(),
+        )
+
+    def when_interview_failed_then_inform(
+        self, p: screening.InterviewFailedPayload, fx: _Effects
+    ) -> None:
+        # Domain step 6: applicants who fail any step are told by e-mail.
+        fx.request_for_applicant(
+            fx.recipient(p.applicant_id), "interview_failed", cohort_id=p.cohort_id, stage=p.stage
+        )
+
+    def when_match_confirmed_then_announce_it(
+        self, p: matching.MatchConfirmedPayload, fx: _Effects
+    ) -> None:
+        fx.request_for_applicant(
+            fx.recipient(p.applicant_id),
+            "match_confirmed",
+            cohort_id=p.cohort_id,
+            course=p.course,
+            confirmed_on=p.confirmed_at.date().isoformat(),
+        )
+
+    def when_inquiry_answered_then_forward_the_answer(
+        self, p: registration.InquiryAnsweredPayload, fx: _Effects
+    ) -> None:
+        fx.request_for_address(
+            str(p.email), "inquiry_answer", inquiry_id=str(p.inquiry_id), answer=p.answer
+        )
+
+    # -- the mailer's use cases --------------------------------------------------------
+    def outgoing(self, notification_id: uuid.UUID, message_domain: str) -> OutgoingMail | None:
+        """The message to send now for this notification, or None when there is nothing
+        to send (already sent, still waiting for its recipient, refused)."""
+        notification: Notification = self.repository.get(notification_id)
+        if not notification.sendable:
+            return None
+        context = dict(notification.context)
+        if notification.applicant_id is not None:
+            recipient: Recipient = self.repository.get(notification.applicant_id)
+            assert recipient.email is not None, "a pending notification has a known recipient"
+            to = recipient.email
+            context.update(given_name=recipient.given_name, family_name=recipient.family_name)
+        else:
+            assert notification.address is not None
+            to = notification.address
+        return OutgoingMail(
+            notification_id=notification.id,
+            template=notification.template,
+            to=to,
+            message_id=notification.next_message_id(message_domain),
+            context=context,
+        )
+
+    def record_sent(self, notification_id: uuid.UUID, message_id: str) -> None:
+        notification: Notification = self.repository.get(notification_id)
+        if not notification.sendable:
+            return
+        notification.record_sent(self.clock(), message_id)
+        self.save(notification)
+
+    def record_refused(self, notification_id: uuid.UUID, reason: str) -> None:
+        notification: Notification = self.repository.get(notification_id)
+        if not notification.sendable:
+            return
+        notification.record_refused(reason, self.clock())
+        self.save(notification)
+
+    # -- the office's use cases --------------------------------------------------------
+    def notifications_of(self, applicant_id: uuid.UUID) -> list[Notification]:
+        """Every notification requested for an applicant, oldest first."""
+        if applicant_id not in self.repository:
+            return []
+        recipient: Recipient = self.repository.get(applicant_id)
+        return [self.repository.get(n["id"]) for n in recipient.notifications]
+
+    def get_notification(self, notification_id: uuid.UUID) -> Notification:
+        if notification_id not in self.repository:
+            raise NotFound("notification_id", "there is no such notification")
+        notification: Notification = self.repository.get(notification_id)
+        return notification
+
+    def request_resend(
+        self, notification_id: uuid.UUID, requested_by: str, correlation_id: uuid.UUID
+    ) -> Notification:
+        notification = self.get_notification(notification_id)
+        notification.request_resend(requested_by, correlation_id)
+        try:
+            self.save(notification)
+        except IntegrityError:
+            raise RuleViolation(
+                "notification_id", "the notification changed meanwhile; ask again", conflict=True
+            ) from None
+        return notification
+
+
+class _Effects:
+    """The aggregates one consumed event touches, loaded once and recorded together."""
+
+    def __init__(self, app: NotificationsApplication, envelope: Envelope) -> None:
+        self.app = app
+        self.cause_event_id = envelope.event_id
+        self.correlation_id = envelope.correlation_id
+        self.causation_id: uuid.UUID | None = envelope.event_id
+        self._touched: dict[uuid.UUID, Aggregate] = {}
+
+    @property
+    def changed(self) -> list[Aggregate]:
+        return list(self._touched.values())
+
+    def load(self, aggregate_id: uuid.UUID) -> Any:
+        if aggregate_id not in self._touched:
+            self._touched[aggregate_id] = self.app.repository.get(aggregate_id)
+        return self._touched[aggregate_id]
+
+    def recipient(self, applicant_id: uuid.UUID) -> Recipient:
+        """The applicant's recipient, opened (without an address yet) if unknown."""
+        if applicant_id in self._touched or applicant_id in self.app.repository:
+            recipient: Recipient = self.load(applicant_id)
+            return recipient
+        recipient = Recipient(
+            applicant_id=applicant_id,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+        self._touched[applicant_id] = recipient
+        return recipient
+
+    def _already_owed(self, template: str) -> bool:
+        notification_id = notification_id_for(self.cause_event_id, template)
+        return notification_id in self._touched or notification_id in self.app.repository
+
+    def request_for_applicant(self, recipient: Recipient, template: str, **context: Any) -> None:
+        if self._already_owed(template):
+            return  # the same event, published or read again
+        if template in ONCE_PER_APPLICANT and recipient.has_requested(template):
+            return
+        notification = Notification.request(
+            template=template,
+            cause_event_id=self.cause_event_id,
+            applicant_id=recipient.id,
+            context=context,
+            recipient_known=recipient.known,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+        recipient.note_notification(
+            notification.id, template, self.correlation_id, self.causation_id
+        )
+        self._touched[notification.id] = notification
+
+    def request_for_address(self, address: str, template: str, **context: Any) -> None:
+        if self._already_owed(template):
+            return
+        notification = Notification.request(
+            template=template,
+            cause_event_id=self.cause_event_id,
+            address=address,
+            context=context,
+            recipient_known=True,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+        self._touched[notification.id] = notification

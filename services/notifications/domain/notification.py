@@ -1,0 +1,189 @@
+"""A notification: one message the office owes someone because something happened.
+
+Its id is derived from the event that caused it and the template, so an event that is
+published or read twice never owes a second message. Its life:
+
+    awaiting_recipient --(recipient arrives)--> pending --(sent)--> sent
+                                                pending --(refused)--> failed
+                          sent | failed --(resend requested)--> pending
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Final
+
+from eventsourcing.domain import Aggregate, event
+
+from services.notifications.domain.rules import require
+
+AWAITING_RECIPIENT: Final = "awaiting_recipient"
+PENDING: Final = "pending"
+SENT: Final = "sent"
+FAILED: Final = "failed"
+
+
+def notification_id_for(cause_event_id: uuid.UUID, template: str) -> uuid.UUID:
+    """The one notification a given event can cause with a given template."""
+    return uuid.uuid5(cause_event_id, template)
+
+
+class Notification(Aggregate):
+    """A message to an applicant (`applicant_id`, address from their Recipient) or to
+    an address given by the event itself (`address`, e.g. an inquiry's sender)."""
+
+    @staticmethod
+    def create_id(cause_event_id: uuid.UUID, template: str, **_: Any) -> uuid.UUID:
+        return notification_id_for(cause_event_id, template)
+
+    @event("Requested")
+    def __init__(
+        self,
+        template: str,
+        cause_event_id: uuid.UUID,
+        applicant_id: uuid.UUID | None,
+        address: str | None,
+        context: dict[str, Any],
+        awaiting_recipient: bool,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.template = template
+        self.cause_event_id = cause_event_id
+        self.applicant_id = applicant_id
+        self.address = address
+        #: What the template says beyond the recipient's name (cohort, stage, ...).
+        self.context = context
+        self.correlation_id = correlation_id
+        self.state: str = AWAITING_RECIPIENT if awaiting_recipient else PENDING
+        self.sends = 0
+        self.sent_at: datetime | None = None
+        self.failure: str | None = None
+
+    @classmethod
+    def request(
+        cls,
+        *,
+        template: str,
+        cause_event_id: uuid.UUID,
+        applicant_id: uuid.UUID | None = None,
+        address: str | None = None,
+        context: dict[str, Any],
+        recipient_known: bool,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> Notification:
+        require(
+            (applicant_id is None) != (address is None),
+            "recipient",
+            "a notification goes either to an applicant or to an address given by its cause",
+        )
+        return cls(
+            template=template,
+            cause_event_id=cause_event_id,
+            applicant_id=applicant_id,
+            address=address,
+            context=context,
+            awaiting_recipient=address is None and not recipient_known,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+
+    @property
+    def sendable(self) -> bool:
+        return self.state == PENDING
+
+    def next_message_id(self, domain: str) -> str:
+        """The Message-ID of the next sending: the same for a repeat after a crash (so
+        the recipient's mail system sees one message), new for a resend requested by
+        the office."""
+        return f"<{self.id}.{self.sends + 1}@{domain}>"
+
+    # -- the recipient becomes known ---------------------------------------------------
+    def release(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+        """The recipient's address arrived: the message can go. No-op unless waiting."""
+        if self.state == AWAITING_RECIPIENT:
+            self._recipient_arrived(correlation_id=correlation_id, causation_id=causation_id)
+
+    @event("RecipientArrived")
+    def _recipient_arrived(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+        self.state = PENDING
+
+    # -- delivery ----------------------------------------------------------------------
+    def record_sent(self, sent_at: datetime, message_id: str) -> None:
+        """The mail server accepted the message for delivery."""
+        require(self.state == PENDING, "notification_id", "only a pending message is sent")
+        self._sent(
+            template=self.template,
+            applicant_id=self.applicant_id,
+            cause_event_id=self.cause_event_id,
+            sent_at=sent_at,
+            message_id=message_id,
+            correlation_id=self.correlation_id,
+            causation_id=self.cause_event_id,
+        )
+
+    @event("Sent")
+    def _sent(
+        self,
+        template: str,
+        applicant_id: uuid.UUID | None,
+        cause_event_id: uuid.UUID,
+        sent_at: datetime,
+        message_id: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.state = SENT
+        self.sends += 1
+        self.sent_at = sent_at
+        self.failure = None
+
+    def record_refused(self, reason: str, refused_at: datetime) -> None:
+        """The mail server refused the recipient for good (5xx): retrying cannot help,
+        so the message is set aside, visible to the office, which may resend it."""
+        require(self.state == PENDING, "notification_id", "only a pending message is sent")
+        self._refused(
+            reason=reason,
+            refused_at=refused_at,
+            correlation_id=self.correlation_id,
+            causation_id=self.cause_event_id,
+        )
+
+    @event("Refused")
+    def _refused(
+        self,
+        reason: str,
+        refused_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.state = FAILED
+        self.failure = reason
+
+    def request_resend(self, requested_by: str, correlation_id: uuid.UUID) -> None:
+        """The office asks for a message to be sent again (lost, deleted, refused)."""
+        require(
+            self.state in (SENT, FAILED),
+            "notification_id",
+            f"this message is {self.state.replace('_', ' ')}; it will be sent without asking",
+            conflict=True,
+        )
+        self._resend_requested(
+            requested_by=requested_by, correlation_id=correlation_id, causation_id=None
+        )
+
+    @event("ResendRequested")
+    def _resend_requested(
+        self, requested_by: str, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+    ) -> None:
+        self.state = PENDING
+
+
+#: Events after which a notification may have become sendable: what the mailer watches.
+BECAME_SENDABLE: tuple[type[Any], ...] = (
+    Notification.Requested,  # type: ignore[attr-defined]
+    Notification.RecipientArrived,  # type: ignore[attr-defined]
+    Notification.ResendRequested,  # type: ignore[attr-defined]
+)

@@ -1,0 +1,154 @@
+"""A recipient: an applicant the office writes to, known by their applicant id.
+
+Events reach this service from several topics, in no agreed order: screening may
+report an interview before registration's `ApplicantRegistered` has been read. So a
+recipient can exist before their address is known; messages owed to them meanwhile
+wait here and are released, all at once, when the registration arrives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+
+class Recipient(Aggregate):
+    """One per applicant (its id is the applicant id). Keeps the address and name to
+    write to, and the list of every notification requested for the applicant, which
+    is also how the office looks them up."""
+
+    @staticmethod
+    def create_id(applicant_id: uuid.UUID, **_: Any) -> uuid.UUID:
+        return applicant_id
+
+    @event("Opened")
+    def __init__(
+        self,
+        applicant_id: uuid.UUID,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.applicant_id = applicant_id
+        self.email: str | None = None
+        self.given_name: str | None = None
+        self.family_name: str | None = None
+        #: Every notification requested for this applicant: {"id": ..., "template": ...}.
+        self.notifications: list[dict[str, Any]] = []
+        #: Notifications requested before the address was known, not yet released.
+        self.awaiting: list[uuid.UUID] = []
+
+    @property
+    def known(self) -> bool:
+        """True once the registration told us where and how to write."""
+        return self.email is not None
+
+    def has_requested(self, template: str) -> bool:
+        return any(n["template"] == template for n in self.notifications)
+
+    # -- identity ----------------------------------------------------------------------
+    def identify(
+        self,
+        email: str,
+        given_name: str,
+        family_name: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> list[uuid.UUID]:
+        """Record the address and name from the applicant's registration. Returns the
+        notifications that were waiting for them (now to be sent). Identifying again
+        with the same details records nothing."""
+        if (self.email, self.given_name, self.family_name) == (email, given_name, family_name):
+            return []
+        released = list(self.awaiting)
+        self._identified(
+            email=email,
+            given_name=given_name,
+            family_name=family_name,
+            released=released,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return released
+
+    @event("Identified")
+    def _identified(
+        self,
+        email: str,
+        given_name: str,
+        family_name: str,
+        released: list[uuid.UUID],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.email = email
+        self.given_name = given_name
+        self.family_name = family_name
+        self.awaiting = [n for n in self.awaiting if n not in released]
+
+    def rename(
+        self,
+        given_name: str | None,
+        family_name: str | None,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> bool:
+        """The office amended the applicant's name: later messages use the new one.
+        Returns False (and records nothing) when nothing changes or the recipient is
+        not identified yet (the registration will bring the current name)."""
+        if self.given_name is None or self.family_name is None:
+            return False
+        new_given = given_name or self.given_name
+        new_family = family_name or self.family_name
+        if (new_given, new_family) == (self.given_name, self.family_name):
+            return False
+        self._renamed(
+            given_name=new_given,
+            family_name=new_family,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return True
+
+    @event("Renamed")
+    def _renamed(
+        self,
+        given_name: str,
+        family_name: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.given_name = given_name
+        self.family_name = family_name
+
+    # -- notifications owed ------------------------------------------------------------
+    def note_notification(
+        self,
+        notification_id: uuid.UUID,
+        template: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        """A notification was requested for this applicant; until the recipient is
+        known it waits to be released by `identify`."""
+        self._notification_requested(
+            notification_id=notification_id,
+            template=template,
+            awaiting=not self.known,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+
+    @event("NotificationRequested")
+    def _notification_requested(
+        self,
+        notification_id: uuid.UUID,
+        template: str,
+        awaiting: bool,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.notifications.append({"id": notification_id, "template": template})
+        if awaiting:
+            self.awaiting.append(notification_id)

@@ -1,0 +1,1 @@
+"""How notifications is started: `python -m services.notifications`."""

@@ -1,0 +1,292 @@
+"""The notifications service on the real Kafka, PostgreSQL and SMTP server: upstream
+events go in as their producers publish them, and what comes out is what an applicant
+and a subscriber notice: e-mails in the mailbox and `NotificationSent` on Kafka."""
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from unittest.mock import Mock
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from events import matching, registration, screening, topics
+from events.envelope import Envelope
+from events.transport.inbox import Inbox, ReceivedRecord
+from infra import InfraSettings
+from services.notifications.adapters.mail import MailNotSent, NotificationMailer, SmtpMailer
+from services.notifications.application.service import CONSUMES, NotificationsApplication
+from services.notifications.bootstrap import bootstrap
+from services.notifications.settings import NotificationsSettings
+from tests.support import (
+    HTTP_PORTS,
+    STAFF_TOKEN,
+    Mailbox,
+    body_of,
+    database_of,
+    eventually,
+    wait_for_event,
+)
+from tests.unit.notifications.samples import upstream
+
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The service, built by its own bootstrap and run in this event loop; yields an
+    HTTP client for its API."""
+    settings = NotificationsSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        pg_host=infra.pg_host,
+        pg_port=infra.pg_port,
+        pg_database=database_of("notifications"),
+        pg_user=infra.pg_user,
+        pg_password=infra.pg_password,
+        smtp_host=infra.smtp_host,
+        smtp_port=infra.smtp_port,
+        http_port=HTTP_PORTS["notifications"],
+        staff_token=STAFF_TOKEN,
+    )
+    process = await bootstrap(settings)
+    running = asyncio.create_task(process.run())
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}") as client:
+
+        async def healthy() -> bool:
+            try:
+                return (await client.get("/health")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(healthy, what="notifications' /health")
+        yield client
+    process.stop_event.set()
+    await running
+
+
+@pytest.fixture(scope="module")
+async def producer(infra: InfraSettings) -> AsyncIterator[AIOKafkaProducer]:
+    """A bare Kafka producer: the upstream services, as far as this service can tell."""
+    kafka = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await kafka.start()
+    yield kafka
+    await kafka.stop()
+
+
+async def publish(
+    producer: AIOKafkaProducer, event: Envelope | bytes, *, key: uuid.UUID, topic: str = ""
+) -> None:
+    if isinstance(event, Envelope):
+        topic = topic or topics.TOPIC_OF_PRODUCER[event.producer]
+        value = event.model_dump_json().encode()
+    else:
+        value = event
+    await producer.send_and_wait(topic, value, key=str(key).encode())
+
+
+def an_applicant() -> tuple[uuid.UUID, str]:
+    applicant = uuid.uuid4()
+    return applicant, f"applicant-{applicant.hex[:12]}@example.org"
+
+
+def registered(applicant: uuid.UUID, address: str) -> registration.ApplicantRegistered:
+    return upstream(registration.ApplicantRegistered, aggregate_id=applicant, email=address)
+
+
+async def test_a_registered_applicant_is_welcomed_and_the_sending_is_published(
+    service, producer, infra, mailbox: Mailbox
+):
+    applicant, address = an_applicant()
+    event = registered(applicant, address)
+
+    await publish(producer, event, key=applicant)
+
+    [mail] = await mailbox.wait_for(address, "we have received your application")
+    body = body_of(mail)
+    assert body.startswith("Dear Linh Nguyen,")
+    assert "upload your documents" in body and "certificate of graduation" in body
+    sent = await wait_for_event(
+        infra,
+        topics.NOTIFICATIONS,
+        "NotificationSent",
+        lambda e: e["payload"]["applicant_id"] == str(applicant),
+    )
+    assert sent["payload"]["template"] == "application_received"
+    assert sent["payload"]["cause_event_id"] == str(event.event_id)
+    assert sent["payload"]["notification_id"] in mail["Message-ID"]
+    published = json.dumps(sent)
+    assert address not in published and "Nguyen" not in published
+
+
+async def test_the_same_event_published_twice_sends_one_mail(service, producer, mailbox):
+    applicant, address = an_applicant()
+    event = registered(applicant, address)
+
+    await publish(producer, event, key=applicant)
+    await publish(producer, event, key=applicant)
+    # A later event of the same applicant, mailed only after both copies were read.
+    complete = upstream(registration.DocumentsSubmitted, aggregate_id=applicant, outstanding=[])
+    await publish(producer, complete, key=applicant)
+
+    await mailbox.wait_for(address, "your documents are complete")
+    welcomes = [m for m in mailbox.messages_to(address) if "received" in str(m["Subject"])]
+    assert len(welcomes) == 1
+
+
+async def test_an_interview_result_read_before_the_registration_is_mailed_when_it_arrives(
+    service, producer, mailbox
+):
+    applicant, address = an_applicant()
+    passed = upstream(screening.InterviewPassed, aggregate_id=applicant, stage="second")
+
+    await publish(producer, passed, key=applicant)
+
+    async def listed(*states: str) -> list[dict] | None:
+        answer = await service.get(
+            "/notifications", params={"applicant_id": str(applicant)}, headers=STAFF
+        )
+        found = answer.json()["notifications"]
+        return found if found and {n["state"] for n in found} <= set(states) else None
+
+    [waiting] = await eventually(lambda: listed("awaiting_recipient"), what="a waiting mail")
+    assert waiting["template"] == "interview_passed"
+
+    await publish(producer, registered(applicant, address), key=applicant)
+
+    [mail] = await mailbox.wait_for(address, "you passed the second interview")
+    assert "You are now a candidate" in body_of(mail)
+    await mailbox.wait_for(address, "we have received your application")
+    done = await eventually(lambda: listed("sent"), what="both mails recorded as sent")
+    assert sorted(n["template"] for n in done) == ["application_received", "interview_passed"]
+    assert all(n["sent_at"] for n in done)
+
+
+async def test_an_applicant_who_fails_an_interview_is_told_by_mail(service, producer, mailbox):
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    failed = upstream(screening.InterviewFailed, aggregate_id=applicant, stage="first")
+    await publish(producer, failed, key=applicant)
+
+    [mail] = await mailbox.wait_for(address, "the result of your first interview")
+    assert "cannot take your application further" in body_of(mail)
+
+
+async def test_malformed_records_do_not_stop_the_consumer(service, producer, mailbox):
+    inquiry = uuid.uuid4()
+    address = f"asker-{inquiry.hex[:12]}@example.org"
+    invalid = registered(uuid.uuid4(), "x@example.org").model_dump(mode="json")
+    invalid["payload"]["email"] = "not an address"
+
+    await publish(producer, b"{not json", key=inquiry, topic=topics.REGISTRATION)
+    await publish(producer, json.dumps(invalid).encode(), key=inquiry, topic=topics.REGISTRATION)
+    answered = upstream(
+        registration.InquiryAnswered,
+        aggregate_id=inquiry,
+        inquiry_id=inquiry,
+        email=address,
+        answer="Yes: students may apply with a certificate of enrollment.",
+    )
+    await publish(producer, answered, key=inquiry)
+
+    [mail] = await mailbox.wait_for(address, "our answer")
+    assert "Yes: students may apply with a certificate of enrollment." in body_of(mail)
+
+
+async def test_an_applicants_path_is_told_in_their_current_name(service, producer, mailbox):
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    amended = upstream(
+        registration.ApplicantDetailsAmended,
+        aggregate_id=applicant,
+        changed_fields=["family_name"],
+        changes={"family_name": "Tran"},
+    )
+    await publish(producer, amended, key=applicant)
+    complete = upstream(registration.DocumentsSubmitted, aggregate_id=applicant, outstanding=[])
+    await publish(producer, complete, key=applicant)
+    match = uuid.uuid4()
+    confirmed = upstream(
+        matching.MatchConfirmed, aggregate_id=match, match_id=match, applicant_id=applicant
+    )
+    await publish(producer, confirmed, key=match)
+
+    [documents] = await mailbox.wait_for(address, "your documents are complete")
+    assert body_of(documents).startswith("Dear Linh Tran,")
+    [matched] = await mailbox.wait_for(address, "a host company has chosen you")
+    assert "course B" in body_of(matched) and "can no longer withdraw" in body_of(matched)
+
+
+async def test_the_office_can_have_a_sent_mail_sent_again(service, producer, mailbox):
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    [first] = await mailbox.wait_for(address, "received your application")
+
+    async def sent_welcome() -> dict | None:
+        answer = await service.get(
+            "/notifications", params={"applicant_id": str(applicant)}, headers=STAFF
+        )
+        found = answer.json()["notifications"]
+        return found[0] if found and found[0]["state"] == "sent" else None
+
+    welcome = await eventually(sent_welcome, what="the welcome recorded as sent")
+    answer = await service.post(
+        f"/notifications/{welcome['notification_id']}/resend", headers=STAFF
+    )
+    assert answer.status_code == 202, answer.text
+
+    mails = await mailbox.wait_for(address, "received your application", count=2)
+    assert len({m["Message-ID"] for m in mails}) == 2
+    assert body_of(mails[0]) == body_of(first) or body_of(mails[1]) == body_of(first)
+
+
+async def test_only_office_staff_see_the_notifications(service):
+    assert (await service.get("/health")).json()["status"] == "ok"
+    anyone = await service.get("/notifications", params={"applicant_id": str(uuid.uuid4())})
+    assert anyone.status_code == 401
+    assert anyone.json()["errors"][0]["field"] == "authorization"
+    unknown = await service.post(f"/notifications/{uuid.uuid4()}/resend", headers=STAFF)
+    assert unknown.status_code == 404
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_mail_server_outage_or_a_crash_delays_mail_but_never_loses_it(
+    infra, mailbox, monkeypatch
+):
+    # given a notification owed (on the in-memory event store: the mail server is the
+    # subject here) while the mail server is down
+    app = NotificationsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    applicant, address = an_applicant()
+    record = ReceivedRecord(
+        topics.REGISTRATION, 0, 0, registered(applicant, address).model_dump_json().encode()
+    )
+    Inbox(app, accepts=CONSUMES).receive(record)
+    sender = "JIP Program Office <office@jip.example>"
+    mailer = NotificationMailer(app, SmtpMailer(infra.smtp_host, unused_port(), sender))
+
+    with pytest.raises(MailNotSent):
+        await mailer.step()
+    [welcome] = app.notifications_of(applicant)
+    assert welcome.state == "pending"
+
+    # when the server is back, but the process dies right after sending
+    mailer.mailer = SmtpMailer(infra.smtp_host, infra.smtp_port, sender)
+    with monkeypatch.context() as crash:
+        crash.setattr(app, "record_sent", Mock(side_effect=SystemExit("killed")))
+        with pytest.raises(SystemExit):
+            await mailer.step()
+    await mailer.step()  # the restarted process reads the same log again
+
+    # then the applicant got the same message twice at worst, and it is recorded once
+    mails = await mailbox.wait_for(address, "received your application", count=2)
+    assert len({m["Message-ID"] for m in mails}) == 1
+    assert app.notifications_of(applicant)[0].state == "sent"
+    await mailer.step()  # reads its own `Sent`: nothing more to send
+    assert len(mailbox.messages_to(address)) == 2

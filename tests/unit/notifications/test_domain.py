@@ -1,0 +1,156 @@
+"""Recipients and notifications, told as the office's messages meet them."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.notifications.domain.notification import (
+    AWAITING_RECIPIENT,
+    FAILED,
+    PENDING,
+    SENT,
+    Notification,
+    notification_id_for,
+)
+from services.notifications.domain.recipient import Recipient
+from services.notifications.domain.rules import RuleViolation
+
+T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
+CID = uuid.uuid4()
+
+
+def a_recipient(known: bool = True) -> Recipient:
+    recipient = Recipient(applicant_id=uuid.uuid4(), correlation_id=CID, causation_id=None)
+    if known:
+        recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None)
+    return recipient
+
+
+def owed_to(recipient: Recipient, template: str = "interview_passed") -> Notification:
+    notification = Notification.request(
+        template=template,
+        cause_event_id=uuid.uuid4(),
+        applicant_id=recipient.id,
+        context={"cohort_id": "FY2025", "stage": "first"},
+        recipient_known=recipient.known,
+        correlation_id=CID,
+        causation_id=None,
+    )
+    recipient.note_notification(notification.id, template, CID, None)
+    return notification
+
+
+def test_one_event_owes_at_most_one_message_per_template():
+    cause = uuid.uuid4()
+    assert notification_id_for(cause, "interview_passed") == notification_id_for(
+        cause, "interview_passed"
+    )
+    assert notification_id_for(cause, "interview_passed") != notification_id_for(
+        cause, "match_confirmed"
+    )
+    recipient = a_recipient()
+    notification = Notification.request(
+        template="match_confirmed",
+        cause_event_id=cause,
+        applicant_id=recipient.id,
+        context={},
+        recipient_known=True,
+        correlation_id=CID,
+        causation_id=None,
+    )
+    assert notification.id == notification_id_for(cause, "match_confirmed")
+
+
+def test_a_message_to_a_known_recipient_is_ready_to_send():
+    notification = owed_to(a_recipient(known=True))
+    assert notification.state == PENDING and notification.sendable
+
+
+def test_a_message_owed_before_the_registration_waits_for_its_recipient():
+    # given an interview result read before the applicant's registration
+    recipient = a_recipient(known=False)
+    notification = owed_to(recipient)
+    assert notification.state == AWAITING_RECIPIENT and not notification.sendable
+    assert recipient.awaiting == [notification.id]
+    # when the registration arrives
+    released = recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None)
+    for _ in released:
+        notification.release(CID, None)
+    # then the message is released, once
+    assert released == [notification.id]
+    assert recipient.awaiting == []
+    assert notification.state == PENDING
+    assert recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None) == []
+
+
+def test_releasing_a_message_that_is_not_waiting_changes_nothing():
+    notification = owed_to(a_recipient(known=True))
+    version = notification.version
+    notification.release(CID, None)
+    assert notification.version == version and notification.state == PENDING
+
+
+def test_every_message_to_an_applicant_is_listed_on_the_recipient():
+    recipient = a_recipient()
+    first, second = owed_to(recipient, "application_received"), owed_to(recipient)
+    assert [n["id"] for n in recipient.notifications] == [first.id, second.id]
+    assert recipient.has_requested("application_received")
+    assert not recipient.has_requested("match_confirmed")
+
+
+def test_an_amended_name_is_used_from_then_on_and_an_unchanged_one_records_nothing():
+    recipient = a_recipient()
+    assert recipient.rename(None, "Tran", CID, None)
+    assert (recipient.given_name, recipient.family_name) == ("Linh", "Tran")
+    assert not recipient.rename("Linh", "Tran", CID, None)
+
+
+def test_an_amendment_before_the_registration_waits_for_the_registration():
+    recipient = a_recipient(known=False)
+    assert not recipient.rename("Linh", "Tran", CID, None)
+    assert recipient.family_name is None
+
+
+def test_a_sent_message_is_not_sent_again_unless_the_office_asks():
+    notification = owed_to(a_recipient())
+    first_id = notification.next_message_id("jip.example")
+    # a repeat after a crash, before the sending was recorded, is the same message
+    assert notification.next_message_id("jip.example") == first_id
+    notification.record_sent(T0, first_id)
+    assert (notification.state, notification.sends, notification.sent_at) == (SENT, 1, T0)
+    with pytest.raises(RuleViolation):
+        notification.record_sent(T0, first_id)
+    # when the office asks for it again
+    notification.request_resend("office-staff", CID)
+    assert notification.sendable
+    assert notification.next_message_id("jip.example") != first_id
+
+
+def test_the_office_cannot_resend_a_message_that_is_still_on_its_way():
+    notification = owed_to(a_recipient(known=False))
+    with pytest.raises(RuleViolation) as refused:
+        notification.request_resend("office-staff", CID)
+    assert refused.value.conflict and "awaiting recipient" in refused.value.reason
+
+
+def test_a_refused_recipient_sets_the_message_aside_for_the_office_to_resend():
+    notification = owed_to(a_recipient())
+    notification.record_refused("recipient refused: SMTP 550", T0)
+    assert notification.state == FAILED and not notification.sendable
+    notification.request_resend("office-staff", CID)
+    assert notification.state == PENDING
+
+
+def test_a_message_goes_either_to_an_applicant_or_to_an_address_never_both():
+    with pytest.raises(RuleViolation, match="recipient"):
+        Notification.request(
+            template="inquiry_answer",
+            cause_event_id=uuid.uuid4(),
+            applicant_id=uuid.uuid4(),
+            address="budi@example.org",
+            context={},
+            recipient_known=True,
+            correlation_id=CID,
+            causation_id=None,
+        )
