@@ -1,0 +1,3 @@
+from services.matching.entrypoints.cli import cli
+
+cli()

@@ -1,0 +1,256 @@
+"""Matching's HTTP API, for office staff. Thin: validate, call the application, answer.
+
+Every error is JSON naming the field and the reason, never echoing the input back:
+`{"detail": ..., "errors": [{"field": ..., "reason": ...}]}`.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the annotations at runtime.
+
+import asyncio
+import hmac
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from eventsourcing.persistence import IntegrityError
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from events.registration import CourseCode
+from services.matching.application.service import MatchingApplication, NotFound
+from services.matching.domain.candidate import Candidate
+from services.matching.domain.match import Match
+from services.matching.domain.rules import RuleViolation
+
+Party = Literal["office", "intern", "company"]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorItem(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+    errors: list[ErrorItem]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or invalid credentials."},
+    404: {"model": ErrorResponse, "description": "No such resource."},
+    409: {"model": ErrorResponse, "description": "Conflicts with the current state."},
+    422: {"model": ErrorResponse, "description": "A field is invalid; see errors."},
+}
+
+
+class MatchRequest(Strict):
+    """A host company's final decision to take a candidate."""
+
+    applicant_id: uuid.UUID
+    company_id: uuid.UUID
+    course: CourseCode
+
+
+class AgreementRequest(Strict):
+    parties: list[Party] = Field(
+        min_length=2,
+        max_length=3,
+        description="All three, or a pair (online course: one agreement per pair).",
+    )
+    signed_at: UtcDatetime
+
+
+class AgreementView(BaseModel):
+    agreement_id: uuid.UUID
+    parties: list[Party]
+    signed_at: datetime
+
+
+class MatchView(BaseModel):
+    match_id: uuid.UUID
+    applicant_id: uuid.UUID
+    company_id: uuid.UUID
+    cohort_id: str
+    course: str
+    confirmed_at: datetime
+    agreement: AgreementView | None
+
+
+class MatchConfirmedResponse(MatchView):
+    confirmed: bool = Field(description="False when this decision was already recorded.")
+
+
+class AgreementSignedResponse(AgreementView):
+    match_id: uuid.UUID
+    signed: bool = Field(description="False when this signature was already recorded.")
+
+
+class CandidateView(BaseModel):
+    applicant_id: uuid.UUID
+    cohort_id: str
+    status: Literal["in_pool", "matched"]
+    passed_screening_at: datetime
+    match_id: uuid.UUID | None
+
+
+def match_view(match: Match) -> dict[str, Any]:
+    agreement = (
+        AgreementView(agreement_id=match.agreement_id, **match.agreement)
+        if match.agreement is not None
+        else None
+    )
+    return {
+        "match_id": match.id,
+        "applicant_id": match.applicant_id,
+        "company_id": match.company_id,
+        "cohort_id": match.cohort_id,
+        "course": match.course,
+        "confirmed_at": match.confirmed_at,
+        "agreement": agreement,
+    }
+
+
+def candidate_view(candidate: Candidate) -> CandidateView:
+    return CandidateView(
+        applicant_id=candidate.id,
+        cohort_id=candidate.cohort_id,
+        status=candidate.status,  # type: ignore[arg-type]
+        passed_screening_at=candidate.passed_screening_at,
+        match_id=candidate.match_id,
+    )
+
+
+class Unauthorized(Exception):
+    pass
+
+
+def _correlation_id(x_correlation_id: Annotated[str | None, Header()] = None) -> uuid.UUID | None:
+    """The caller's correlation id, if it sent one; otherwise the applicant's own flow
+    is continued (the application decides)."""
+    try:
+        return uuid.UUID(x_correlation_id) if x_correlation_id else None
+    except ValueError:
+        return None
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized()
+    return authorization.removeprefix("Bearer ").strip()
+
+
+def build_http_api(app: MatchingApplication, staff_token: str) -> FastAPI:
+    api = FastAPI(
+        title="JIP matching",
+        version="1.0.0",
+        description="The candidate pool, host companies' final decisions and the "
+        "agreements of the Japan Internship Program (office staff).",
+    )
+    router = APIRouter(responses=ERRORS)
+
+    def staff(authorization: Annotated[str | None, Header()] = None) -> str:
+        if not hmac.compare_digest(_bearer(authorization), staff_token):
+            raise Unauthorized()
+        return "office-staff"
+
+    Staff = Annotated[str, Depends(staff)]
+    Correlation = Annotated[uuid.UUID | None, Depends(_correlation_id)]
+
+    @router.post(
+        "/matches",
+        status_code=201,
+        response_model=MatchConfirmedResponse,
+        summary="Record a company's final decision to take a candidate (staff)",
+        responses={200: {"model": MatchConfirmedResponse, "description": "Already recorded."}},
+    )
+    async def confirm_match(
+        body: MatchRequest, _: Staff, cid: Correlation, response: Response
+    ) -> Any:
+        match, confirmed = await asyncio.to_thread(
+            app.confirm_match, body.applicant_id, body.company_id, body.course, cid
+        )
+        if not confirmed:
+            response.status_code = status.HTTP_200_OK
+        return MatchConfirmedResponse(**match_view(match), confirmed=confirmed)
+
+    @router.post(
+        "/matches/{match_id}/agreement",
+        status_code=201,
+        response_model=AgreementSignedResponse,
+        summary="Record the signed agreement of a match (staff)",
+        responses={200: {"model": AgreementSignedResponse, "description": "Already recorded."}},
+    )
+    async def sign_agreement(
+        match_id: uuid.UUID, body: AgreementRequest, _: Staff, cid: Correlation, response: Response
+    ) -> Any:
+        match, signed = await asyncio.to_thread(
+            app.sign_agreement, match_id, list(body.parties), body.signed_at, cid
+        )
+        if not signed:
+            response.status_code = status.HTTP_200_OK
+        assert match.agreement is not None
+        return AgreementSignedResponse(
+            agreement_id=match.agreement_id, match_id=match.id, signed=signed, **match.agreement
+        )
+
+    @router.get(
+        "/candidates/{applicant_id}",
+        response_model=CandidateView,
+        summary="A candidate in the pool, or matched (staff)",
+    )
+    async def get_candidate(applicant_id: uuid.UUID, _: Staff) -> Any:
+        return candidate_view(await asyncio.to_thread(app.get_candidate, applicant_id))
+
+    @router.get("/matches/{match_id}", response_model=MatchView, summary="A match (staff)")
+    async def get_match(match_id: uuid.UUID, _: Staff) -> Any:
+        return MatchView(**match_view(await asyncio.to_thread(app.get_match, match_id)))
+
+    @router.get("/health", summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    api.include_router(router)
+    _install_error_handlers(api)
+    return api
+
+
+def _install_error_handlers(api: FastAPI) -> None:
+    def answer(code: int, detail: str, errors: list[dict[str, str]]) -> JSONResponse:
+        return JSONResponse(status_code=code, content={"detail": detail, "errors": errors})
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            loc = [str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")]
+            errors.append({"field": ".".join(loc) or "body", "reason": e["msg"]})
+        return answer(422, "The request is invalid.", errors)
+
+    @api.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return answer(404, exc.reason, [{"field": exc.field, "reason": exc.reason}])
+
+    @api.exception_handler(RuleViolation)
+    async def violated(_: Request, exc: RuleViolation) -> JSONResponse:
+        code = status.HTTP_409_CONFLICT if exc.conflict else 422
+        return answer(code, exc.reason, [{"field": exc.field, "reason": exc.reason}])
+
+    @api.exception_handler(IntegrityError)
+    async def changed_meanwhile(_: Request, __: IntegrityError) -> JSONResponse:
+        reason = "the record changed while this request was handled; send it again"
+        return answer(409, reason, [{"field": "body", "reason": reason}])
+
+    @api.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
+        return answer(
+            401,
+            "Missing or invalid credentials.",
+            [{"field": "authorization", "reason": "a valid bearer token is required"}],
+        )

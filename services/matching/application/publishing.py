@@ -1,0 +1,49 @@
+"""Which of matching's domain events are public, and how they read on Kafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events import matching as contract
+from events.envelope import Envelope
+from events.transport.relay import envelope_for
+from services.matching.domain.candidate import Candidate
+from services.matching.domain.match import Match
+
+
+def to_integration_event(e: Any) -> Envelope | None:
+    """Translate a stored domain event; None for events private to matching (the
+    candidate's side of a match, quarantined records)."""
+    if isinstance(e, Candidate.EnteredPool):
+        return envelope_for(
+            contract.CandidateEnteredPool,
+            e,
+            {"applicant_id": e.originator_id, "cohort_id": e.cohort_id},
+        )
+    if isinstance(e, Match.Confirmed):
+        return envelope_for(
+            contract.MatchConfirmed,
+            e,
+            {
+                "match_id": e.originator_id,
+                "applicant_id": e.applicant_id,
+                "company_id": e.company_id,
+                "cohort_id": e.cohort_id,
+                "course": e.course,
+                "confirmed_at": e.confirmed_at,
+            },
+        )
+    if isinstance(e, Match.AgreementSigned):
+        return envelope_for(
+            contract.AgreementSigned,
+            e,
+            {
+                "agreement_id": e.agreement_id,
+                "match_id": e.originator_id,
+                "applicant_id": e.applicant_id,
+                "company_id": e.company_id,
+                "parties": e.parties,
+                "signed_at": e.signed_at,
+            },
+        )
+    return None

@@ -1,0 +1,1 @@
+"""How matching is started: `python -m services.matching`."""

@@ -1,0 +1,35 @@
+"""Matching's command line: `python -m services.matching [serve]` runs the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from services.matching.bootstrap import bootstrap
+from services.matching.settings import MatchingSettings
+
+cli = typer.Typer(add_completion=False, help="JIP matching service.")
+
+
+@cli.callback(invoke_without_command=True)
+def main(ctx: typer.Context) -> None:
+    """Without a command, serve."""
+    # A Typer app with a single command runs it without its name, so `... serve` would
+    # fail; the callback keeps `serve` a named command (as in registration) and makes
+    # it the default.
+    if ctx.invoked_subcommand is None:
+        serve()
+
+
+@cli.command()
+def serve() -> None:
+    """Run the HTTP API, the consumer of screening's results and the relay to Kafka."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def run() -> None:
+        process = await bootstrap(MatchingSettings())
+        await process.run()
+
+    asyncio.run(run())

@@ -1,0 +1,3 @@
+from services.screening.entrypoints.cli import cli
+
+cli()

@@ -1,0 +1,1 @@
+"""Screening's adapters: the HTTP API of office staff."""

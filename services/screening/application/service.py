@@ -1,0 +1,267 @@
+"""Screening's application service: the policies that react to registration's events,
+and the commands office staff give on a case.
+
+Policies run in the inbox, with the Kafka position recorded in the same transaction as
+the events they collect. They must never raise on bad data: an exception there makes
+the consumer read the same record again (as it should when the database is down), so a
+record it cannot act on is logged and passed over instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from events import registration
+from events.envelope import Envelope
+from events.transport.inbox import ServiceApplication
+from services.screening.domain.case import ScreeningCase
+from services.screening.domain.cohort import Cohort, CohortWaitList, cohort_aggregate_id
+from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from services.screening.domain.rules import RuleViolation
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+#: Details whose amendment changes the facts eligibility is assessed on.
+FACT_FIELDS = ("date_of_birth", "nationality", "country_of_residence")
+
+
+class DateAsISO(Transcoding):
+    # eventsourcing's default transcoder knows UUID, Decimal and datetime, but not date:
+    # without this, saving an event with a `date` raises TypeError at save time.
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class NotFound(RuleViolation):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+
+
+class ScreeningApplication(ServiceApplication):
+    name = "screening"
+
+    #: The integration events screening reacts to; anything else on its topics is skipped.
+    CONSUMES: tuple[type[Envelope], ...] = (
+        registration.ApplicantRegistered,
+        registration.DocumentsSubmitted,
+        registration.ApplicantDetailsAmended,
+        registration.CohortOpened,
+    )
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- policies ----------------------------------------------------------------------
+    def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        if isinstance(envelope, registration.ApplicantRegistered):
+            self.when_applicant_registered_then_open_case(envelope, processing_event)
+        elif isinstance(envelope, registration.DocumentsSubmitted):
+            self.when_documents_submitted_then_record_them(envelope, processing_event)
+        elif isinstance(envelope, registration.ApplicantDetailsAmended):
+            self.when_details_amended_then_flag_case_for_review(envelope, processing_event)
+        elif isinstance(envelope, registration.CohortOpened):
+            self.when_cohort_opened_then_adopt_its_terms(envelope, processing_event)
+
+    def when_applicant_registered_then_open_case(
+        self, e: registration.ApplicantRegistered, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        if self._find(p.applicant_id, ScreeningCase) is not None:
+            return
+        case = ScreeningCase.open(
+            applicant_id=p.applicant_id,
+            cohort_id=p.cohort_id,
+            facts=ApplicantFacts(
+                date_of_birth=p.date_of_birth,
+                nationality=p.nationality,
+                country_of_residence=p.country_of_residence,
+                previous_participation_years=tuple(p.previous_participation_years),
+                declares_no_final_job_commitment=p.declares_no_final_job_commitment,
+            ),
+            correlation_id=e.correlation_id,
+            causation_id=e.event_id,
+        )
+        terms = self._terms_of(p.cohort_id)
+        if terms is not None:
+            case.assess_eligibility(terms, e.correlation_id, e.event_id)
+            processing_event.collect_events(case)
+            return
+        wait_list = self._find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
+        if wait_list is None:
+            wait_list = CohortWaitList(p.cohort_id, e.correlation_id, e.event_id)
+        wait_list.add(case.id, e.correlation_id, e.event_id)
+        processing_event.collect_events(case, wait_list)
+
+    def when_documents_submitted_then_record_them(
+        self, e: registration.DocumentsSubmitted, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        case = self._case_or_none(e.payload.applicant_id, e)
+        if case is None:
+            return
+        documents = [
+            {"document_id": d.document_id, "kind": d.kind, "sha256": d.sha256}
+            for d in e.payload.documents
+        ]
+        if case.receive_documents(
+            documents, list(e.payload.outstanding), e.correlation_id, e.event_id
+        ):
+            processing_event.collect_events(case)
+
+    def when_details_amended_then_flag_case_for_review(
+        self,
+        e: registration.ApplicantDetailsAmended,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        case = self._case_or_none(e.payload.applicant_id, e)
+        if case is None:
+            return
+        if not case.note_amendment(
+            amendment_id=e.event_id,
+            changed_fields=list(e.payload.changed_fields),
+            fact_changes=_fact_changes(e.payload.changes),
+            reason=e.payload.reason,
+            amended_by=e.payload.amended_by,
+            correlation_id=e.correlation_id,
+        ):
+            return
+        terms = self._terms_of(case.cohort_id)
+        if terms is not None:
+            case.assess_eligibility(terms, e.correlation_id, e.event_id)
+        processing_event.collect_events(case)
+
+    def when_cohort_opened_then_adopt_its_terms(
+        self, e: registration.CohortOpened, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        if self._find(cohort_aggregate_id(p.cohort_id), Cohort) is not None:
+            return
+        cohort = Cohort(
+            cohort_id=p.cohort_id,
+            age_reference_date=p.age_reference_date,
+            min_age=p.min_age,
+            max_age=p.max_age,
+            course_codes=[c.code for c in p.courses],
+            rules=p.rules.model_dump(mode="json"),
+            correlation_id=e.correlation_id,
+            causation_id=e.event_id,
+        )
+        processing_event.collect_events(cohort)
+        wait_list = self._find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
+        if wait_list is None:
+            return
+        for applicant_id in wait_list.applicant_ids:
+            case = self._case(applicant_id)
+            if case is not None and case.eligibility is None:
+                case.assess_eligibility(cohort.terms, case.correlation_id, e.event_id)
+                processing_event.collect_events(case)
+        wait_list.close(e.correlation_id, e.event_id)
+        processing_event.collect_events(wait_list)
+
+    def _case_or_none(self, applicant_id: uuid.UUID, e: Envelope) -> ScreeningCase | None:
+        case = self._case(applicant_id)
+        if case is None:
+            # Same key, same partition: a registration is always read before the events
+            # that follow it, unless it was quarantined. Nothing to attach this to.
+            log.warning("%s %s for an applicant without a case", e.event_type, e.event_id)
+        return case
+
+    def _find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
+        # `id in repository` replays the aggregate only to answer yes or no; reading it
+        # once is enough. One store holds cases, cohorts and quarantined records, so an
+        # id from outside must also name an aggregate of the expected kind.
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def _case(self, applicant_id: uuid.UUID) -> ScreeningCase | None:
+        return self._find(applicant_id, ScreeningCase)
+
+    def _terms_of(self, cohort_id: str) -> EligibilityTerms | None:
+        cohort = self._find(cohort_aggregate_id(cohort_id), Cohort)
+        return cohort.terms if cohort is not None else None
+
+    # -- commands and queries of office staff ------------------------------------------
+    def get_case(self, applicant_id: uuid.UUID) -> ScreeningCase:
+        case = self._case(applicant_id)
+        if case is None:
+            raise NotFound(
+                "applicant_id", "there is no screening case for this applicant (not registered)"
+            )
+        return case
+
+    def record_interview(
+        self,
+        applicant_id: uuid.UUID,
+        stage: str,
+        language: str,
+        passed: bool,
+        interviewer: str,
+        interviewed_at: datetime,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        """Records an interview's result; returns the case and whether anything new was
+        recorded (False: this very result was already recorded)."""
+
+        def attempt() -> tuple[ScreeningCase, bool]:
+            case = self.get_case(applicant_id)
+            recorded = case.record_interview(
+                stage,
+                language,
+                passed,
+                interviewer,
+                interviewed_at,
+                correlation_id or case.correlation_id,
+            )
+            if recorded:
+                self.save(case)
+            return case, recorded
+
+        return _retry_once_on_conflict(attempt)
+
+
+def _retry_once_on_conflict(attempt: Callable[[], T]) -> T:
+    """Saving fails with IntegrityError when the aggregate changed since it was read (a
+    policy or a concurrent request). Reading again and re-applying the rules then gives
+    the right answer: a no-op for a double submission, a conflict for a clash."""
+    try:
+        return attempt()
+    except IntegrityError:
+        return attempt()
+
+
+def _fact_changes(changes: dict[str, object]) -> dict[str, Any]:
+    """The amended values that eligibility depends on, read from the contract's JSON
+    values; an unreadable value is left out (the office reviews the case anyway)."""
+    facts: dict[str, Any] = {}
+    for name in FACT_FIELDS:
+        value = changes.get(name)
+        if value is None:
+            continue
+        if name == "date_of_birth":
+            try:
+                facts[name] = date.fromisoformat(str(value))
+            except ValueError:
+                log.warning("amended date_of_birth is not an ISO date; not applied")
+        elif isinstance(value, str):
+            facts[name] = value
+    return facts

@@ -1,0 +1,313 @@
+"""A screening case: the office's review of one registered applicant.
+
+Stages: open (documents arrive, eligibility is assessed) -> first interview passed ->
+passed (after the second interview: a candidate for matching). A failed interview, at
+either stage, ends the screening: nothing is recorded after it.
+
+The case's id is the applicant's id: one case per applicant, however often the
+registration that opens it is delivered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Final
+
+from eventsourcing.domain import Aggregate, event
+
+from services.screening.domain.eligibility import (
+    ApplicantFacts,
+    EligibilityTerms,
+    assess,
+)
+from services.screening.domain.rules import require
+
+STAGES: Final = ("first", "second")
+#: The first interview is held in the local language, English or Japanese; the second
+#: in Japanese or English (the 2025 call).
+LANGUAGES_BY_STAGE: Final = {
+    "first": ("local", "english", "japanese"),
+    "second": ("english", "japanese"),
+}
+
+
+class ScreeningCase(Aggregate):
+    @staticmethod
+    def create_id(applicant_id: uuid.UUID, **_: Any) -> uuid.UUID:
+        return applicant_id
+
+    @event("Opened")
+    def __init__(
+        self,
+        applicant_id: uuid.UUID,
+        cohort_id: str,
+        facts: dict[str, Any],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.applicant_id = applicant_id
+        self.cohort_id = cohort_id
+        self.facts = facts
+        #: The applicant's business flow; staff decisions on the case continue it.
+        self.correlation_id = correlation_id
+        self.eligibility: dict[str, Any] | None = None
+        self.documents: list[dict[str, Any]] = []
+        self.outstanding_documents: list[str] | None = None
+        self.interviews: dict[str, dict[str, Any]] = {}
+        self.amendments: list[dict[str, Any]] = []
+        #: The applicant's details changed since the office last decided on the case.
+        self.needs_review = False
+
+    @classmethod
+    def open(
+        cls,
+        applicant_id: uuid.UUID,
+        cohort_id: str,
+        facts: ApplicantFacts,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> ScreeningCase:
+        """Screening takes up a registered applicant."""
+        return cls(
+            applicant_id=applicant_id,
+            cohort_id=cohort_id,
+            facts=facts.as_record(),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+
+    @property
+    def applicant_facts(self) -> ApplicantFacts:
+        return ApplicantFacts.from_record(self.facts)
+
+    @property
+    def status(self) -> str:
+        """open | first_interview_passed | passed | failed"""
+        if any(not result["passed"] for result in self.interviews.values()):
+            return "failed"
+        if "second" in self.interviews:
+            return "passed"
+        if "first" in self.interviews:
+            return "first_interview_passed"
+        return "open"
+
+    @property
+    def documents_complete(self) -> bool:
+        return self.outstanding_documents == []
+
+    # -- eligibility -------------------------------------------------------------------
+    def assess_eligibility(
+        self, terms: EligibilityTerms, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+    ) -> None:
+        """Checks the applicant's facts against the cohort's rules; records the outcome
+        only when it differs from the last one."""
+        findings = [
+            {"rule": f.rule, "reason": f.reason} for f in assess(self.applicant_facts, terms)
+        ]
+        if self.eligibility == {"eligible": not findings, "findings": findings}:
+            return
+        self._eligibility_assessed(
+            eligible=not findings,
+            findings=findings,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+
+    @event("EligibilityAssessed")
+    def _eligibility_assessed(
+        self,
+        eligible: bool,
+        findings: list[dict[str, str]],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.eligibility = {"eligible": eligible, "findings": findings}
+
+    # -- documents ---------------------------------------------------------------------
+    def receive_documents(
+        self,
+        documents: list[dict[str, Any]],
+        outstanding: list[str],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> bool:
+        """Records which documents arrived (`document_id`, `kind`, `sha256` each) and
+        which kinds are still outstanding. Documents already recorded are not recorded
+        again; returns whether anything was new."""
+        known = {d["document_id"] for d in self.documents}
+        new = [d for d in documents if d["document_id"] not in known]
+        if not new:
+            return False
+        self._documents_received(
+            documents=new,
+            outstanding=outstanding,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return True
+
+    @event("DocumentsReceived")
+    def _documents_received(
+        self,
+        documents: list[dict[str, Any]],
+        outstanding: list[str],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.documents.extend(documents)
+        self.outstanding_documents = outstanding
+
+    # -- amendments --------------------------------------------------------------------
+    def note_amendment(
+        self,
+        amendment_id: uuid.UUID,
+        changed_fields: list[str],
+        fact_changes: dict[str, Any],
+        reason: str,
+        amended_by: str,
+        correlation_id: uuid.UUID,
+    ) -> bool:
+        """The office changed the applicant's details: the facts screening relies on are
+        updated and the case is flagged for review. `amendment_id` (the upstream event)
+        makes a redelivered amendment a no-op; returns whether it was new."""
+        if any(a["amendment_id"] == amendment_id for a in self.amendments):
+            return False
+        self._details_amended(
+            amendment_id=amendment_id,
+            changed_fields=changed_fields,
+            fact_changes=fact_changes,
+            reason=reason,
+            amended_by=amended_by,
+            correlation_id=correlation_id,
+            causation_id=amendment_id,
+        )
+        return True
+
+    @event("DetailsAmended")
+    def _details_amended(
+        self,
+        amendment_id: uuid.UUID,
+        changed_fields: list[str],
+        fact_changes: dict[str, Any],
+        reason: str,
+        amended_by: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.facts = {**self.facts, **fact_changes}
+        self.amendments.append(
+            {
+                "amendment_id": amendment_id,
+                "changed_fields": changed_fields,
+                "reason": reason,
+                "amended_by": amended_by,
+            }
+        )
+        self.needs_review = True
+
+    # -- interviews --------------------------------------------------------------------
+    def record_interview(
+        self,
+        stage: str,
+        language: str,
+        passed: bool,
+        interviewer: str,
+        interviewed_at: datetime,
+        correlation_id: uuid.UUID,
+    ) -> bool:
+        """Records an interview's result. The same result recorded again records
+        nothing (returns False); a different result for a stage already decided, any
+        result after a failure, or a second interview before a passed first one is a
+        conflict."""
+        result = {
+            "stage": stage,
+            "language": language,
+            "passed": passed,
+            "interviewer": interviewer,
+            "interviewed_at": interviewed_at,
+        }
+        if self.interviews.get(stage) == result:
+            return False
+        require(stage in STAGES, "stage", "the stage is first or second")
+        require(
+            language in LANGUAGES_BY_STAGE[stage],
+            "language",
+            f"the {stage} interview is held in " + " or ".join(LANGUAGES_BY_STAGE[stage]),
+        )
+        require(
+            self.status != "failed",
+            "stage",
+            "the screening ended with a failed interview",
+            conflict=True,
+        )
+        require(
+            stage not in self.interviews,
+            "stage",
+            f"the result of the {stage} interview is already recorded",
+            conflict=True,
+        )
+        if stage == "second":
+            first = self.interviews.get("first")
+            require(
+                first is not None,
+                "stage",
+                "the second interview comes after a passed first interview",
+                conflict=True,
+            )
+            assert first is not None
+            require(
+                interviewed_at >= first["interviewed_at"],
+                "interviewed_at",
+                "the second interview cannot precede the first",
+            )
+        record = self._interview_passed if passed else self._interview_failed
+        record(
+            cohort_id=self.cohort_id,
+            stage=stage,
+            language=language,
+            interviewer=interviewer,
+            interviewed_at=interviewed_at,
+            correlation_id=correlation_id,
+            causation_id=None,
+        )
+        return True
+
+    @event("InterviewPassed")
+    def _interview_passed(
+        self,
+        cohort_id: str,
+        stage: str,
+        language: str,
+        interviewer: str,
+        interviewed_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self._note_interview(stage, language, True, interviewer, interviewed_at)
+
+    @event("InterviewFailed")
+    def _interview_failed(
+        self,
+        cohort_id: str,
+        stage: str,
+        language: str,
+        interviewer: str,
+        interviewed_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self._note_interview(stage, language, False, interviewer, interviewed_at)
+
+    def _note_interview(
+        self, stage: str, language: str, passed: bool, interviewer: str, interviewed_at: datetime
+    ) -> None:
+        self.interviews[stage] = {
+            "stage": stage,
+            "language": language,
+            "passed": passed,
+            "interviewer": interviewer,
+            "interviewed_at": interviewed_at,
+        }
+        # Deciding on the case is the office's review of it, amended details included.
+        self.needs_review = False

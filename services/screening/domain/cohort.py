@@ -1,0 +1,108 @@
+"""Screening's record of a cohort: the terms its later eligibility checks read.
+
+Registration owns cohorts; screening keeps its own copy, adopted from `CohortOpened`,
+so that it never has to ask another service at decision time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from services.screening.domain.eligibility import EligibilityTerms
+
+COHORT_NAMESPACE = uuid.UUID("9d3c6f0e-51b8-4c2a-8e47-2f6a0b1c9d83")
+
+
+def cohort_aggregate_id(cohort_id: str) -> uuid.UUID:
+    return uuid.uuid5(COHORT_NAMESPACE, cohort_id)
+
+
+class Cohort(Aggregate):
+    """Adopted once, when registration announces the cohort; its terms do not change."""
+
+    @staticmethod
+    def create_id(cohort_id: str, **_: Any) -> uuid.UUID:
+        return cohort_aggregate_id(cohort_id)
+
+    @event("TermsAdopted")
+    def __init__(
+        self,
+        cohort_id: str,
+        age_reference_date: date,
+        min_age: int,
+        max_age: int,
+        course_codes: list[str],
+        rules: dict[str, Any],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+    ) -> None:
+        self.cohort_id = cohort_id
+        self.age_reference_date = age_reference_date
+        self.min_age = min_age
+        self.max_age = max_age
+        self.course_codes = course_codes
+        #: The call's rules as announced, kept whole for checks still to come.
+        self.rules = rules
+
+    @property
+    def terms(self) -> EligibilityTerms:
+        return EligibilityTerms(
+            cohort_id=self.cohort_id,
+            age_reference_date=self.age_reference_date,
+            min_age=self.min_age,
+            max_age=self.max_age,
+            excluded_nationalities=frozenset(self.rules.get("excluded_nationalities", ())),
+            residents_of_japan_may_apply=bool(self.rules.get("residents_of_japan_may_apply")),
+            earlier_participation_excluded_from_fy=self.rules.get(
+                "earlier_participation_excluded_from_fy"
+            ),
+        )
+
+
+class CohortWaitList(Aggregate):
+    """Cases opened before screening knew their cohort, waiting for its rules.
+
+    A cohort's announcement is keyed by cohort and an applicant's registration by
+    applicant, so they travel on different partitions: reading a backlog (a new
+    consumer, a replay) may meet the registration first. The cases wait here and are
+    assessed as soon as the cohort arrives; closing the list then makes a case added
+    concurrently a conflict (read again) rather than a case that is never assessed.
+    """
+
+    @staticmethod
+    def create_id(cohort_id: str, **_: Any) -> uuid.UUID:
+        return uuid.uuid5(COHORT_NAMESPACE, f"wait-list:{cohort_id}")
+
+    @event("Started")
+    def __init__(
+        self, cohort_id: str, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+    ) -> None:
+        self.cohort_id = cohort_id
+        self.applicant_ids: list[uuid.UUID] = []
+        self.closed = False
+
+    def add(
+        self, applicant_id: uuid.UUID, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+    ) -> None:
+        if applicant_id not in self.applicant_ids:
+            self._added(
+                applicant_id=applicant_id, correlation_id=correlation_id, causation_id=causation_id
+            )
+
+    @event("CaseAdded")
+    def _added(
+        self, applicant_id: uuid.UUID, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+    ) -> None:
+        self.applicant_ids.append(applicant_id)
+
+    def close(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+        if not self.closed:
+            self._closed(correlation_id=correlation_id, causation_id=causation_id)
+
+    @event("Closed")
+    def _closed(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+        self.closed = True

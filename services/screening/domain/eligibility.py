@@ -1,0 +1,173 @@
+"""Who may take part: the cohort's eligibility rules, each a named rule that says why
+when an applicant does not meet it.
+
+Everything that differs between calls for applicants (age range and the date it is
+computed on, excluded nationalities, whether residents of Japan may apply, which
+earlier participation excludes) comes from the cohort, never from a constant here.
+Two requirements of the calls are left to the office's own review for now: the language
+level ("fluent English" has no threshold in the calls) and the host company's extras.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+JAPAN = "JP"
+
+
+@dataclass(frozen=True)
+class ApplicantFacts:
+    """What screening knows of an applicant that eligibility depends on."""
+
+    date_of_birth: date
+    nationality: str
+    country_of_residence: str
+    previous_participation_years: tuple[int, ...] = ()
+    declares_no_final_job_commitment: bool = True
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> ApplicantFacts:
+        return cls(
+            date_of_birth=record["date_of_birth"],
+            nationality=record["nationality"],
+            country_of_residence=record["country_of_residence"],
+            previous_participation_years=tuple(record.get("previous_participation_years", ())),
+            declares_no_final_job_commitment=record.get("declares_no_final_job_commitment", True),
+        )
+
+    def as_record(self) -> dict[str, Any]:
+        """The facts as stored in a domain event (lists, not tuples: events are JSON)."""
+        return {
+            "date_of_birth": self.date_of_birth,
+            "nationality": self.nationality,
+            "country_of_residence": self.country_of_residence,
+            "previous_participation_years": list(self.previous_participation_years),
+            "declares_no_final_job_commitment": self.declares_no_final_job_commitment,
+        }
+
+
+@dataclass(frozen=True)
+class EligibilityTerms:
+    """One cohort's eligibility rules, as its call for applicants states them."""
+
+    cohort_id: str
+    age_reference_date: date
+    min_age: int
+    max_age: int
+    excluded_nationalities: frozenset[str] = field(default_factory=frozenset)
+    residents_of_japan_may_apply: bool = False
+    earlier_participation_excluded_from_fy: int | None = None
+
+    @property
+    def fiscal_year(self) -> int:
+        """FY2025 -> 2025."""
+        return int(self.cohort_id.removeprefix("FY"))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule the applicant does not meet, and why."""
+
+    rule: str
+    reason: str
+
+
+class EligibilityRule(ABC):
+    """One requirement of a call for applicants."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
+        """None when the applicant meets the rule; otherwise the reason, in words the
+        office can act on and without the applicant's personal data."""
+
+
+def age_on(born: date, on: date) -> int:
+    """Completed years of age on a given day."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+class AgeWithinCohortRange(EligibilityRule):
+    name = "age_within_cohort_range"
+
+    def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
+        age = age_on(facts.date_of_birth, terms.age_reference_date)
+        on = terms.age_reference_date.isoformat()
+        if age < terms.min_age:
+            return f"younger than {terms.min_age} on {on}"
+        if age > terms.max_age:
+            return f"older than {terms.max_age} on {on}"
+        return None
+
+
+class NationalityNotExcluded(EligibilityRule):
+    """The calls exclude some aid recipients by nationality (e.g. the People's Republic
+    of China); living outside one's home country does not matter."""
+
+    name = "nationality_not_excluded"
+
+    def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
+        if facts.nationality in terms.excluded_nationalities:
+            return f"citizens of {facts.nationality} are not eligible in {terms.cohort_id}"
+        return None
+
+
+class NotResidingInJapan(EligibilityRule):
+    """The 2025 call excludes residents of Japan; other years admitted them (e.g.
+    students at Japanese universities): a per-cohort switch."""
+
+    name = "not_residing_in_japan"
+
+    def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
+        if facts.country_of_residence == JAPAN and not terms.residents_of_japan_may_apply:
+            return f"residents of Japan may not apply in {terms.cohort_id}"
+        return None
+
+
+class NoEarlierParticipation(EligibilityRule):
+    """Earlier participants since a given fiscal year may not take part again."""
+
+    name = "no_earlier_participation"
+
+    def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
+        since = terms.earlier_participation_excluded_from_fy
+        if since is None:
+            return None
+        if any(since <= year < terms.fiscal_year for year in facts.previous_participation_years):
+            return f"took part in the program between FY{since} and FY{terms.fiscal_year - 1}"
+        return None
+
+
+class NoFinalJobCommitment(EligibilityRule):
+    name = "no_final_job_commitment"
+
+    def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
+        if not facts.declares_no_final_job_commitment:
+            return "has not declared to be free of any final job commitment"
+        return None
+
+
+RULES: tuple[EligibilityRule, ...] = (
+    AgeWithinCohortRange(),
+    NationalityNotExcluded(),
+    NotResidingInJapan(),
+    NoEarlierParticipation(),
+    NoFinalJobCommitment(),
+)
+
+
+def assess(
+    facts: ApplicantFacts, terms: EligibilityTerms, rules: Sequence[EligibilityRule] = RULES
+) -> list[Finding]:
+    """The rules the applicant does not meet; empty when eligible."""
+    findings = []
+    for rule in rules:
+        reason = rule.unmet_because(facts, terms)
+        if reason is not None:
+            findings.append(Finding(rule.name, reason))
+    return findings

@@ -1,0 +1,1 @@
+"""How screening is started: `python -m services.screening`."""

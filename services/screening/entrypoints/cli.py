@@ -1,0 +1,35 @@
+"""Screening's command line: `python -m services.screening [serve]` runs the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from services.screening.bootstrap import bootstrap
+from services.screening.settings import ScreeningSettings
+
+cli = typer.Typer(add_completion=False, help="JIP screening service.")
+
+
+@cli.callback(invoke_without_command=True)
+def main(ctx: typer.Context) -> None:
+    """Without a command, serve."""
+    # A Typer app with a single command runs it without its name, so `... serve` would
+    # fail; the callback keeps `serve` a named command (as in registration) and makes
+    # it the default.
+    if ctx.invoked_subcommand is None:
+        serve()
+
+
+@cli.command()
+def serve() -> None:
+    """Run the HTTP API, the consumer of registration's events and the relay to Kafka."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def run() -> None:
+        process = await bootstrap(ScreeningSettings())
+        await process.run()
+
+    asyncio.run(run())

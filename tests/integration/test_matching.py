@@ -1,0 +1,247 @@
+"""Matching on the real Kafka and PostgreSQL: screening's results go in on
+`jip.screening.v1` as screening would publish them, office staff record companies'
+decisions and agreements over HTTP, and what matching publishes is read back from
+`jip.matching.v1` by an independent consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+
+from events import topics
+from events.envelope import Envelope
+from events.transport.inbox import QuarantinedMessage
+from infra import InfraSettings
+from services.matching.application.service import MatchingApplication
+from services.matching.bootstrap import bootstrap, build_application
+from services.matching.settings import MatchingSettings
+from tests import envelopes
+from tests.support import STAFF_TOKEN, eventually, read_topic, service_env, wait_for_event
+
+THREE_PARTIES = ["office", "intern", "company"]
+
+
+@dataclass
+class Matching:
+    http: httpx.AsyncClient
+    store: MatchingApplication
+    producer: AIOKafkaProducer
+    infra: InfraSettings
+
+    async def publish(self, key: uuid.UUID, value: Envelope | bytes) -> RecordMetadata:
+        """As screening publishes: keyed by aggregate id, one record per event."""
+        raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
+        return await self.producer.send_and_wait(topics.SCREENING, raw, key=str(key).encode())
+
+    async def candidate(self, applicant_id: uuid.UUID) -> dict[str, Any] | None:
+        response = await self.http.get(f"/candidates/{applicant_id}")
+        return response.json() if response.status_code == 200 else None
+
+    async def a_candidate(self) -> uuid.UUID:
+        applicant_id = uuid.uuid4()
+        await self.publish(applicant_id, envelopes.interview_passed(applicant_id, "second"))
+        await eventually(lambda: self.candidate(applicant_id), what="a candidate in the pool")
+        return applicant_id
+
+    async def confirm(self, applicant_id: uuid.UUID, company_id: uuid.UUID) -> httpx.Response:
+        body = {"applicant_id": str(applicant_id), "company_id": str(company_id), "course": "B"}
+        return await self.http.post("/matches", json=body)
+
+    async def sign(self, match_id: str, parties: list[str], signed_at: datetime) -> httpx.Response:
+        body = {"parties": parties, "signed_at": signed_at.isoformat()}
+        return await self.http.post(f"/matches/{match_id}/agreement", json=body)
+
+    async def published(self, event_type: str, **payload: str) -> dict[str, Any]:
+        return await wait_for_event(
+            self.infra,
+            topics.MATCHING,
+            event_type,
+            lambda e: all(e["payload"].get(k) == v for k, v in payload.items()),
+        )
+
+
+@pytest.fixture(scope="module")
+async def matching(infra: InfraSettings) -> AsyncIterator[Matching]:
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in service_env("matching", infra).items():
+            env.setenv(name, value)
+        settings = MatchingSettings()
+    process = await bootstrap(settings)
+    running = asyncio.create_task(process.run())
+    store = build_application(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    base_url = f"http://{settings.http_host}:{settings.http_port}"
+    headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+    try:
+        async with httpx.AsyncClient(base_url=base_url, headers=headers) as http:
+            await eventually(lambda: _healthy(http), what="matching's HTTP API")
+            yield Matching(http, store, producer, infra)
+    finally:
+        await producer.stop()
+        process.stop_event.set()
+        await running
+        store.close()
+        _restore_signal_handlers()
+
+
+def _restore_signal_handlers() -> None:
+    # ServiceProcess.run points SIGINT and SIGTERM at its stop event and never gives
+    # them back: without this, Ctrl-C would no longer interrupt the test session.
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+
+
+async def _healthy(http: httpx.AsyncClient) -> bool:
+    try:
+        return (await http.get("/health")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def test_passing_the_second_interview_puts_the_applicant_in_the_pool(
+    matching: Matching,
+) -> None:
+    applicant_id = uuid.uuid4()
+    second = envelopes.interview_passed(applicant_id, "second", version=3)
+
+    await matching.publish(
+        applicant_id, envelopes.interview_passed(applicant_id, "first", version=2)
+    )
+    await matching.publish(applicant_id, second)
+    await matching.publish(applicant_id, second)  # a relay may publish twice
+
+    entered = await matching.published("CandidateEnteredPool", applicant_id=str(applicant_id))
+    assert entered["causation_id"] == str(second.event_id)
+    assert entered["correlation_id"] == str(second.correlation_id)
+    candidate = await matching.candidate(applicant_id)
+    assert candidate is not None
+    assert (candidate["status"], candidate["match_id"]) == ("in_pool", None)
+    all_entries = [
+        value
+        for _, value in await read_topic(matching.infra, topics.MATCHING)
+        if value.get("event_type") == "CandidateEnteredPool"
+        and value["payload"]["applicant_id"] == str(applicant_id)
+    ]
+    assert len(all_entries) == 1
+
+
+async def test_a_company_decision_is_final(matching: Matching) -> None:
+    applicant_id, company_id = await matching.a_candidate(), uuid.uuid4()
+
+    confirmed = await matching.confirm(applicant_id, company_id)
+    repeated = await matching.confirm(applicant_id, company_id)
+    another_company = await matching.confirm(applicant_id, uuid.uuid4())
+
+    assert (confirmed.status_code, repeated.status_code) == (201, 200)
+    assert repeated.json()["match_id"] == confirmed.json()["match_id"]
+    assert another_company.status_code == 409
+    assert another_company.json()["errors"][0]["field"] == "applicant_id"
+    event = await matching.published("MatchConfirmed", applicant_id=str(applicant_id))
+    assert event["payload"]["match_id"] == confirmed.json()["match_id"]
+    assert event["payload"]["company_id"] == str(company_id)
+    candidate = await matching.candidate(applicant_id)
+    assert candidate is not None
+    assert (candidate["status"], candidate["match_id"]) == ("matched", event["payload"]["match_id"])
+
+
+async def test_only_candidates_in_the_pool_can_be_matched(matching: Matching) -> None:
+    response = await matching.confirm(uuid.uuid4(), uuid.uuid4())
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["field"] == "applicant_id"
+
+
+async def test_the_agreement_of_a_match_is_signed_once(matching: Matching) -> None:
+    applicant_id = await matching.a_candidate()
+    match_id = (await matching.confirm(applicant_id, uuid.uuid4())).json()["match_id"]
+    signed_at = datetime.now(UTC) + timedelta(minutes=1)
+
+    signed = await matching.sign(match_id, THREE_PARTIES, signed_at)
+    repeated = await matching.sign(match_id, THREE_PARTIES, signed_at)
+    different = await matching.sign(match_id, ["office", "intern"], signed_at)
+
+    assert (signed.status_code, repeated.status_code, different.status_code) == (201, 200, 409)
+    event = await matching.published("AgreementSigned", match_id=match_id)
+    assert event["payload"]["parties"] == THREE_PARTIES
+    assert event["payload"]["agreement_id"] == signed.json()["agreement_id"]
+    match = (await matching.http.get(f"/matches/{match_id}")).json()
+    assert match["agreement"]["parties"] == THREE_PARTIES
+
+
+async def test_an_unknown_match_is_not_found(matching: Matching) -> None:
+    response = await matching.sign(str(uuid.uuid4()), THREE_PARTIES, datetime.now(UTC))
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["field"] == "match_id"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"parties": ["office"]}, "parties"),
+        ({"parties": ["office", "embassy"]}, "parties.1"),
+        ({"signed_at": "2025-08-01T10:00:00"}, "signed_at"),
+    ],
+)
+async def test_a_bad_agreement_is_refused_naming_the_field(
+    matching: Matching, body: dict[str, Any], field: str
+) -> None:
+    request = {"parties": THREE_PARTIES, "signed_at": "2025-08-01T10:00:00Z", **body}
+
+    response = await matching.http.post(f"/matches/{uuid.uuid4()}/agreement", json=request)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_a_bad_match_request_is_refused_naming_the_field(matching: Matching) -> None:
+    body = {"applicant_id": str(uuid.uuid4()), "company_id": "acme", "course": "B"}
+
+    response = await matching.http.post("/matches", json=body)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["company_id"]
+
+
+async def test_staff_endpoints_need_the_staff_token(matching: Matching) -> None:
+    response = await matching.http.get(f"/candidates/{uuid.uuid4()}", headers={"Authorization": ""})
+
+    assert response.status_code == 401
+
+
+async def test_malformed_records_are_quarantined_and_do_not_stop_the_consumer(
+    matching: Matching,
+) -> None:
+    applicant_id = uuid.uuid4()
+    second = envelopes.interview_passed(applicant_id, "second")
+
+    # Same key, so the same partition: the valid event is read after the two bad ones.
+    garbage = await matching.publish(applicant_id, b"not json")
+    broken = await matching.publish(applicant_id, envelopes.with_broken_payload(second))
+    await matching.publish(applicant_id, second)
+
+    await matching.published("CandidateEnteredPool", applicant_id=str(applicant_id))
+    for record in (garbage, broken):
+        quarantined = await asyncio.to_thread(_quarantined, matching.store, record)
+        assert quarantined is not None
+        assert quarantined.offset == record.offset
+
+
+def _quarantined(store: MatchingApplication, record: RecordMetadata) -> QuarantinedMessage | None:
+    aggregate_id = QuarantinedMessage.id_for(record.topic, record.partition, record.offset)
+    if aggregate_id not in store.repository:
+        return None
+    message: QuarantinedMessage = store.repository.get(aggregate_id)
+    return message

@@ -1,0 +1,188 @@
+"""Stories of screening's policies and commands, with the event store in memory: what
+it publishes when registration's events arrive and when the office records interviews."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+
+from events import topics
+from events.envelope import Envelope
+from events.transport.inbox import Inbox, Outcome, QuarantinedMessage, ReceivedRecord
+from services.screening.application.publishing import to_integration_event
+from services.screening.application.service import NotFound, ScreeningApplication
+from tests import envelopes
+
+IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+class Deliveries:
+    """Feeds envelopes to the application's inbox as Kafka would, one offset each."""
+
+    def __init__(self, app: ScreeningApplication) -> None:
+        self.inbox = Inbox(app, accepts=ScreeningApplication.CONSUMES)
+        self.offset = 0
+
+    def deliver(self, value: Envelope | bytes) -> Outcome:
+        raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
+        record = ReceivedRecord(topics.REGISTRATION, 0, self.offset, raw)
+        self.offset += 1
+        return self.inbox.receive(record)
+
+
+def published(app: ScreeningApplication) -> list[Envelope]:
+    notifications = app.recorder.select_notifications(start=1, limit=1000)
+    translated = (to_integration_event(app.mapper.to_domain_event(n)) for n in notifications)
+    return [e for e in translated if e is not None]
+
+
+@pytest.fixture
+def app() -> ScreeningApplication:
+    return ScreeningApplication(IN_MEMORY)
+
+
+def test_a_registered_applicant_gets_a_case_once_however_often_it_is_delivered(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    registered = envelopes.applicant_registered(applicant_id)
+    kafka = Deliveries(app)
+
+    outcomes = [kafka.deliver(registered), kafka.deliver(registered)]
+
+    assert outcomes == [Outcome.PROCESSED, Outcome.PROCESSED]
+    [opened] = published(app)
+    assert opened.event_type == "ScreeningCaseOpened"
+    assert opened.payload.model_dump() == {
+        "case_id": applicant_id,
+        "applicant_id": applicant_id,
+        "cohort_id": "FY2025",
+    }
+    # The case continues the applicant's flow, caused by the registration.
+    assert opened.correlation_id == registered.correlation_id
+    assert opened.causation_id == registered.event_id
+
+
+def test_the_cohorts_rules_decide_eligibility_when_the_case_opens(
+    app: ScreeningApplication,
+) -> None:
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    eligible, too_old = uuid.uuid4(), uuid.uuid4()
+
+    kafka.deliver(envelopes.applicant_registered(eligible))
+    kafka.deliver(envelopes.applicant_registered(too_old, date_of_birth=date(1980, 1, 1)))
+
+    assert app.get_case(eligible).eligibility == {"eligible": True, "findings": []}
+    assert app.get_case(too_old).eligibility == {
+        "eligible": False,
+        "findings": [{"rule": "age_within_cohort_range", "reason": "older than 40 on 2025-08-25"}],
+    }
+
+
+def test_a_cohort_announced_after_its_applicants_still_decides_their_eligibility(
+    app: ScreeningApplication,
+) -> None:
+    # Registrations and cohorts travel on different partitions: a backlog may be read
+    # in either order.
+    kafka = Deliveries(app)
+    early, too_old = uuid.uuid4(), uuid.uuid4()
+    kafka.deliver(envelopes.applicant_registered(early))
+    kafka.deliver(envelopes.applicant_registered(too_old, date_of_birth=date(1980, 1, 1)))
+    assert app.get_case(early).eligibility is None
+
+    kafka.deliver(envelopes.cohort_opened())
+
+    assert app.get_case(early).eligibility == {"eligible": True, "findings": []}
+    assert app.get_case(too_old).eligibility is not None
+    assert app.get_case(too_old).eligibility["eligible"] is False
+
+
+def test_documents_and_amendments_are_recorded_on_the_case_privately(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    kafka.deliver(envelopes.applicant_registered(applicant_id))
+    amended = envelopes.details_amended(applicant_id, {"nationality": "CN", "family_name": "Tran"})
+
+    kafka.deliver(
+        envelopes.documents_submitted(
+            applicant_id,
+            ["certificate_of_graduation", "language_score_certificate", "letter_of_recommendation"],
+            [],
+        )
+    )
+    kafka.deliver(amended)
+    kafka.deliver(amended)
+
+    case = app.get_case(applicant_id)
+    assert case.documents_complete
+    assert case.needs_review
+    assert [a["changed_fields"] for a in case.amendments] == [["family_name", "nationality"]]
+    assert case.eligibility is not None
+    assert case.eligibility["eligible"] is False
+    assert [e.event_type for e in published(app)] == ["ScreeningCaseOpened"]
+
+
+def test_events_for_an_unknown_applicant_are_passed_over(app: ScreeningApplication) -> None:
+    kafka = Deliveries(app)
+
+    outcome = kafka.deliver(envelopes.documents_submitted(uuid.uuid4(), ["resume"], []))
+
+    assert outcome is Outcome.PROCESSED
+    assert published(app) == []
+
+
+def test_a_malformed_record_is_quarantined_and_the_next_one_processed(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    kafka = Deliveries(app)
+
+    garbage = kafka.deliver(b"not json")
+    broken = kafka.deliver(
+        envelopes.with_broken_payload(envelopes.applicant_registered(applicant_id))
+    )
+    valid = kafka.deliver(envelopes.applicant_registered(applicant_id))
+
+    assert (garbage, broken, valid) == (Outcome.QUARANTINED, Outcome.QUARANTINED, Outcome.PROCESSED)
+    quarantined: QuarantinedMessage = app.repository.get(
+        QuarantinedMessage.id_for(topics.REGISTRATION, 0, 1)
+    )
+    assert "payload.applicant_id" in quarantined.reason
+    assert app.get_case(applicant_id).status == "open"
+
+
+def test_interview_results_are_published_pass_or_fail(app: ScreeningApplication) -> None:
+    passing, failing = uuid.uuid4(), uuid.uuid4()
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.applicant_registered(passing))
+    kafka.deliver(envelopes.applicant_registered(failing))
+    at = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
+
+    app.record_interview(passing, "first", "local", True, "staff-017", at)
+    app.record_interview(passing, "second", "japanese", True, "staff-017", at)
+    _, recorded = app.record_interview(failing, "first", "english", False, "staff-017", at)
+
+    assert recorded
+    results = [e for e in published(app) if e.event_type.startswith("Interview")]
+    assert [(e.event_type, e.payload.stage, e.aggregate_id) for e in results] == [
+        ("InterviewPassed", "first", passing),
+        ("InterviewPassed", "second", passing),
+        ("InterviewFailed", "first", failing),
+    ]
+
+
+def test_no_interview_is_recorded_for_an_applicant_without_a_case(
+    app: ScreeningApplication,
+) -> None:
+    at = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
+
+    with pytest.raises(NotFound) as missing:
+        app.record_interview(uuid.uuid4(), "first", "local", True, "staff-017", at)
+
+    assert missing.value.field == "applicant_id"
