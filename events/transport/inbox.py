@@ -12,7 +12,7 @@ from typing import Any
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, PersistenceError, ProcessRecorder, Tracking
 from pydantic import ValidationError
 
 from events.catalog import UnknownEventType, parse_event
@@ -121,7 +121,8 @@ class Inbox:
     - an event type this contract version does not know, or that the service does not
       consume: position recorded, nothing else;
     - otherwise the application's policy runs and its events are recorded atomically
-      with the position.
+      with the position; if the policy itself fails, the record is quarantined too,
+      while a database failure is raised so that the record is read again.
     """
 
     def __init__(self, app: ServiceApplication, accepts: tuple[type[Envelope], ...]) -> None:
@@ -142,12 +143,26 @@ class Inbox:
             log.warning(
                 "quarantined %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
             )
-            return self._apply(Quarantine(record, reason), tracking, Outcome.QUARANTINED)
+            return self._apply(Quarantine(record, reason), record, Outcome.QUARANTINED)
         if not isinstance(envelope, self.accepts):
             return self._skip(tracking)
-        return self._apply(envelope, tracking, Outcome.PROCESSED)
+        try:
+            return self._apply(envelope, record, Outcome.PROCESSED)
+        except PersistenceError:
+            raise  # the database is unreachable or busy: the record is read again later
+        except Exception as error:
+            # The policy cannot handle this event (a bug, or data it did not foresee).
+            # Redelivering it would fail forever and hold up the partition, so it is
+            # quarantined like a malformed record: kept whole, for a fix and a replay.
+            # Only the exception's type is kept: its message may quote personal data.
+            log.exception("policy failed on %s; quarantined", envelope.event_type)
+            reason = f"the service could not process this event ({type(error).__name__})"
+            return self._apply(Quarantine(record, reason), record, Outcome.QUARANTINED)
 
-    def _apply(self, item: Envelope | Quarantine, tracking: Tracking, outcome: Outcome) -> Outcome:
+    def _apply(
+        self, item: Envelope | Quarantine, record: ReceivedRecord, outcome: Outcome
+    ) -> Outcome:
+        tracking = record.tracking
         try:
             self.app.process_event(item, tracking)
         except IntegrityError:

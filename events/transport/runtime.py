@@ -36,9 +36,11 @@ class ServiceProcess:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        handled = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop_event.set)
+                handled.append(sig)
         await self.broker.start()
         tasks = [asyncio.create_task(f.run(self.stop_event), name=f.name) for f in self.followers]
         server = None
@@ -66,4 +68,8 @@ class ServiceProcess:
                 result = close()
                 if result is not None:
                     await result
+            # Give the signals back: the loop may be shared (a test session), and Ctrl-C
+            # must reach its owner again once this service is stopped.
+            for sig in handled:
+                loop.remove_signal_handler(sig)
             log.info("%s stopped", self.name)

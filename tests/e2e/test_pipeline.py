@@ -173,7 +173,7 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
         assert r.status_code == 201 and r.json()["outstanding_documents"] == []
 
         # Notifications consumed ApplicantRegistered (after the garbage) and mailed it.
-        await mailbox.wait_for(address, "application", count=1)
+        await mailbox.wait_for(address, "we have received your application")
         # Screening consumed it too and opened a case.
         await wait_for_event(
             infra,
@@ -238,7 +238,7 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
 
         # The applicant is told of the match by e-mail, and the office's log says so
         # without repeating the address.
-        await mailbox.wait_for(address, "match", count=1)
+        await mailbox.wait_for(address, "a host company has chosen you")
         sent = await wait_for_event(
             infra,
             topics.NOTIFICATIONS,

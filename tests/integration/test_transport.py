@@ -47,6 +47,8 @@ class WelcomeApplication(ServiceApplication):
     name = "transport_probe"
 
     def policy(self, envelope, processing_event: ProcessingEvent) -> None:
+        if envelope.payload.email.startswith("bug"):
+            raise KeyError(envelope.payload.email)  # a policy bug, quoting personal data
         welcome_id = Welcome.create_id(envelope.payload.email)
         if welcome_id in self.repository:
             return
@@ -132,6 +134,14 @@ def test_a_malformed_record_is_quarantined_with_its_reason_and_the_next_one_proc
     assert "payload.email" in kept.reason and "payload.applicant_id" in kept.reason
     assert base64.b64decode(kept.value_base64) == broken_payload, "nothing is lost"
     assert "ok@example.org" not in kept.reason
+
+
+def test_an_event_its_policy_cannot_handle_is_quarantined_instead_of_blocking(app):
+    inbox = Inbox(app, accepts=(ApplicantPreregistered,))
+    assert inbox.receive(record(1, preregistered("bug@example.org"), 4)) is Outcome.QUARANTINED
+    assert inbox.receive(record(2, preregistered("fine@example.org"), 4)) is Outcome.PROCESSED
+    kept = app.repository.get(QuarantinedMessage.id_for("jip.registration.v1", 4, 1))
+    assert kept.reason == "the service could not process this event (KeyError)"
 
 
 def test_events_of_a_newer_contract_or_not_consumed_are_passed_over(app):
