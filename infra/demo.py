@@ -19,10 +19,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from infra import kafka
 from infra import services as supervisor
 from infra.settings import InfraSettings
 from infra.smtp import read_messages
@@ -232,7 +232,17 @@ class Demo:
             journey["reached"].append("agreement signed")
         self.step("Companies chose two candidates; both agreements were signed")
 
-        time.sleep(1.0)  # let the last e-mails leave the dispatcher before counting
+        for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
+            last_mail = (
+                "received your application"
+                if second_ok is None
+                else "the result of your second interview"
+                if not second_ok
+                else "a host company has chosen you"
+                if matched
+                else "you passed the second interview"
+            )
+            self.wait_for_mail(journey["address"], last_mail)
         self.report(journeys)
 
     def report(self, journeys: list[dict[str, Any]]) -> None:
@@ -258,25 +268,12 @@ class Demo:
 async def count_events(infra: InfraSettings) -> Counter[tuple[str, str]]:
     from events.topics import ALL_TOPICS
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
     counts: Counter[tuple[str, str]] = Counter()
-    try:
-        partitions = [
-            TopicPartition(t, p) for t in ALL_TOPICS for p in consumer.partitions_for_topic(t) or ()
-        ]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        for tp in partitions:
-            while await consumer.position(tp) < ends[tp]:
-                for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
-                    try:
-                        counts[(tp.topic, json.loads(record.value)["event_type"])] += 1
-                    except (ValueError, KeyError, TypeError):
-                        counts[(tp.topic, "(unreadable)")] += 1
-    finally:
-        await consumer.stop()
+    for record in await kafka.read_all(infra, ALL_TOPICS):
+        try:
+            counts[(record.topic, json.loads(record.value)["event_type"])] += 1
+        except (ValueError, KeyError, TypeError):
+            counts[(record.topic, "(unreadable)")] += 1
     return counts
 
 

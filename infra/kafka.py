@@ -21,9 +21,10 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from aiokafka.errors import (  # type: ignore[import-untyped]
     KafkaError,
@@ -466,3 +467,43 @@ async def ensure_topics(
     if failures:
         raise InfraError("Kafka refused to create topics: " + "; ".join(failures))
     return created
+
+
+async def read_all(
+    settings: InfraSettings, topics: Sequence[str]
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on `topics` so far, read by a bare consumer with no group: what an
+    independent subscriber or an auditor replaying the log sees. Not project code on
+    the read path, so tests can use it to check what the services published."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="jip-reader")
+    await admin.start()
+    try:
+        # Partition ids come from the admin client: a group-less consumer's own metadata
+        # does not know a topic it has not been assigned (`topics()` returns a copy).
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
+    ]
+    if not partitions:
+        return []
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, client_id="jip-reader"
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        # Explicit seeks: seek_to_beginning() is lazy, and position() would then resolve
+        # it with the consumer's auto_offset_reset ("latest") and read nothing.
+        for tp, offset in (await consumer.beginning_offsets(partitions)).items():
+            consumer.seek(tp, offset)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        for tp in partitions:
+            while await consumer.position(tp) < ends[tp]:
+                batch = await consumer.getmany(tp, timeout_ms=1000)
+                records.extend(r for r in batch.get(tp, []) if r.offset < ends[tp])
+        return records
+    finally:
+        await consumer.stop()

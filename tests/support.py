@@ -10,16 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from infra import InfraSettings
+from infra import InfraSettings, kafka
 from infra.settings import REPO_ROOT
 from infra.smtp import read_messages
 
@@ -115,41 +112,15 @@ def body_of(message: EmailMessage) -> str:
 
 
 async def read_topic(infra: InfraSettings, topic: str) -> list[tuple[bytes | None, dict[str, Any]]]:
-    """Everything on a topic so far, read by a bare aiokafka consumer (no group, no
-    project code): what an independent subscriber or auditor would see."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=f"{infra.kafka_host}:{infra.kafka_port}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id=f"test-reader-{uuid.uuid4()}",
-    )
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-            ]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[tuple[bytes | None, dict[str, Any]]] = []
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < ends[tp] for tp in partitions])
-
-        while await behind():
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                for m in messages:
-                    try:
-                        records.append((m.key, json.loads(m.value)))
-                    except ValueError:
-                        records.append((m.key, {"_unreadable": True}))
-        return records
-    finally:
-        await consumer.stop()
+    """Everything on a topic so far, as (key, JSON value), read by a bare aiokafka
+    consumer with no group: what an independent subscriber or auditor would see."""
+    records: list[tuple[bytes | None, dict[str, Any]]] = []
+    for record in await kafka.read_all(infra, [topic]):
+        try:
+            records.append((record.key, json.loads(record.value)))
+        except ValueError:
+            records.append((record.key, {"_unreadable": True}))
+    return records
 
 
 async def wait_for_event(
