@@ -22,21 +22,6 @@ SERVICE = "matching"
 CONSUMER_GROUP = "jip-matching"
 
 
-def event_store_env(settings: MatchingSettings) -> dict[str, str]:
-    """eventsourcing's configuration: PostgreSQL, tables created on first start."""
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": settings.pg_database,
-        "POSTGRES_HOST": settings.pg_host,
-        "POSTGRES_PORT": str(settings.pg_port),
-        "POSTGRES_USER": settings.pg_user,
-        "POSTGRES_PASSWORD": settings.pg_password.get_secret_value(),
-        "POSTGRES_POOL_SIZE": "5",
-        "POSTGRES_MAX_OVERFLOW": "5",
-        "CREATE_TABLE": "y",
-    }
-
-
 def _documentation_only(record: ReceivedRecord) -> Outcome:
     raise RuntimeError("documentation only")
 
@@ -66,7 +51,7 @@ def declare_messaging(
 
 
 def build_application(settings: MatchingSettings) -> MatchingApplication:
-    return MatchingApplication(event_store_env(settings))
+    return MatchingApplication(settings.event_store_env())
 
 
 async def bootstrap(settings: MatchingSettings | None = None, **overrides: Any) -> ServiceProcess:

@@ -25,21 +25,6 @@ GROUP_ID = "jip-notifications"
 CONSUMED_TOPICS = (topics.REGISTRATION, topics.SCREENING, topics.MATCHING)
 
 
-def event_store_env(settings: NotificationsSettings) -> dict[str, str]:
-    """eventsourcing's configuration: PostgreSQL, tables created on first start."""
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": settings.pg_database,
-        "POSTGRES_HOST": settings.pg_host,
-        "POSTGRES_PORT": str(settings.pg_port),
-        "POSTGRES_USER": settings.pg_user,
-        "POSTGRES_PASSWORD": settings.pg_password.get_secret_value(),
-        "POSTGRES_POOL_SIZE": "5",
-        "POSTGRES_MAX_OVERFLOW": "5",
-        "CREATE_TABLE": "y",
-    }
-
-
 def _documentation_only(_: ReceivedRecord) -> Outcome:
     raise RuntimeError("documentation only")
 
@@ -69,7 +54,7 @@ def declare_messaging(
 
 
 def build_application(settings: NotificationsSettings) -> NotificationsApplication:
-    return NotificationsApplication(event_store_env(settings))
+    return NotificationsApplication(settings.event_store_env())
 
 
 async def bootstrap(

@@ -26,21 +26,6 @@ from services.registration.settings import RegistrationSettings
 SERVICE = "registration"
 
 
-def event_store_env(settings: RegistrationSettings) -> dict[str, str]:
-    """eventsourcing's configuration: PostgreSQL, tables created on first start."""
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": settings.pg_database,
-        "POSTGRES_HOST": settings.pg_host,
-        "POSTGRES_PORT": str(settings.pg_port),
-        "POSTGRES_USER": settings.pg_user,
-        "POSTGRES_PASSWORD": settings.pg_password.get_secret_value(),
-        "POSTGRES_POOL_SIZE": "5",
-        "POSTGRES_MAX_OVERFLOW": "5",
-        "CREATE_TABLE": "y",
-    }
-
-
 def declare_messaging(
     settings: RegistrationSettings, receive: Callable[[ReceivedRecord], Outcome] | None = None
 ) -> tuple[KafkaBroker, Send]:
@@ -59,7 +44,7 @@ def declare_messaging(
 
 def build_application(settings: RegistrationSettings) -> RegistrationApplication:
     return RegistrationApplication(
-        event_store_env(settings),
+        settings.event_store_env(),
         signer=TokenSigner(settings.link_secret.get_secret_value().encode()),
         link_valid_for=settings.link_valid_for,
     )

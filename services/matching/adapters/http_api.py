@@ -7,18 +7,23 @@ Every error is JSON naming the field and the reason, never echoing the input bac
 # No `from __future__ import annotations` here: FastAPI reads the annotations at runtime.
 
 import asyncio
-import hmac
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
+from events.transport.http import (
+    ERROR_RESPONSES,
+    error_answer,
+    install_error_handlers,
+    optional_correlation_id,
+    staff_guard,
+)
 from services.matching.application.service import MatchingApplication, NotFound
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
@@ -30,24 +35,6 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ErrorItem(BaseModel):
-    field: str
-    reason: str
-
-
-class ErrorResponse(BaseModel):
-    detail: str
-    errors: list[ErrorItem]
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or invalid credentials."},
-    404: {"model": ErrorResponse, "description": "No such resource."},
-    409: {"model": ErrorResponse, "description": "Conflicts with the current state."},
-    422: {"model": ErrorResponse, "description": "A field is invalid; see errors."},
-}
 
 
 class MatchRequest(Strict):
@@ -127,25 +114,6 @@ def candidate_view(candidate: Candidate) -> CandidateView:
     )
 
 
-class Unauthorized(Exception):
-    pass
-
-
-def _correlation_id(x_correlation_id: Annotated[str | None, Header()] = None) -> uuid.UUID | None:
-    """The caller's correlation id, if it sent one; otherwise the applicant's own flow
-    is continued (the application decides)."""
-    try:
-        return uuid.UUID(x_correlation_id) if x_correlation_id else None
-    except ValueError:
-        return None
-
-
-def _bearer(authorization: str | None) -> str:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized()
-    return authorization.removeprefix("Bearer ").strip()
-
-
 def build_http_api(app: MatchingApplication, staff_token: str) -> FastAPI:
     api = FastAPI(
         title="JIP matching",
@@ -153,15 +121,10 @@ def build_http_api(app: MatchingApplication, staff_token: str) -> FastAPI:
         description="The candidate pool, host companies' final decisions and the "
         "agreements of the Japan Internship Program (office staff).",
     )
-    router = APIRouter(responses=ERRORS)
+    router = APIRouter(responses=ERROR_RESPONSES)
 
-    def staff(authorization: Annotated[str | None, Header()] = None) -> str:
-        if not hmac.compare_digest(_bearer(authorization), staff_token):
-            raise Unauthorized()
-        return "office-staff"
-
-    Staff = Annotated[str, Depends(staff)]
-    Correlation = Annotated[uuid.UUID | None, Depends(_correlation_id)]
+    Staff = Annotated[str, Depends(staff_guard(staff_token))]
+    Correlation = Annotated[uuid.UUID | None, Depends(optional_correlation_id)]
 
     @router.post(
         "/matches",
@@ -222,35 +185,9 @@ def build_http_api(app: MatchingApplication, staff_token: str) -> FastAPI:
 
 
 def _install_error_handlers(api: FastAPI) -> None:
-    def answer(code: int, detail: str, errors: list[dict[str, str]]) -> JSONResponse:
-        return JSONResponse(status_code=code, content={"detail": detail, "errors": errors})
-
-    @api.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for e in exc.errors():
-            loc = [str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")]
-            errors.append({"field": ".".join(loc) or "body", "reason": e["msg"]})
-        return answer(422, "The request is invalid.", errors)
-
-    @api.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return answer(404, exc.reason, [{"field": exc.field, "reason": exc.reason}])
-
-    @api.exception_handler(RuleViolation)
-    async def violated(_: Request, exc: RuleViolation) -> JSONResponse:
-        code = status.HTTP_409_CONFLICT if exc.conflict else 422
-        return answer(code, exc.reason, [{"field": exc.field, "reason": exc.reason}])
+    install_error_handlers(api, rule_violation=RuleViolation, not_found=NotFound)
 
     @api.exception_handler(IntegrityError)
     async def changed_meanwhile(_: Request, __: IntegrityError) -> JSONResponse:
         reason = "the record changed while this request was handled; send it again"
-        return answer(409, reason, [{"field": "body", "reason": reason}])
-
-    @api.exception_handler(Unauthorized)
-    async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
-        return answer(
-            401,
-            "Missing or invalid credentials.",
-            [{"field": "authorization", "reason": "a valid bearer token is required"}],
-        )
+        return error_answer(409, reason, [{"field": "body", "reason": reason}])

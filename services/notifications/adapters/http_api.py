@@ -8,37 +8,22 @@ and no message text; the office sees which messages went out and when.
 # No `from __future__ import annotations` here: FastAPI reads the annotations at runtime.
 
 import asyncio
-import hmac
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 
+from events.transport.http import (
+    ERROR_RESPONSES,
+    correlation_id,
+    install_error_handlers,
+    staff_guard,
+)
 from services.notifications.application.service import NotFound, NotificationsApplication
 from services.notifications.domain.notification import Notification
 from services.notifications.domain.rules import RuleViolation
-
-
-class ErrorItem(BaseModel):
-    field: str
-    reason: str
-
-
-class ErrorResponse(BaseModel):
-    detail: str
-    errors: list[ErrorItem]
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or invalid credentials."},
-    404: {"model": ErrorResponse, "description": "No such resource."},
-    409: {"model": ErrorResponse, "description": "Conflicts with the current state."},
-    422: {"model": ErrorResponse, "description": "A field is invalid; see errors."},
-}
 
 
 class Health(BaseModel):
@@ -77,17 +62,6 @@ class NotificationList(BaseModel):
     notifications: list[NotificationView] = Field(description="Oldest first.")
 
 
-class Unauthorized(Exception):
-    pass
-
-
-def _correlation_id(x_correlation_id: Annotated[str | None, Header()] = None) -> uuid.UUID:
-    try:
-        return uuid.UUID(x_correlation_id) if x_correlation_id else uuid.uuid4()
-    except ValueError:
-        return uuid.uuid4()
-
-
 def build_http_api(app: NotificationsApplication, staff_token: str) -> FastAPI:
     api = FastAPI(
         title="JIP notifications",
@@ -96,18 +70,10 @@ def build_http_api(app: NotificationsApplication, staff_token: str) -> FastAPI:
         "(application received, documents complete, interview results, match) and "
         "inquiry answers: which went out, and when.",
     )
-    router = APIRouter(responses=ERRORS)
-    Correlation = Annotated[uuid.UUID, Depends(_correlation_id)]
+    router = APIRouter(responses=ERROR_RESPONSES)
+    Correlation = Annotated[uuid.UUID, Depends(correlation_id)]
 
-    def staff(authorization: Annotated[str | None, Header()] = None) -> str:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise Unauthorized()
-        token = authorization.removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(token.encode(), staff_token.encode()):
-            raise Unauthorized()
-        return "office-staff"
-
-    Staff = Annotated[str, Depends(staff)]
+    Staff = Annotated[str, Depends(staff_guard(staff_token))]
 
     @api.get("/health", response_model=Health, summary="Liveness")
     async def health() -> Any:
@@ -135,35 +101,5 @@ def build_http_api(app: NotificationsApplication, staff_token: str) -> FastAPI:
         return NotificationView.of(notification)
 
     api.include_router(router)
-    _install_error_handlers(api)
+    install_error_handlers(api, rule_violation=RuleViolation, not_found=NotFound)
     return api
-
-
-def _install_error_handlers(api: FastAPI) -> None:
-    def answer(code: int, detail: str, errors: list[dict[str, str]]) -> JSONResponse:
-        return JSONResponse(status_code=code, content={"detail": detail, "errors": errors})
-
-    @api.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for e in exc.errors():
-            loc = [str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")]
-            errors.append({"field": ".".join(loc) or "body", "reason": e["msg"]})
-        return answer(422, "The request is invalid.", errors)
-
-    @api.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return answer(404, exc.reason, [{"field": exc.field, "reason": exc.reason}])
-
-    @api.exception_handler(RuleViolation)
-    async def violated(_: Request, exc: RuleViolation) -> JSONResponse:
-        code = status.HTTP_409_CONFLICT if exc.conflict else 422
-        return answer(code, exc.reason, [{"field": exc.field, "reason": exc.reason}])
-
-    @api.exception_handler(Unauthorized)
-    async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
-        return answer(
-            401,
-            "Missing or invalid credentials.",
-            [{"field": "authorization", "reason": "a valid bearer token of office staff"}],
-        )

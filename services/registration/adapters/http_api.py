@@ -10,9 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import pycountry
-from fastapi import APIRouter, Depends, FastAPI, File, Header, Request, UploadFile, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, File, Header, UploadFile
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from events.registration import (
@@ -22,6 +20,14 @@ from events.registration import (
     CourseCode,
     Education,
     LanguageProficiency,
+)
+from events.transport.http import (
+    ERROR_RESPONSES,
+    Unauthorized,
+    bearer_token,
+    correlation_id,
+    install_error_handlers,
+    staff_guard,
 )
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.status_view import StatusView
@@ -40,25 +46,6 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_iso_count
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ErrorItem(BaseModel):
-    field: str
-    reason: str
-
-
-class ErrorResponse(BaseModel):
-    detail: str
-    errors: list[ErrorItem]
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Malformed request."},
-    401: {"model": ErrorResponse, "description": "Missing or invalid credentials."},
-    404: {"model": ErrorResponse, "description": "No such resource."},
-    409: {"model": ErrorResponse, "description": "Conflicts with the current state."},
-    422: {"model": ErrorResponse, "description": "A field is invalid; see errors."},
-}
 
 
 class CohortSpec(Strict):
@@ -176,23 +163,6 @@ class InquiryAnswer(Strict):
     answer: str = Field(min_length=1, max_length=5000)
 
 
-def _correlation_id(x_correlation_id: Annotated[str | None, Header()] = None) -> uuid.UUID:
-    try:
-        return uuid.UUID(x_correlation_id) if x_correlation_id else uuid.uuid4()
-    except ValueError:
-        return uuid.uuid4()
-
-
-def _bearer(authorization: str | None) -> str:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized()
-    return authorization.removeprefix("Bearer ").strip()
-
-
-class Unauthorized(Exception):
-    pass
-
-
 def build_http_api(
     app: RegistrationApplication,
     documents: DocumentStore,
@@ -205,23 +175,16 @@ def build_http_api(
         description="Cohorts, pre-registration, full registration, documents, status, "
         "amendments and inquiries of the Japan Internship Program.",
     )
-    router = APIRouter(responses=ERRORS)
-    Correlation = Annotated[uuid.UUID, Depends(_correlation_id)]
-
-    def staff(authorization: Annotated[str | None, Header()] = None) -> str:
-        import hmac
-
-        if not hmac.compare_digest(_bearer(authorization), staff_token):
-            raise Unauthorized()
-        return "office-staff"
+    router = APIRouter(responses=ERROR_RESPONSES)
+    Correlation = Annotated[uuid.UUID, Depends(correlation_id)]
 
     def applicant(authorization: Annotated[str | None, Header()] = None) -> uuid.UUID:
         try:
-            return app.authenticate_applicant(_bearer(authorization))
+            return app.authenticate_applicant(bearer_token(authorization))
         except RuleViolation:
             raise Unauthorized() from None
 
-    Staff = Annotated[str, Depends(staff)]
+    Staff = Annotated[str, Depends(staff_guard(staff_token))]
     ApplicantId = Annotated[uuid.UUID, Depends(applicant)]
 
     @router.post(
@@ -376,35 +339,5 @@ def build_http_api(
         return {"status": "ok"}
 
     api.include_router(router)
-    _install_error_handlers(api)
+    install_error_handlers(api, rule_violation=RuleViolation, not_found=NotFound)
     return api
-
-
-def _install_error_handlers(api: FastAPI) -> None:
-    def answer(code: int, detail: str, errors: list[dict[str, str]]) -> JSONResponse:
-        return JSONResponse(status_code=code, content={"detail": detail, "errors": errors})
-
-    @api.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for e in exc.errors():
-            loc = [str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")]
-            errors.append({"field": ".".join(loc) or "body", "reason": e["msg"]})
-        return answer(422, "The request is invalid.", errors)
-
-    @api.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return answer(404, exc.reason, [{"field": exc.field, "reason": exc.reason}])
-
-    @api.exception_handler(RuleViolation)
-    async def violated(_: Request, exc: RuleViolation) -> JSONResponse:
-        code = status.HTTP_409_CONFLICT if exc.conflict else 422
-        return answer(code, exc.reason, [{"field": exc.field, "reason": exc.reason}])
-
-    @api.exception_handler(Unauthorized)
-    async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
-        return answer(
-            401,
-            "Missing or invalid credentials.",
-            [{"field": "authorization", "reason": "a valid bearer token is required"}],
-        )
