@@ -12,6 +12,7 @@ import shutil
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from infra import InfraSettings, kafka, postgres
 from infra.stack import down, up
@@ -49,3 +50,12 @@ async def infra() -> AsyncIterator[InfraSettings]:
 @pytest.fixture(scope="session")
 def mailbox(infra: InfraSettings) -> Mailbox:
     return Mailbox(infra.mail_dir)
+
+
+@pytest.fixture(scope="session")
+async def producer(infra: InfraSettings) -> AsyncIterator[AIOKafkaProducer]:
+    """A bare producer, for tests that play an upstream service."""
+    kafka_producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await kafka_producer.start()
+    yield kafka_producer
+    await kafka_producer.stop()

@@ -10,12 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from events.envelope import Envelope
+from events.transport.runtime import ServiceProcess
 from infra import InfraSettings, kafka
 from infra.settings import REPO_ROOT
 from infra.smtp import read_messages
@@ -138,3 +144,32 @@ async def wait_for_event(
         return None
 
     return await eventually(probe, timeout=timeout, what=f"{event_type} on {topic}")
+
+
+async def healthy(http: httpx.AsyncClient) -> bool:
+    try:
+        return (await http.get("/health")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@asynccontextmanager
+async def running(process: ServiceProcess) -> AsyncIterator[str]:
+    """Run a service (built by its bootstrap) in the test session's loop for the length
+    of the block; yields its base URL once its HTTP API answers."""
+    task = asyncio.create_task(process.run())
+    base_url = f"http://{process.http_host}:{process.http_port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            await eventually(lambda: healthy(http), what=f"{process.name} to answer")
+        yield base_url
+    finally:
+        process.stop_event.set()
+        await task
+
+
+async def publish(producer: AIOKafkaProducer, topic: str, event: Envelope) -> None:
+    """Publish a contract event as its producing service would: keyed by aggregate."""
+    await producer.send_and_wait(
+        topic, event.model_dump_json().encode(), key=str(event.aggregate_id).encode()
+    )

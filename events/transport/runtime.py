@@ -73,3 +73,15 @@ class ServiceProcess:
             for sig in handled:
                 loop.remove_signal_handler(sig)
             log.info("%s stopped", self.name)
+
+
+def serve(build: Callable[[], Awaitable[ServiceProcess]]) -> None:
+    """The body of every service's `serve` command: log to stderr, build the process
+    (the service's bootstrap, which connects), run it until SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def main() -> None:
+        process = await build()
+        await process.run()
+
+    asyncio.run(main())

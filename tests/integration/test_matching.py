@@ -6,7 +6,6 @@ decisions and agreements over HTTP, and what matching publishes is read back fro
 from __future__ import annotations
 
 import asyncio
-import signal
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,7 +25,14 @@ from services.matching.application.service import MatchingApplication
 from services.matching.bootstrap import bootstrap, build_application
 from services.matching.settings import MatchingSettings
 from tests import envelopes
-from tests.support import STAFF_TOKEN, eventually, read_topic, service_env, wait_for_event
+from tests.support import (
+    STAFF_TOKEN,
+    eventually,
+    read_topic,
+    running,
+    service_env,
+    wait_for_event,
+)
 
 THREE_PARTIES = ["office", "intern", "company"]
 
@@ -71,43 +77,21 @@ class Matching:
 
 
 @pytest.fixture(scope="module")
-async def matching(infra: InfraSettings) -> AsyncIterator[Matching]:
+async def matching(infra: InfraSettings, producer: AIOKafkaProducer) -> AsyncIterator[Matching]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in service_env("matching", infra).items():
             env.setenv(name, value)
         settings = MatchingSettings()
-    process = await bootstrap(settings)
-    running = asyncio.create_task(process.run())
     store = build_application(settings)
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
-    await producer.start()
-    base_url = f"http://{settings.http_host}:{settings.http_port}"
     headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
     try:
-        async with httpx.AsyncClient(base_url=base_url, headers=headers) as http:
-            await eventually(lambda: _healthy(http), what="matching's HTTP API")
+        async with (
+            running(await bootstrap(settings)) as base_url,
+            httpx.AsyncClient(base_url=base_url, headers=headers) as http,
+        ):
             yield Matching(http, store, producer, infra)
     finally:
-        await producer.stop()
-        process.stop_event.set()
-        await running
         store.close()
-        _restore_signal_handlers()
-
-
-def _restore_signal_handlers() -> None:
-    # ServiceProcess.run points SIGINT and SIGTERM at its stop event and never gives
-    # them back: without this, Ctrl-C would no longer interrupt the test session.
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.remove_signal_handler(sig)
-
-
-async def _healthy(http: httpx.AsyncClient) -> bool:
-    try:
-        return (await http.get("/health")).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 async def test_passing_the_second_interview_puts_the_applicant_in_the_pool(

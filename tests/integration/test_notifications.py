@@ -2,7 +2,6 @@
 events go in as their producers publish them, and what comes out is what an applicant
 and a subscriber notice: e-mails in the mailbox and `NotificationSent` on Kafka."""
 
-import asyncio
 import json
 import socket
 import uuid
@@ -28,6 +27,7 @@ from tests.support import (
     body_of,
     database_of,
     eventually,
+    running,
     wait_for_event,
 )
 from tests.unit.notifications.samples import upstream
@@ -51,29 +51,11 @@ async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
         http_port=HTTP_PORTS["notifications"],
         staff_token=STAFF_TOKEN,
     )
-    process = await bootstrap(settings)
-    running = asyncio.create_task(process.run())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}") as client:
-
-        async def healthy() -> bool:
-            try:
-                return (await client.get("/health")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(healthy, what="notifications' /health")
+    async with (
+        running(await bootstrap(settings)) as base_url,
+        httpx.AsyncClient(base_url=base_url) as client,
+    ):
         yield client
-    process.stop_event.set()
-    await running
-
-
-@pytest.fixture(scope="module")
-async def producer(infra: InfraSettings) -> AsyncIterator[AIOKafkaProducer]:
-    """A bare Kafka producer: the upstream services, as far as this service can tell."""
-    kafka = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
-    await kafka.start()
-    yield kafka
-    await kafka.stop()
 
 
 async def publish(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,7 +26,14 @@ from services.screening.application.service import ScreeningApplication
 from services.screening.bootstrap import bootstrap, build_application
 from services.screening.settings import ScreeningSettings
 from tests import envelopes
-from tests.support import STAFF_TOKEN, eventually, read_topic, service_env, wait_for_event
+from tests.support import (
+    STAFF_TOKEN,
+    eventually,
+    read_topic,
+    running,
+    service_env,
+    wait_for_event,
+)
 
 #: A cohort of this module's own: the topic is shared with other tests of the session,
 #: and screening adopts a cohort's rules only the first time it is announced.
@@ -77,21 +83,18 @@ class Screening:
 
 
 @pytest.fixture(scope="module")
-async def screening(infra: InfraSettings) -> AsyncIterator[Screening]:
+async def screening(infra: InfraSettings, producer: AIOKafkaProducer) -> AsyncIterator[Screening]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in service_env("screening", infra).items():
             env.setenv(name, value)
         settings = ScreeningSettings()
-    process = await bootstrap(settings)
-    running = asyncio.create_task(process.run())
     store = build_application(settings)
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
-    await producer.start()
-    base_url = f"http://{settings.http_host}:{settings.http_port}"
     headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
     try:
-        async with httpx.AsyncClient(base_url=base_url, headers=headers) as http:
-            await eventually(lambda: _healthy(http), what="screening's HTTP API")
+        async with (
+            running(await bootstrap(settings)) as base_url,
+            httpx.AsyncClient(base_url=base_url, headers=headers) as http,
+        ):
             cohort = envelopes.cohort_opened(COHORT)
             await producer.send_and_wait(
                 topics.REGISTRATION,
@@ -100,26 +103,7 @@ async def screening(infra: InfraSettings) -> AsyncIterator[Screening]:
             )
             yield Screening(http, store, producer, infra)
     finally:
-        await producer.stop()
-        process.stop_event.set()
-        await running
         store.close()
-        _restore_signal_handlers()
-
-
-def _restore_signal_handlers() -> None:
-    # ServiceProcess.run points SIGINT and SIGTERM at its stop event and never gives
-    # them back: without this, Ctrl-C would no longer interrupt the test session.
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.remove_signal_handler(sig)
-
-
-async def _healthy(http: httpx.AsyncClient) -> bool:
-    try:
-        return (await http.get("/health")).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 async def test_a_registered_applicant_gets_a_screening_case(screening: Screening) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import typer
 
+from events.transport.runtime import serve as serve_process
 from services.matching.bootstrap import bootstrap
 from services.matching.settings import MatchingSettings
 
@@ -26,10 +24,4 @@ def main(ctx: typer.Context) -> None:
 @cli.command()
 def serve() -> None:
     """Run the HTTP API, the consumer of screening's results and the relay to Kafka."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    async def run() -> None:
-        process = await bootstrap(MatchingSettings())
-        await process.run()
-
-    asyncio.run(run())
+    serve_process(lambda: bootstrap(MatchingSettings()))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import typer
 
+from events.transport.runtime import serve as serve_process
 from services.notifications.bootstrap import bootstrap
 from services.notifications.settings import NotificationsSettings
 
@@ -23,10 +21,4 @@ def main(ctx: typer.Context) -> None:
 @cli.command()
 def serve() -> None:
     """Run the HTTP API, the Kafka inbox, the relay to Kafka and the mailer."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    async def run() -> None:
-        process = await bootstrap(NotificationsSettings())
-        await process.run()
-
-    asyncio.run(run())
+    serve_process(lambda: bootstrap(NotificationsSettings()))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
+from events.transport.runtime import serve as serve_process
 from services.registration.adapters.status_view import StatusProjector
 from services.registration.bootstrap import bootstrap, build_application, connect_status_view
 from services.registration.settings import RegistrationSettings
@@ -14,16 +14,17 @@ from services.registration.settings import RegistrationSettings
 cli = typer.Typer(add_completion=False, help="JIP registration service.")
 
 
+@cli.callback(invoke_without_command=True)
+def main(ctx: typer.Context) -> None:
+    """Without a command, serve."""
+    if ctx.invoked_subcommand is None:
+        serve()
+
+
 @cli.command()
 def serve() -> None:
     """Run the HTTP API, the relay to Kafka, the link mailer and the status projector."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    async def main() -> None:
-        process = await bootstrap(RegistrationSettings())
-        await process.run()
-
-    asyncio.run(main())
+    serve_process(lambda: bootstrap(RegistrationSettings()))
 
 
 @cli.command("rebuild-read-models")
