@@ -8,17 +8,38 @@ import enum
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError, PersistenceError, ProcessRecorder, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    PersistenceError,
+    ProcessRecorder,
+    Tracking,
+    Transcoder,
+    Transcoding,
+)
 from pydantic import ValidationError
 
 from events.catalog import UnknownEventType, parse_event
 from events.envelope import Envelope
 
 log = logging.getLogger(__name__)
+
+
+class DateAsISO(Transcoding):
+    # eventsourcing's default transcoder knows UUID, Decimal and datetime, but not date:
+    # without this, saving an event with a `date` (a date of birth) fails at save time.
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
 
 
 class ServiceApplication(Application[uuid.UUID]):
@@ -29,6 +50,10 @@ class ServiceApplication(Application[uuid.UUID]):
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """React to a consumed integration event by collecting new domain events on

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
+from eventsourcing.persistence import IntegrityError
 
 from events.transport.inbox import ServiceApplication
 from services.registration.application.tokens import TokenSigner
@@ -23,17 +23,6 @@ from services.registration.domain.inquiry import Inquiry
 from services.registration.domain.rules import RuleViolation
 
 Clock = Callable[[], datetime]
-
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
 
 
 class NotFound(RuleViolation):
@@ -56,10 +45,6 @@ class RegistrationApplication(ServiceApplication):
         self.signer = signer
         self.link_valid_for = link_valid_for
         self.clock = clock
-
-    def register_transcodings(self, transcoder: Transcoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
 
     # -- cohorts -----------------------------------------------------------------------
     def open_cohort(self, spec: dict[str, Any], opened_by: str, correlation_id: uuid.UUID) -> bool:

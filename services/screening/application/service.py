@@ -2,9 +2,8 @@
 and the commands office staff give on a case.
 
 Policies run in the inbox, with the Kafka position recorded in the same transaction as
-the events they collect. They must never raise on bad data: an exception there makes
-the consumer read the same record again (as it should when the database is down), so a
-record it cannot act on is logged and passed over instead.
+the events they collect. A record they cannot act on (a case that does not exist) is
+logged and passed over; an unexpected exception would quarantine the record.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError
 
 from events import registration
 from events.envelope import Envelope
@@ -36,19 +35,6 @@ A = TypeVar("A", bound=Aggregate)
 FACT_FIELDS = ("date_of_birth", "nationality", "country_of_residence")
 
 
-class DateAsISO(Transcoding):
-    # eventsourcing's default transcoder knows UUID, Decimal and datetime, but not date:
-    # without this, saving an event with a `date` raises TypeError at save time.
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
 class NotFound(RuleViolation):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(field, reason)
@@ -64,10 +50,6 @@ class ScreeningApplication(ServiceApplication):
         registration.ApplicantDetailsAmended,
         registration.CohortOpened,
     )
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
 
     # -- policies ----------------------------------------------------------------------
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
