@@ -7,11 +7,12 @@ import base64
 import enum
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
     IntegrityError,
@@ -27,6 +28,9 @@ from events.catalog import UnknownEventType, parse_event
 from events.envelope import Envelope
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
 
 
 class DateAsISO(Transcoding):
@@ -54,6 +58,26 @@ class ServiceApplication(Application[uuid.UUID]):
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
+        """The aggregate of that kind, or None. (`id in repository` replays the
+        aggregate only to answer yes or no; and since one store holds several kinds, an
+        id that comes from outside must also name an aggregate of the expected kind.)"""
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    @staticmethod
+    def retry_once_on_conflict(attempt: Callable[[], T]) -> T:
+        """Run a command that loads, decides and saves; if saving fails because an
+        aggregate changed since it was read (a policy or a concurrent request), read
+        again and decide again: a no-op for a double submission, a conflict for a clash."""
+        try:
+            return attempt()
+        except IntegrityError:
+            return attempt()
 
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """React to a consumed integration event by collecting new domain events on

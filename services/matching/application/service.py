@@ -12,11 +12,8 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import ProcessingEvent
 
 from events import screening
 from events.envelope import Envelope
@@ -27,8 +24,6 @@ from services.matching.domain.rules import RuleViolation
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-A = TypeVar("A", bound=Aggregate)
 Clock = Callable[[], datetime]
 
 
@@ -58,7 +53,7 @@ class MatchingApplication(ServiceApplication):
         self, e: screening.InterviewPassed, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
         p = e.payload
-        if p.stage != "second" or self._find(p.applicant_id, Candidate) is not None:
+        if p.stage != "second" or self.find(p.applicant_id, Candidate) is not None:
             return
         candidate = Candidate(
             applicant_id=p.applicant_id,
@@ -71,13 +66,13 @@ class MatchingApplication(ServiceApplication):
 
     # -- commands and queries of office staff ------------------------------------------
     def get_candidate(self, applicant_id: uuid.UUID) -> Candidate:
-        candidate = self._find(applicant_id, Candidate)
+        candidate = self.find(applicant_id, Candidate)
         if candidate is None:
             raise NotFound("applicant_id", "this applicant is not in the candidate pool")
         return candidate
 
     def get_match(self, match_id: uuid.UUID) -> Match:
-        match = self._find(match_id, Match)
+        match = self.find(match_id, Match)
         if match is None:
             raise NotFound("match_id", "there is no such match")
         return match
@@ -93,7 +88,7 @@ class MatchingApplication(ServiceApplication):
         whether it is new (False: this very decision was already recorded)."""
 
         def attempt() -> tuple[Match, bool]:
-            candidate = self._find(applicant_id, Candidate)
+            candidate = self.find(applicant_id, Candidate)
             if candidate is None:
                 raise RuleViolation(
                     "applicant_id",
@@ -110,7 +105,7 @@ class MatchingApplication(ServiceApplication):
             self.save(candidate, match)
             return match, True
 
-        return _retry_once_on_conflict(attempt)
+        return self.retry_once_on_conflict(attempt)
 
     def sign_agreement(
         self,
@@ -131,24 +126,4 @@ class MatchingApplication(ServiceApplication):
                 self.save(match)
             return match, signed
 
-        return _retry_once_on_conflict(attempt)
-
-    def _find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
-        # `id in repository` replays the aggregate only to answer yes or no; reading it
-        # once is enough. One store holds candidates, matches and quarantined records,
-        # so an id from outside must also name an aggregate of the expected kind.
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, kind) else None
-
-
-def _retry_once_on_conflict(attempt: Callable[[], T]) -> T:
-    """Saving fails with IntegrityError when an aggregate changed since it was read (a
-    concurrent request). Reading again and re-applying the rules then gives the right
-    answer: a no-op for a double submission, a conflict for a clash."""
-    try:
-        return attempt()
-    except IntegrityError:
-        return attempt()
+        return self.retry_once_on_conflict(attempt)

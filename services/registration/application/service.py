@@ -51,8 +51,8 @@ class RegistrationApplication(ServiceApplication):
         """Opens a cohort; opening the same cohort again with the same spec is a no-op
         (returns False), with a different spec a conflict."""
         aggregate_id = cohort_aggregate_id(spec["cohort_id"])
-        if aggregate_id in self.repository:
-            existing: Cohort = self.repository.get(aggregate_id)
+        existing = self.find(aggregate_id, Cohort)
+        if existing is not None:
             if _cohort_spec(existing) != spec:
                 raise RuleViolation(
                     "cohort_id", "this cohort is already open with other terms", conflict=True
@@ -66,9 +66,10 @@ class RegistrationApplication(ServiceApplication):
 
     def get_cohort(self, cohort_id: str) -> Cohort:
         aggregate_id = cohort_aggregate_id(cohort_id)
-        if aggregate_id not in self.repository:
+        cohort = self.find(aggregate_id, Cohort)
+        if cohort is None:
             raise NotFound("cohort_id", f"there is no cohort {cohort_id}")
-        return self.repository.get(aggregate_id)
+        return cohort
 
     # -- applicants --------------------------------------------------------------------
     def preregister(
@@ -82,8 +83,9 @@ class RegistrationApplication(ServiceApplication):
         cohort.check_accepts_applications(now)
         email = normalise_email(email)
         claim_id = EmailClaim.id_for(cohort_id, email)
-        if claim_id in self.repository:
-            return self.repository.get(claim_id).applicant_id, False
+        claim = self.find(claim_id, EmailClaim)
+        if claim is not None:
+            return claim.applicant_id, False
         applicant = Applicant(
             cohort_id=cohort_id,
             email=email,
@@ -106,16 +108,18 @@ class RegistrationApplication(ServiceApplication):
         """A new link for an address that lost or let expire its link. Silent when the
         address is unknown, so the endpoint cannot be used to probe for applicants."""
         claim_id = EmailClaim.id_for(cohort_id, email)
-        if claim_id not in self.repository:
+        claim = self.find(claim_id, EmailClaim)
+        if claim is None:
             return
-        applicant = self.get_applicant(self.repository.get(claim_id).applicant_id)
+        applicant = self.get_applicant(claim.applicant_id)
         applicant.issue_registration_link(self.clock(), self.link_valid_for, correlation_id)
         self.save(applicant)
 
     def get_applicant(self, applicant_id: uuid.UUID) -> Applicant:
-        if applicant_id not in self.repository:
+        applicant = self.find(applicant_id, Applicant)
+        if applicant is None:
             raise NotFound("applicant_id", "there is no such application")
-        return self.repository.get(applicant_id)
+        return applicant
 
     def registration_link(self, applicant_id: uuid.UUID, link_number: int) -> str:
         return self.signer.sign("registration-link", applicant_id, link_number)
@@ -184,7 +188,7 @@ class RegistrationApplication(ServiceApplication):
     ) -> tuple[uuid.UUID, bool]:
         email = normalise_email(form["email"])
         inquiry_id = Inquiry.id_for(email, form["inquiry_type"], form["text"])
-        if inquiry_id in self.repository:
+        if self.find(inquiry_id, Inquiry) is not None:
             return inquiry_id, False
         inquiry = Inquiry.receive(
             consent=form["privacy_policy_consent"],
@@ -205,9 +209,9 @@ class RegistrationApplication(ServiceApplication):
     def answer_inquiry(
         self, inquiry_id: uuid.UUID, answer: str, answered_by: str, correlation_id: uuid.UUID
     ) -> None:
-        if inquiry_id not in self.repository:
+        inquiry = self.find(inquiry_id, Inquiry)
+        if inquiry is None:
             raise NotFound("inquiry_id", "there is no such inquiry")
-        inquiry: Inquiry = self.repository.get(inquiry_id)
         inquiry.answer_with(answer, answered_by, self.clock(), correlation_id)
         self.save(inquiry)
 

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import ProcessingEvent
 
 from events import registration
 from events.envelope import Envelope
@@ -28,8 +25,6 @@ from services.screening.domain.rules import RuleViolation
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-A = TypeVar("A", bound=Aggregate)
 
 #: Details whose amendment changes the facts eligibility is assessed on.
 FACT_FIELDS = ("date_of_birth", "nationality", "country_of_residence")
@@ -66,7 +61,7 @@ class ScreeningApplication(ServiceApplication):
         self, e: registration.ApplicantRegistered, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
         p = e.payload
-        if self._find(p.applicant_id, ScreeningCase) is not None:
+        if self.find(p.applicant_id, ScreeningCase) is not None:
             return
         case = ScreeningCase.open(
             applicant_id=p.applicant_id,
@@ -86,7 +81,7 @@ class ScreeningApplication(ServiceApplication):
             case.assess_eligibility(terms, e.correlation_id, e.event_id)
             processing_event.collect_events(case)
             return
-        wait_list = self._find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
+        wait_list = self.find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
         if wait_list is None:
             wait_list = CohortWaitList(p.cohort_id, e.correlation_id, e.event_id)
         wait_list.add(case.id, e.correlation_id, e.event_id)
@@ -133,7 +128,7 @@ class ScreeningApplication(ServiceApplication):
         self, e: registration.CohortOpened, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
         p = e.payload
-        if self._find(cohort_aggregate_id(p.cohort_id), Cohort) is not None:
+        if self.find(cohort_aggregate_id(p.cohort_id), Cohort) is not None:
             return
         cohort = Cohort(
             cohort_id=p.cohort_id,
@@ -146,7 +141,7 @@ class ScreeningApplication(ServiceApplication):
             causation_id=e.event_id,
         )
         processing_event.collect_events(cohort)
-        wait_list = self._find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
+        wait_list = self.find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
         if wait_list is None:
             return
         for applicant_id in wait_list.applicant_ids:
@@ -165,21 +160,11 @@ class ScreeningApplication(ServiceApplication):
             log.warning("%s %s for an applicant without a case", e.event_type, e.event_id)
         return case
 
-    def _find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
-        # `id in repository` replays the aggregate only to answer yes or no; reading it
-        # once is enough. One store holds cases, cohorts and quarantined records, so an
-        # id from outside must also name an aggregate of the expected kind.
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, kind) else None
-
     def _case(self, applicant_id: uuid.UUID) -> ScreeningCase | None:
-        return self._find(applicant_id, ScreeningCase)
+        return self.find(applicant_id, ScreeningCase)
 
     def _terms_of(self, cohort_id: str) -> EligibilityTerms | None:
-        cohort = self._find(cohort_aggregate_id(cohort_id), Cohort)
+        cohort = self.find(cohort_aggregate_id(cohort_id), Cohort)
         return cohort.terms if cohort is not None else None
 
     # -- commands and queries of office staff ------------------------------------------
@@ -218,17 +203,7 @@ class ScreeningApplication(ServiceApplication):
                 self.save(case)
             return case, recorded
 
-        return _retry_once_on_conflict(attempt)
-
-
-def _retry_once_on_conflict(attempt: Callable[[], T]) -> T:
-    """Saving fails with IntegrityError when the aggregate changed since it was read (a
-    policy or a concurrent request). Reading again and re-applying the rules then gives
-    the right answer: a no-op for a double submission, a conflict for a clash."""
-    try:
-        return attempt()
-    except IntegrityError:
-        return attempt()
+        return self.retry_once_on_conflict(attempt)
 
 
 def _fact_changes(changes: dict[str, object]) -> dict[str, Any]:
