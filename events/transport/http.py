@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -91,8 +92,8 @@ def install_error_handlers(
     api: FastAPI, *, rule_violation: type[Exception], not_found: type[Exception]
 ) -> None:
     """Invalid requests answer 422, `not_found` 404, a `rule_violation` 409 when it
-    clashes with the current state (`conflict`) and 422 otherwise, missing credentials
-    401; each naming the field and the reason."""
+    clashes with the current state (`conflict`) and 422 otherwise, a concurrent change
+    409, missing credentials 401; each naming the field and the reason."""
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -112,6 +113,12 @@ def install_error_handlers(
         error: FieldError = exc  # type: ignore[assignment]
         code = 409 if error.conflict else 422
         return error_answer(code, error.reason, [{"field": error.field, "reason": error.reason}])
+
+    @api.exception_handler(IntegrityError)
+    async def changed_meanwhile(_: Request, __: IntegrityError) -> JSONResponse:
+        # Two requests changed the same record at once and the retry clashed again.
+        reason = "the record changed while this request was handled; send it again"
+        return error_answer(409, reason, [{"field": "body", "reason": reason}])
 
     @api.exception_handler(Unauthorized)
     async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:

@@ -561,3 +561,38 @@ async def test_the_status_read_model_is_rebuilt_from_the_log_to_the_same_state(
 
     after = await eventually(settled, what="the rebuilt view")
     assert after == before
+
+
+async def test_simultaneous_double_clicks_still_make_one_application_and_one_event_each(
+    client, mailbox, infra
+):
+    cohort_id = await open_cohort(client)
+    address = f"race-{uuid.uuid4().hex[:10]}@example.org"
+    url = f"/cohorts/{cohort_id}/preregistrations"
+    answers = await asyncio.gather(*[client.post(url, json={"email": address}) for _ in range(6)])
+    assert {r.status_code for r in answers} == {202}
+    token = await token_from_link_mail(mailbox, address)
+
+    form = registration_form(token)
+    answers = await asyncio.gather(*[client.post("/registrations", json=form) for _ in range(4)])
+    assert {r.status_code for r in answers} == {201}
+    applicant_id = answers[0].json()["applicant_id"]
+    me = {"Authorization": f"Bearer {answers[0].json()['access_token']}"}
+    upload = {"certificate_of_enrollment": ("e.pdf", PDF, "application/pdf")}
+    answers = await asyncio.gather(
+        *[client.post("/applicants/me/documents", files=upload, headers=me) for _ in range(4)]
+    )
+    assert {r.status_code for r in answers} == {201}
+    assert sum(len(r.json()["recorded"]) for r in answers) == 1
+
+    await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "DocumentsSubmitted",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+    )
+    records = await read_topic(infra, topics.REGISTRATION)
+    assert len(events_about(records, "ApplicantPreregistered", "email", address)) == 1
+    assert len(events_about(records, "ApplicantRegistered", "applicant_id", applicant_id)) == 1
+    assert len(events_about(records, "DocumentsSubmitted", "applicant_id", applicant_id)) == 1
+    assert len(mailbox.messages_to(address)) == 1

@@ -11,15 +11,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
 from events.transport.http import (
     ERROR_RESPONSES,
-    error_answer,
     install_error_handlers,
     optional_correlation_id,
     staff_guard,
@@ -180,14 +177,5 @@ def build_http_api(app: MatchingApplication, staff_token: str) -> FastAPI:
         return {"status": "ok"}
 
     api.include_router(router)
-    _install_error_handlers(api)
-    return api
-
-
-def _install_error_handlers(api: FastAPI) -> None:
     install_error_handlers(api, rule_violation=RuleViolation, not_found=NotFound)
-
-    @api.exception_handler(IntegrityError)
-    async def changed_meanwhile(_: Request, __: IntegrityError) -> JSONResponse:
-        reason = "the record changed while this request was handled; send it again"
-        return error_answer(409, reason, [{"field": "body", "reason": reason}])
+    return api

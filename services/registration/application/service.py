@@ -136,19 +136,23 @@ class RegistrationApplication(ServiceApplication):
         """Completes the registration through a link. Submitting the same form again
         through the same link answers as the first time, without a new event."""
         claims = self.signer.verify("registration-link", token)
-        applicant = self.get_applicant(claims.applicant_id)
-        if (
-            applicant.details is not None
-            and applicant.details == details
-            and claims.serial == applicant.link_number
-        ):
-            return applicant, False
-        cohort = self.get_cohort(applicant.cohort_id)
-        applicant.register(
-            claims.serial, details, cohort.course_codes(), self.clock(), correlation_id
-        )
-        self.save(applicant)
-        return applicant, True
+
+        def attempt() -> tuple[Applicant, bool]:
+            applicant = self.get_applicant(claims.applicant_id)
+            if (
+                applicant.details is not None
+                and applicant.details == details
+                and claims.serial == applicant.link_number
+            ):
+                return applicant, False
+            cohort = self.get_cohort(applicant.cohort_id)
+            applicant.register(
+                claims.serial, details, cohort.course_codes(), self.clock(), correlation_id
+            )
+            self.save(applicant)
+            return applicant, True
+
+        return self.retry_once_on_conflict(attempt)
 
     def submit_documents(
         self, applicant_id: uuid.UUID, documents: list[dict[str, Any]], correlation_id: uuid.UUID
@@ -156,14 +160,18 @@ class RegistrationApplication(ServiceApplication):
         """Records documents already written to the document store. Documents whose kind
         and checksum were already recorded are not recorded again; returns the ones that
         were new."""
-        applicant = self.get_applicant(applicant_id)
-        known = {(d["kind"], d["sha256"]) for d in applicant.documents}
-        new = [d for d in documents if (d["kind"], d["sha256"]) not in known]
-        if not new:
-            return applicant, []
-        applicant.submit_documents(new, self.clock(), correlation_id)
-        self.save(applicant)
-        return applicant, new
+
+        def attempt() -> tuple[Applicant, list[dict[str, Any]]]:
+            applicant = self.get_applicant(applicant_id)
+            known = {(d["kind"], d["sha256"]) for d in applicant.documents}
+            new = [d for d in documents if (d["kind"], d["sha256"]) not in known]
+            if not new:
+                return applicant, []
+            applicant.submit_documents(new, self.clock(), correlation_id)
+            self.save(applicant)
+            return applicant, new
+
+        return self.retry_once_on_conflict(attempt)
 
     def amend_details(
         self,
@@ -173,14 +181,18 @@ class RegistrationApplication(ServiceApplication):
         amended_by: str,
         correlation_id: uuid.UUID,
     ) -> bool:
-        applicant = self.get_applicant(applicant_id)
-        if applicant.details is not None and all(
-            applicant.details.get(k) == v for k, v in changes.items()
-        ):
-            return False
-        applicant.amend_details(changes, reason, amended_by, self.clock(), correlation_id)
-        self.save(applicant)
-        return True
+
+        def attempt() -> bool:
+            applicant = self.get_applicant(applicant_id)
+            if applicant.details is not None and all(
+                applicant.details.get(k) == v for k, v in changes.items()
+            ):
+                return False
+            applicant.amend_details(changes, reason, amended_by, self.clock(), correlation_id)
+            self.save(applicant)
+            return True
+
+        return self.retry_once_on_conflict(attempt)
 
     # -- inquiries ---------------------------------------------------------------------
     def receive_inquiry(
