@@ -18,6 +18,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ErrorItem(BaseModel):
@@ -32,6 +33,10 @@ class ErrorResponse(BaseModel):
 
 #: The documented error answers, for `APIRouter(responses=ERROR_RESPONSES)`.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorResponse,
+        "description": "The body cannot be read (not JSON, bad multipart).",
+    },
     401: {"model": ErrorResponse, "description": "Missing or invalid credentials."},
     404: {"model": ErrorResponse, "description": "No such resource."},
     409: {"model": ErrorResponse, "description": "Conflicts with the current state."},
@@ -91,9 +96,21 @@ def error_answer(code: int, detail: str, errors: list[dict[str, str]]) -> JSONRe
 def install_error_handlers(
     api: FastAPI, *, rule_violation: type[Exception], not_found: type[Exception]
 ) -> None:
-    """Invalid requests answer 422, `not_found` 404, a `rule_violation` 409 when it
-    clashes with the current state (`conflict`) and 422 otherwise, a concurrent change
-    409, missing credentials 401; each naming the field and the reason."""
+    """An unreadable body answers 400, invalid requests 422, `not_found` 404, a
+    `rule_violation` 409 when it clashes with the current state (`conflict`) and 422
+    otherwise, a concurrent change 409, missing credentials 401; each naming the field
+    and the reason."""
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Raised by the framework itself: an unreadable body (400), an unknown path
+        # (404), a wrong method (405). Same shape as every other error.
+        field = {400: "body", 404: "path", 405: "method"}.get(exc.status_code, "request")
+        reason = str(exc.detail)
+        response = error_answer(exc.status_code, reason, [{"field": field, "reason": reason}])
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
