@@ -12,6 +12,8 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
+from events.transport.failures import describe_failure
+
 log = logging.getLogger(__name__)
 
 
@@ -77,8 +79,10 @@ class LogFollower(ABC):
             try:
                 count = await self.step()
                 backoff = self.idle_seconds
-            except Exception:
-                log.exception("%s failed; retrying in %.1fs", self.name, backoff)
+            except Exception as error:
+                log.error(
+                    "%s failed; retrying in %.1fs: %s", self.name, backoff, describe_failure(error)
+                )
                 count = 0
                 backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
             if count < self.batch_size:

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from events.catalog import UnknownEventType, parse_event
 from events.envelope import Envelope
+from events.transport.failures import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,12 @@ class Inbox:
             # Redelivering it would fail forever and hold up the partition, so it is
             # quarantined like a malformed record: kept whole, for a fix and a replay.
             # Only the exception's type is kept: its message may quote personal data.
-            log.exception("policy failed on %s; quarantined", envelope.event_type)
+            log.error(
+                "policy failed on %s %s; quarantined: %s",
+                envelope.event_type,
+                envelope.event_id,
+                describe_failure(error),
+            )
             reason = f"the service could not process this event ({type(error).__name__})"
             return self._apply(Quarantine(record, reason), record, Outcome.QUARANTINED)
 

@@ -8,6 +8,7 @@ follows registration's own log: it derives the token again from the signed seria
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -21,12 +22,22 @@ from events.transport.follower import LogFollower
 from services.registration.application.service import RegistrationApplication
 from services.registration.domain.applicant import Applicant
 
+log = logging.getLogger(__name__)
+
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     undefined=StrictUndefined,
     autoescape=False,  # noqa: S701 - plain-text e-mail, not HTML
     keep_trailing_newline=True,
 )
+
+
+class MailNotSent(Exception):
+    """The mail server could not take the message now; sending it later may succeed."""
+
+
+class RecipientRefused(Exception):
+    """The mail server refused the recipient for good (a 5xx reply)."""
 
 
 class SmtpMailer:
@@ -44,7 +55,19 @@ class SmtpMailer:
         # same message to the recipient's mail system.
         message["Message-ID"] = message_id
         message.set_content(body)
-        await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=30)
+        # aiosmtplib's errors quote the recipient's address: they are replaced by ones
+        # that carry the reply code only, so no log or traceback shows the address.
+        try:
+            await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=30)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = sorted({r.code for r in error.recipients})
+            if codes and all(500 <= code < 600 for code in codes):
+                raise RecipientRefused(f"recipient refused: SMTP {codes[0]}") from None
+            raise MailNotSent(f"recipient deferred: SMTP {codes}") from None
+        except aiosmtplib.SMTPResponseException as error:
+            raise MailNotSent(f"mail server replied {error.code}") from None
+        except aiosmtplib.SMTPException as error:
+            raise MailNotSent(f"mail server unavailable ({type(error).__name__})") from None
 
 
 class RegistrationLinkMailer(LogFollower):
@@ -70,4 +93,9 @@ class RegistrationLinkMailer(LogFollower):
         )
         # Built by hand: email.utils.make_msgid adds time, pid and randomness.
         msgid = f"<{uuid.uuid5(e.originator_id, f'link:{e.link_number}')}@jip.example>"
-        await self.mailer.send(e.email, "Your JIP registration link", body, msgid)
+        try:
+            await self.mailer.send(e.email, "Your JIP registration link", body, msgid)
+        except RecipientRefused as refused:
+            # Retrying a refused address would hold up every later link. The applicant
+            # can ask for a new link (to a corrected address, by pre-registering it).
+            log.warning("registration link of applicant %s not sent: %s", e.originator_id, refused)
