@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from events import matching, notifications, registration, screening, topics
 from events.envelope import Envelope, EnvelopeHeader
 
-EVENT_MODELS: tuple[type[Envelope], ...] = (
+EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     registration.ApplicantPreregistered,
     registration.ApplicantRegistered,
     registration.DocumentsSubmitted,
@@ -28,16 +28,16 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
 )
 
 
-def _default(model: type[Envelope], name: str) -> Any:
+def _default(model: type[Envelope[Any]], name: str) -> Any:
     return model.model_fields[name].default
 
 
-CATALOG: dict[tuple[str, int], type[Envelope]] = {
+CATALOG: dict[tuple[str, int], type[Envelope[Any]]] = {
     (_default(m, "event_type"), _default(m, "schema_version")): m for m in EVENT_MODELS
 }
 
 
-def topic_of(model: type[Envelope]) -> str:
+def topic_of(model: type[Envelope[Any]]) -> str:
     """The topic an event is published on: its producer's."""
     return topics.TOPIC_OF_PRODUCER[_default(model, "producer")]
 
@@ -46,7 +46,7 @@ class UnknownEventType(ValueError):
     """The envelope is well-formed but names an event this contract does not define."""
 
 
-def parse_event(raw: bytes | str) -> Envelope:
+def parse_event(raw: bytes | str) -> Envelope[Any]:
     """Read one message value into its typed event.
 
     Raises `pydantic.ValidationError` when the message is not a valid envelope or its

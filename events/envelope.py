@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -57,13 +57,17 @@ class EnvelopeHeader(Contract):
     )
 
 
-class Envelope(EnvelopeHeader):
-    """A complete event. Concrete events narrow `event_type`, `schema_version` and
-    `payload` (see the catalog); this untyped form is what a generic consumer sees."""
+PayloadT = TypeVar("PayloadT")
+
+
+class Envelope(EnvelopeHeader, Generic[PayloadT]):
+    """A complete event. Concrete events fix `event_type`, `schema_version` and the
+    payload's model (`class ApplicantRegistered(Envelope[ApplicantRegisteredPayload])`);
+    `Envelope[Any]` is what a generic consumer sees."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    payload: dict[str, Any]
+    payload: PayloadT
 
 
 def derive_event_id(aggregate_id: uuid.UUID, aggregate_version: int) -> uuid.UUID:

@@ -34,28 +34,25 @@ class AgreementSignedPayload(Contract):
     signed_at: UtcDatetime
 
 
-class CandidateEnteredPool(Envelope):
+class CandidateEnteredPool(Envelope[CandidateEnteredPoolPayload]):
     """A candidate who passed the second interview can now be recommended to companies."""
 
     event_type: Literal["CandidateEnteredPool"] = "CandidateEnteredPool"
     schema_version: Literal[1] = 1
     producer: Literal["matching"] = "matching"
-    payload: CandidateEnteredPoolPayload
 
 
-class MatchConfirmed(Envelope):
+class MatchConfirmed(Envelope[MatchConfirmedPayload]):
     """A host company chose the candidate; from now on the applicant cannot withdraw."""
 
     event_type: Literal["MatchConfirmed"] = "MatchConfirmed"
     schema_version: Literal[1] = 1
     producer: Literal["matching"] = "matching"
-    payload: MatchConfirmedPayload
 
 
-class AgreementSigned(Envelope):
+class AgreementSigned(Envelope[AgreementSignedPayload]):
     """The agreement between the parties of a match was signed."""
 
     event_type: Literal["AgreementSigned"] = "AgreementSigned"
     schema_version: Literal[1] = 1
     producer: Literal["matching"] = "matching"
-    payload: AgreementSignedPayload

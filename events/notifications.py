@@ -23,10 +23,9 @@ class NotificationSentPayload(Contract):
     sent_at: UtcDatetime
 
 
-class NotificationSent(Envelope):
+class NotificationSent(Envelope[NotificationSentPayload]):
     """An e-mail was accepted by the mail server for delivery."""
 
     event_type: Literal["NotificationSent"] = "NotificationSent"
     schema_version: Literal[1] = 1
     producer: Literal["notifications"] = "notifications"
-    payload: NotificationSentPayload

@@ -88,31 +88,28 @@ class DocumentsSubmittedPayload(Contract):
     )
 
 
-class ApplicantPreregistered(Envelope):
+class ApplicantPreregistered(Envelope[ApplicantPreregisteredPayload]):
     """An e-mail address was pre-registered for a cohort; a registration link was issued."""
 
     event_type: Literal["ApplicantPreregistered"] = "ApplicantPreregistered"
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
-    payload: ApplicantPreregisteredPayload
 
 
-class ApplicantRegistered(Envelope):
+class ApplicantRegistered(Envelope[ApplicantRegisteredPayload]):
     """The applicant completed the full registration form through their link."""
 
     event_type: Literal["ApplicantRegistered"] = "ApplicantRegistered"
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
-    payload: ApplicantRegisteredPayload
 
 
-class DocumentsSubmitted(Envelope):
+class DocumentsSubmitted(Envelope[DocumentsSubmittedPayload]):
     """The applicant uploaded one or more documents; checksums are in the payload."""
 
     event_type: Literal["DocumentsSubmitted"] = "DocumentsSubmitted"
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
-    payload: DocumentsSubmittedPayload
 
 
 class Course(Contract):
@@ -174,37 +171,33 @@ class InquiryAnsweredPayload(Contract):
     answered_by: str
 
 
-class CohortOpened(Envelope):
+class CohortOpened(Envelope[CohortOpenedPayload]):
     """The office opened a cohort: its calendar, courses and eligibility rules."""
 
     event_type: Literal["CohortOpened"] = "CohortOpened"
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
-    payload: CohortOpenedPayload
 
 
-class ApplicantDetailsAmended(Envelope):
+class ApplicantDetailsAmended(Envelope[ApplicantDetailsAmendedPayload]):
     """Office staff changed an applicant's details; screening may revisit its decision."""
 
     event_type: Literal["ApplicantDetailsAmended"] = "ApplicantDetailsAmended"
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
-    payload: ApplicantDetailsAmendedPayload
 
 
-class InquiryReceived(Envelope):
+class InquiryReceived(Envelope[InquiryReceivedPayload]):
     """Someone sent the office an inquiry through the form."""
 
     event_type: Literal["InquiryReceived"] = "InquiryReceived"
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
-    payload: InquiryReceivedPayload
 
 
-class InquiryAnswered(Envelope):
+class InquiryAnswered(Envelope[InquiryAnsweredPayload]):
     """The office answered an inquiry; the answer is e-mailed to the sender."""
 
     event_type: Literal["InquiryAnswered"] = "InquiryAnswered"
     schema_version: Literal[1] = 1
     producer: Literal["registration"] = "registration"
-    payload: InquiryAnsweredPayload

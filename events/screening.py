@@ -38,29 +38,26 @@ class InterviewFailedPayload(Contract):
     interviewed_at: UtcDatetime
 
 
-class ScreeningCaseOpened(Envelope):
+class ScreeningCaseOpened(Envelope[ScreeningCaseOpenedPayload]):
     """Screening took up a registered applicant: document review can begin."""
 
     event_type: Literal["ScreeningCaseOpened"] = "ScreeningCaseOpened"
     schema_version: Literal[1] = 1
     producer: Literal["screening"] = "screening"
-    payload: ScreeningCaseOpenedPayload
 
 
-class InterviewPassed(Envelope):
+class InterviewPassed(Envelope[InterviewPassedPayload]):
     """The applicant passed an interview; after the second, they are a candidate."""
 
     event_type: Literal["InterviewPassed"] = "InterviewPassed"
     schema_version: Literal[1] = 1
     producer: Literal["screening"] = "screening"
-    payload: InterviewPassedPayload
 
 
-class InterviewFailed(Envelope):
+class InterviewFailed(Envelope[InterviewFailedPayload]):
     """The applicant did not pass an interview; their screening ends here (they are told
     by e-mail). Who interviewed them and in which language stays in screening."""
 
     event_type: Literal["InterviewFailed"] = "InterviewFailed"
     schema_version: Literal[1] = 1
     producer: Literal["screening"] = "screening"
-    payload: InterviewFailedPayload

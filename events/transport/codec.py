@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from events.envelope import Envelope
 
 
-def encode(event: Envelope) -> bytes:
+def encode(event: Envelope[Any]) -> bytes:
     return event.model_dump_json().encode()
 
 
-def headers(event: Envelope) -> dict[str, str]:
+def headers(event: Envelope[Any]) -> dict[str, str]:
     """Kafka headers that let a consumer route or skip a record without parsing it."""
     return {
         "content-type": "application/json",
@@ -20,6 +22,6 @@ def headers(event: Envelope) -> dict[str, str]:
     }
 
 
-def key(event: Envelope) -> bytes:
+def key(event: Envelope[Any]) -> bytes:
     """Records are keyed by aggregate id: one aggregate's events stay in order."""
     return str(event.aggregate_id).encode()

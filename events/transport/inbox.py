@@ -16,10 +16,10 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
     IntegrityError,
+    JSONTranscoder,
     PersistenceError,
     ProcessRecorder,
     Tracking,
-    Transcoder,
     Transcoding,
 )
 from pydantic import ValidationError
@@ -56,7 +56,7 @@ class ServiceApplication(Application[uuid.UUID]):
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
@@ -80,12 +80,12 @@ class ServiceApplication(Application[uuid.UUID]):
         except IntegrityError:
             return attempt()
 
-    def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def policy(self, envelope: Envelope[Any], processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """React to a consumed integration event by collecting new domain events on
         `processing_event`. Services that consume override this; it must be idempotent
         by natural key, because a producer may publish the same event twice."""
 
-    def process_event(self, envelope: Envelope | Quarantine, tracking: Tracking) -> None:
+    def process_event(self, envelope: Envelope[Any] | Quarantine, tracking: Tracking) -> None:
         processing_event = ProcessingEvent[uuid.UUID](tracking=tracking)
         if isinstance(envelope, Quarantine):
             processing_event.collect_events(envelope.to_aggregate())
@@ -175,7 +175,7 @@ class Inbox:
       while a database failure is raised so that the record is read again.
     """
 
-    def __init__(self, app: ServiceApplication, accepts: tuple[type[Envelope], ...]) -> None:
+    def __init__(self, app: ServiceApplication, accepts: tuple[type[Envelope[Any]], ...]) -> None:
         self.app = app
         self.accepts = accepts
 
@@ -215,7 +215,7 @@ class Inbox:
             return self._apply(Quarantine(record, reason), record, Outcome.QUARANTINED)
 
     def _apply(
-        self, item: Envelope | Quarantine, record: ReceivedRecord, outcome: Outcome
+        self, item: Envelope[Any] | Quarantine, record: ReceivedRecord, outcome: Outcome
     ) -> Outcome:
         tracking = record.tracking
         try:

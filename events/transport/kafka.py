@@ -42,7 +42,7 @@ async def _raw_value(message: StreamMessage[Any]) -> bytes:
 def subscribe_inbox(
     broker: KafkaBroker,
     *,
-    accepts: tuple[type[Envelope], ...],
+    accepts: tuple[type[Envelope[Any]], ...],
     receive: Callable[[ReceivedRecord], Outcome],
     topics: tuple[str, ...],
     group_id: str,
@@ -105,7 +105,7 @@ def document_publications(broker: KafkaBroker, *, service: str, description: str
     return send
 
 
-def _union(models: list[type[Envelope]]) -> Any:
+def _union(models: list[type[Envelope[Any]]]) -> Any:
     from typing import Union
 
     return Union[tuple(models)]  # noqa: UP007 - a runtime Union of the listed classes

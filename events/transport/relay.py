@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 #: Turns a stored (private) domain event into its public envelope, or None when the
 #: event is internal to the service and not part of the contract.
-Translator = Callable[[Any], Envelope | None]
+Translator = Callable[[Any], Envelope[Any] | None]
 #: Sends one record without waiting for the broker; returns the delivery future.
 Send = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
 
@@ -63,7 +63,9 @@ class KafkaRelay(LogFollower):
             log.info("relayed %d events to %s", len(pending), self.topic)
 
 
-def envelope_for(model: type[Envelope], domain_event: Any, payload: dict[str, Any]) -> Envelope:
+def envelope_for(
+    model: type[Envelope[Any]], domain_event: Any, payload: dict[str, Any]
+) -> Envelope[Any]:
     """The public envelope of a stored domain event. Every service's domain events carry
     `correlation_id` and `causation_id`; id, version and time come from eventsourcing."""
     from events.envelope import derive_event_id

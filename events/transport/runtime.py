@@ -53,8 +53,10 @@ class ServiceProcess:
                 access_log=False,
                 lifespan="on",
             )
+            # uvicorn (>= 0.29) takes SIGINT/SIGTERM itself while it serves, stops the
+            # HTTP server, then restores our handlers and raises the signal again, which
+            # sets `stop_event`: HTTP stops first, then consumers, followers, broker.
             server = uvicorn.Server(config)
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
             tasks.append(asyncio.create_task(server.serve(), name=f"{self.name}:http"))
         log.info("%s started", self.name)
         try:

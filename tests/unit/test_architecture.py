@@ -33,3 +33,10 @@ def test_domains_use_only_the_domain_part_of_eventsourcing():
                 if name.startswith("eventsourcing") and name != "eventsourcing.domain"
             ]
     assert offenders == []
+
+
+def test_the_contract_and_the_domains_type_check_strictly():
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
