@@ -131,11 +131,16 @@ async def open_cohort(client: httpx.AsyncClient, **kwargs) -> str:
     return cohort_id
 
 
-async def token_from_link_mail(mailbox: Mailbox, address: str, count: int = 1) -> str:
+async def link_from_mail(mailbox: Mailbox, address: str, count: int = 1) -> str:
     mails = await mailbox.wait_for(address, "registration link", count=count)
     link = re.search(r"(http://\S+/registration\?token=\S+)", body_of(mails[-1]))
     assert link, "the e-mail carries a registration link"
-    return parse_qs(urlparse(link.group(1)).query)["token"][0]
+    return link.group(1)
+
+
+async def token_from_link_mail(mailbox: Mailbox, address: str, count: int = 1) -> str:
+    link = await link_from_mail(mailbox, address, count)
+    return parse_qs(urlparse(link).query)["token"][0]
 
 
 async def preregister_and_register(client, mailbox, cohort_id, **form_changes):
@@ -596,3 +601,27 @@ async def test_simultaneous_double_clicks_still_make_one_application_and_one_eve
     assert len(events_about(records, "ApplicantRegistered", "applicant_id", applicant_id)) == 1
     assert len(events_about(records, "DocumentsSubmitted", "applicant_id", applicant_id)) == 1
     assert len(mailbox.messages_to(address)) == 1
+
+
+async def test_the_link_in_the_mail_opens_the_cohorts_form_until_it_is_used(client, mailbox):
+    cohort_id = await open_cohort(client)
+    address = f"follow-{uuid.uuid4().hex[:10]}@example.org"
+    await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": address})
+    link = await link_from_mail(mailbox, address)
+
+    opened = await client.get(link)  # exactly what the applicant clicks
+    assert opened.status_code == 200, opened.text
+    form = opened.json()
+    assert form["cohort_id"] == cohort_id
+    assert [c["code"] for c in form["courses"]] == ["A", "B"]
+    assert form["link_expires_at"] > datetime.now(UTC).isoformat()
+
+    token = parse_qs(urlparse(link).query)["token"][0]
+    assert (await client.post("/registrations", json=registration_form(token))).status_code == 201
+    used = await client.get(link)
+    assert used.status_code == 409
+    assert used.json()["errors"] == [
+        {"field": "token", "reason": "this registration link was already used"}
+    ]
+    forged = await client.get("/registration", params={"token": token[:-4] + "AAAA"})
+    assert forged.status_code == 422 and error_fields(forged) == ["token"]

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import pycountry
-from fastapi import APIRouter, Depends, FastAPI, File, Header, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Header, Query, UploadFile
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from events.registration import (
@@ -92,6 +92,20 @@ class RegistrationForm(Strict):
     previous_participation_years: list[Annotated[int, Field(ge=2000, le=2100)]] = []
     declares_no_final_job_commitment: bool
     privacy_policy_consent: bool
+
+
+class CourseView(BaseModel):
+    code: str
+    name: str
+    mode: str
+
+
+class RegistrationLinkView(BaseModel):
+    cohort_id: str
+    courses: list[CourseView] = Field(description="The courses to choose preferences from.")
+    link_expires_at: datetime
+    applications_close_at: datetime
+    next_step: str = Field(description="How to complete the registration with this link.")
 
 
 class RegistrationResponse(BaseModel):
@@ -225,6 +239,24 @@ def build_http_api(
     ) -> Any:
         await asyncio.to_thread(app.reissue_registration_link, cohort_id, str(body.email), cid)
         return Accepted(detail="If this address is pre-registered, a new link has been sent.")
+
+    @router.get(
+        "/registration",
+        response_model=RegistrationLinkView,
+        summary="Follow a registration link: check it and see the cohort's form",
+    )
+    async def follow_link(token: Annotated[str, Query(min_length=10, max_length=200)]) -> Any:
+        applicant_, cohort = await asyncio.to_thread(app.open_registration_link, token)
+        return RegistrationLinkView(
+            cohort_id=cohort.cohort_id,
+            courses=[
+                CourseView(code=c["code"], name=c.get("name", c["code"]), mode=c.get("mode", ""))
+                for c in cohort.courses
+            ],
+            link_expires_at=applicant_.link_expires_at,
+            applications_close_at=cohort.applications_close_at,
+            next_step="POST /registrations with this token and the registration form",
+        )
 
     @router.post(
         "/registrations",

@@ -121,6 +121,14 @@ class RegistrationApplication(ServiceApplication):
             raise NotFound("applicant_id", "there is no such application")
         return applicant
 
+    def open_registration_link(self, token: str) -> tuple[Applicant, Cohort]:
+        """What an applicant who follows the link sees before filling in the form: the
+        link is checked (genuine, current, unused, unexpired) and the cohort shown."""
+        claims = self.signer.verify("registration-link", token)
+        applicant = self.get_applicant(claims.applicant_id)
+        applicant.check_registration_link(claims.serial, self.clock())
+        return applicant, self.get_cohort(applicant.cohort_id)
+
     def registration_link(self, applicant_id: uuid.UUID, link_number: int) -> str:
         return self.signer.sign("registration-link", applicant_id, link_number)
 

@@ -119,7 +119,7 @@ class Applicant(Aggregate):
         require(
             self.link_expires_at is not None and at < self.link_expires_at,
             "token",
-            "this registration link has expired; pre-register again for a new one",
+            "this registration link has expired; ask for a new one",
         )
 
     # -- full registration -------------------------------------------------------------
