@@ -22,6 +22,7 @@ from eventsourcing.persistence import (
     Tracking,
     Transcoding,
 )
+from eventsourcing.utils import get_topic
 from pydantic import ValidationError
 
 from events.catalog import UnknownEventType, parse_event
@@ -98,7 +99,14 @@ class QuarantinedMessage(Aggregate):
     """A record that could not be read as an event of the contract. Kept whole (value in
     base64) so an operator can inspect and replay it; the consumer moves on."""
 
-    @event("Quarantined")
+    class Quarantined(Aggregate.Created):
+        topic: str
+        partition: int
+        offset: int
+        reason: str
+        value_base64: str
+
+    @event(Quarantined)
     def __init__(
         self, topic: str, partition: int, offset: int, reason: str, value_base64: str
     ) -> None:
@@ -236,3 +244,11 @@ class Inbox:
         except IntegrityError:
             return Outcome.DUPLICATE
         return Outcome.IGNORED
+
+
+def quarantined_messages(app: ServiceApplication, limit: int = 1000) -> list[QuarantinedMessage]:
+    """The records this service set aside, oldest first: what an operator inspects
+    (and, once the cause is fixed, replays) with `python -m services.<name> quarantine`."""
+    topic = get_topic(QuarantinedMessage.Quarantined)
+    notifications = app.recorder.select_notifications(start=None, limit=limit, topics=[topic])
+    return [app.repository.get(uuid.UUID(str(n.originator_id))) for n in notifications]

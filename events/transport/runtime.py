@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -87,3 +88,20 @@ def serve(build: Callable[[], Awaitable[ServiceProcess]]) -> None:
         await process.run()
 
     asyncio.run(main())
+
+
+def print_quarantine(app: Any) -> None:
+    """The body of every consuming service's `quarantine` command."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from events.transport.inbox import quarantined_messages
+
+    messages = quarantined_messages(app)
+    table = Table(title=f"{app.name}: records set aside ({len(messages)})")
+    for column in ("topic", "partition", "offset", "reason", "bytes"):
+        table.add_column(column)
+    for m in messages:
+        size = len(m.value_base64) * 3 // 4
+        table.add_row(m.topic, str(m.partition), str(m.offset), m.reason, str(size))
+    Console(width=160).print(table)

@@ -3,7 +3,10 @@ the real Kafka, PostgreSQL and SMTP server. One applicant goes from an HTTP requ
 an agreement; each hop is checked where its users would see it."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +25,7 @@ from tests.support import STAFF_TOKEN, Mailbox, body_of, database_of, wait_for_e
 PORTS = {"registration": 18201, "screening": 18202, "matching": 18203, "notifications": 18204}
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+processes_env: dict[str, dict[str, str]] = {}  # each service's environment, for its CLI
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +43,7 @@ def processes(infra: InfraSettings, tmp_path_factory) -> Iterator[dict[str, str]
         for name in supervisor.SERVICES
     }
     running = supervisor.start(infra, environments)
+    processes_env.update(environments)
     yield {s.name: s.base_url for s in running}
     supervisor.stop(running)
 
@@ -246,3 +251,16 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
             lambda e: e["payload"]["cause_event_id"] == confirmed["event_id"],
         )
         assert address not in json.dumps(sent)
+
+    # The operator finds the garbage set aside by each consumer, with the reason.
+    for service in ("screening", "notifications"):
+        report = subprocess.run(
+            [sys.executable, "-m", f"services.{service}", "quarantine"],
+            env={**os.environ, **processes_env[service]},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        assert "jip.registration.v1" in report
+        assert "Invalid JSON" in report

@@ -22,6 +22,7 @@ from events.transport.inbox import (
     QuarantinedMessage,
     ReceivedRecord,
     ServiceApplication,
+    quarantined_messages,
 )
 from events.transport.kafka import make_broker
 from events.transport.relay import KafkaRelay, envelope_for
@@ -134,6 +135,9 @@ def test_a_malformed_record_is_quarantined_with_its_reason_and_the_next_one_proc
     assert "payload.email" in kept.reason and "payload.applicant_id" in kept.reason
     assert base64.b64decode(kept.value_base64) == broken_payload, "nothing is lost"
     assert "ok@example.org" not in kept.reason
+    listed = [(m.partition, m.offset) for m in quarantined_messages(app)]
+    assert (2, 10) in listed and (2, 11) in listed
+    assert (2, 12) not in listed
 
 
 def test_an_event_its_policy_cannot_handle_is_quarantined_instead_of_blocking(app):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from events.transport.runtime import print_quarantine
 from events.transport.runtime import serve as serve_process
-from services.notifications.bootstrap import bootstrap
+from services.notifications.bootstrap import bootstrap, build_application
 from services.notifications.settings import NotificationsSettings
 
 cli = typer.Typer(add_completion=False, help="JIP notifications service.")
@@ -22,3 +23,13 @@ def main(ctx: typer.Context) -> None:
 def serve() -> None:
     """Run the HTTP API, the Kafka inbox, the relay to Kafka and the mailer."""
     serve_process(lambda: bootstrap(NotificationsSettings()))
+
+
+@cli.command()
+def quarantine() -> None:
+    """List the records this service set aside (malformed, or its policy failed)."""
+    app = build_application(NotificationsSettings())
+    try:
+        print_quarantine(app)
+    finally:
+        app.close()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from events.transport.runtime import print_quarantine
 from events.transport.runtime import serve as serve_process
-from services.screening.bootstrap import bootstrap
+from services.screening.bootstrap import bootstrap, build_application
 from services.screening.settings import ScreeningSettings
 
 cli = typer.Typer(add_completion=False, help="JIP screening service.")
@@ -25,3 +26,13 @@ def main(ctx: typer.Context) -> None:
 def serve() -> None:
     """Run the HTTP API, the consumer of registration's events and the relay to Kafka."""
     serve_process(lambda: bootstrap(ScreeningSettings()))
+
+
+@cli.command()
+def quarantine() -> None:
+    """List the records this service set aside (malformed, or its policy failed)."""
+    app = build_application(ScreeningSettings())
+    try:
+        print_quarantine(app)
+    finally:
+        app.close()
