@@ -625,3 +625,17 @@ async def test_the_link_in_the_mail_opens_the_cohorts_form_until_it_is_used(clie
     ]
     forged = await client.get("/registration", params={"token": token[:-4] + "AAAA"})
     assert forged.status_code == 422 and error_fields(forged) == ["token"]
+
+
+async def test_an_upload_announcing_too_many_bytes_is_refused_before_it_is_read(client, mailbox):
+    cohort_id = await open_cohort(client)
+    _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
+    me = {"Authorization": f"Bearer {registered['access_token']}"}
+    huge = PDF + b"x" * (6 * MAX_DOCUMENT_BYTES)
+    response = await client.post(
+        "/applicants/me/documents", files={"resume": ("cv.pdf", huge)}, headers=me
+    )
+    assert response.status_code == 413
+    assert error_fields(response) == ["files"]
+    assert app_of(registration).recorder.max_notification_id() == before
+    assert not (DOCUMENTS_DIR[0] / registered["applicant_id"]).exists()

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import pycountry
-from fastapi import APIRouter, Depends, FastAPI, File, Header, Query, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Header, Query, Request, UploadFile
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from events.registration import (
@@ -23,9 +23,11 @@ from events.registration import (
 )
 from events.transport.http import (
     ERROR_RESPONSES,
+    ErrorResponse,
     Unauthorized,
     bearer_token,
     correlation_id,
+    error_answer,
     install_error_handlers,
     staff_guard,
 )
@@ -191,6 +193,20 @@ def build_http_api(
     )
     router = APIRouter(responses=ERROR_RESPONSES)
     Correlation = Annotated[uuid.UUID, Depends(correlation_id)]
+    # Five documents at most per request, plus room for the multipart framing.
+    max_upload_bytes = 5 * documents.max_bytes + 64 * 1024
+
+    @api.middleware("http")
+    async def refuse_oversized_uploads(request: Request, call_next: Any) -> Any:
+        """Refuse an upload that announces more than five documents' worth of bytes
+        before reading it: the framework would otherwise spool all of it to disk first.
+        (Each file is also checked against the per-document limit as it is stored.)"""
+        if request.url.path == "/applicants/me/documents":
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > max_upload_bytes:
+                reason = f"a submission may carry at most {max_upload_bytes} bytes"
+                return error_answer(413, reason, [{"field": "files", "reason": reason}])
+        return await call_next(request)
 
     def applicant(authorization: Annotated[str | None, Header()] = None) -> uuid.UUID:
         try:
@@ -277,6 +293,7 @@ def build_http_api(
         "/applicants/me/documents",
         status_code=201,
         response_model=DocumentsResponse,
+        responses={413: {"model": ErrorResponse, "description": "The upload is too large."}},
         summary="Upload documents (multipart; one part per document kind)",
     )
     async def submit_documents(
