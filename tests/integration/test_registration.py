@@ -627,10 +627,13 @@ async def test_the_link_in_the_mail_opens_the_cohorts_form_until_it_is_used(clie
     assert forged.status_code == 422 and error_fields(forged) == ["token"]
 
 
-async def test_an_upload_announcing_too_many_bytes_is_refused_before_it_is_read(client, mailbox):
+async def test_an_upload_announcing_too_many_bytes_is_refused_before_it_is_read(
+    client, mailbox, registration
+):
     cohort_id = await open_cohort(client)
     _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
     me = {"Authorization": f"Bearer {registered['access_token']}"}
+    before = app_of(registration).recorder.max_notification_id()
     huge = PDF + b"x" * (6 * MAX_DOCUMENT_BYTES)
     response = await client.post(
         "/applicants/me/documents", files={"resume": ("cv.pdf", huge)}, headers=me
