@@ -20,6 +20,7 @@ from services.notifications.adapters.mail import MailNotSent, NotificationMailer
 from services.notifications.application.service import CONSUMES, NotificationsApplication
 from services.notifications.bootstrap import bootstrap
 from services.notifications.settings import NotificationsSettings
+from tests.envelopes import upstream
 from tests.support import (
     HTTP_PORTS,
     STAFF_TOKEN,
@@ -30,7 +31,6 @@ from tests.support import (
     running,
     wait_for_event,
 )
-from tests.unit.notifications.samples import upstream
 
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 

@@ -12,7 +12,7 @@ from events.transport.inbox import Inbox, Outcome, ReceivedRecord
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import CONSUMES, NotificationsApplication
 from services.notifications.domain.notification import BECAME_SENDABLE
-from tests.unit.notifications.samples import upstream
+from tests.envelopes import upstream
 
 _offsets = itertools.count()
 
