@@ -16,7 +16,6 @@ from typing import Any, Final
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from events import matching, registration, screening
 from events.envelope import Envelope
@@ -112,7 +111,7 @@ class NotificationsApplication(ServiceApplication):
         given, family = p.changes.get("given_name"), p.changes.get("family_name")
         if not (isinstance(given, str) or isinstance(family, str)):
             return
-        if p.applicant_id not in self.repository:
+        if self.find(p.applicant_id, Recipient) is None:
             return  # the registration, when it arrives, brings the current name
         recipient = fx.recipient(p.applicant_id)
         recipient.rename(
@@ -210,29 +209,28 @@ class NotificationsApplication(ServiceApplication):
     # -- the office's use cases --------------------------------------------------------
     def notifications_of(self, applicant_id: uuid.UUID) -> list[Notification]:
         """Every notification requested for an applicant, oldest first."""
-        if applicant_id not in self.repository:
+        recipient = self.find(applicant_id, Recipient)
+        if recipient is None:
             return []
-        recipient: Recipient = self.repository.get(applicant_id)
         return [self.repository.get(n["id"]) for n in recipient.notifications]
 
     def get_notification(self, notification_id: uuid.UUID) -> Notification:
-        if notification_id not in self.repository:
+        notification = self.find(notification_id, Notification)
+        if notification is None:
             raise NotFound("notification_id", "there is no such notification")
-        notification: Notification = self.repository.get(notification_id)
         return notification
 
     def request_resend(
         self, notification_id: uuid.UUID, requested_by: str, correlation_id: uuid.UUID
     ) -> Notification:
-        notification = self.get_notification(notification_id)
-        notification.request_resend(requested_by, correlation_id)
-        try:
+
+        def attempt() -> Notification:
+            notification = self.get_notification(notification_id)
+            notification.request_resend(requested_by, correlation_id)
             self.save(notification)
-        except IntegrityError:
-            raise RuleViolation(
-                "notification_id", "the notification changed meanwhile; ask again", conflict=True
-            ) from None
-        return notification
+            return notification
+
+        return self.retry_once_on_conflict(attempt)
 
 
 class _Effects:
@@ -256,9 +254,13 @@ class _Effects:
 
     def recipient(self, applicant_id: uuid.UUID) -> Recipient:
         """The applicant's recipient, opened (without an address yet) if unknown."""
-        if applicant_id in self._touched or applicant_id in self.app.repository:
-            recipient: Recipient = self.load(applicant_id)
-            return recipient
+        if applicant_id in self._touched:
+            touched: Recipient = self._touched[applicant_id]  # type: ignore[assignment]
+            return touched
+        known = self.app.find(applicant_id, Recipient)
+        if known is not None:
+            self._touched[applicant_id] = known
+            return known
         recipient = Recipient(
             applicant_id=applicant_id,
             correlation_id=self.correlation_id,
@@ -269,7 +271,10 @@ class _Effects:
 
     def _already_owed(self, template: str) -> bool:
         notification_id = notification_id_for(self.cause_event_id, template)
-        return notification_id in self._touched or notification_id in self.app.repository
+        return (
+            notification_id in self._touched
+            or self.app.find(notification_id, Notification) is not None
+        )
 
     def request_for_applicant(self, recipient: Recipient, template: str, **context: Any) -> None:
         if self._already_owed(template):
