@@ -44,11 +44,7 @@ def asyncapi_document() -> dict[str, Any]:
     for service in SERVICES:
         bootstrap = importlib.import_module(f"services.{service}.bootstrap")
         settings_module = importlib.import_module(f"services.{service}.settings")
-        settings_class = next(
-            getattr(settings_module, name)
-            for name in dir(settings_module)
-            if name.endswith("Settings") and name.lower().startswith(service)
-        )
+        settings_class = getattr(settings_module, f"{service.capitalize()}Settings")
         broker, _ = bootstrap.declare_messaging(settings_class())
         spec = AsyncAPI(
             broker,
