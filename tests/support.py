@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,30 +22,35 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from events.envelope import Envelope
-from events.transport.runtime import ServiceProcess
 from infra import InfraSettings, kafka
 from infra.settings import REPO_ROOT
 from infra.smtp import read_messages
+from runtime.process import ServiceProcess
 
 T = TypeVar("T")
 
 SERVICES = ("registration", "screening", "matching", "notifications")
-HTTP_PORTS = {"registration": 18101, "screening": 18102, "matching": 18103, "notifications": 18104}
+#: JIP_TEST_SLOT=N (default 0) gives a test session a stack of its own (ports shifted by
+#: 1000 * N, its own data directory and databases), so that several checkouts on one
+#: machine can run their suites at once without sharing a broker or consumer groups.
+TEST_SLOT = int(os.environ.get("JIP_TEST_SLOT", "0"))
+_SHIFT = 1000 * TEST_SLOT
+HTTP_PORTS = {name: 18101 + i + _SHIFT for i, name in enumerate(SERVICES)}
 STAFF_TOKEN = "test-staff-token"
 
 
 def test_infra_settings() -> InfraSettings:
     """A stack of its own for the test session, beside the development one."""
     return InfraSettings(
-        var_dir=REPO_ROOT / "var" / "test",
-        kafka_port=19092,
-        kafka_controller_port=19093,
-        smtp_port=18025,
+        var_dir=REPO_ROOT / "var" / ("test" if TEST_SLOT == 0 else f"test{TEST_SLOT}"),
+        kafka_port=19092 + _SHIFT,
+        kafka_controller_port=19093 + _SHIFT,
+        smtp_port=18025 + _SHIFT,
     )
 
 
 def database_of(service: str) -> str:
-    return f"jip_test_{service}"
+    return f"jip_test_{service}" if TEST_SLOT == 0 else f"jip_test{TEST_SLOT}_{service}"
 
 
 def service_env(service: str, infra: InfraSettings, **extra: str) -> dict[str, str]:

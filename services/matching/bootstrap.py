@@ -9,10 +9,10 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 
 from events import topics
-from events.transport.inbox import Inbox, Outcome, ReceivedRecord
-from events.transport.kafka import document_publications, make_broker, subscribe_inbox
-from events.transport.relay import KafkaRelay, Send
-from events.transport.runtime import ServiceProcess
+from runtime.inbox import Inbox, Outcome, ReceivedRecord
+from runtime.kafka import document_publications, make_broker, subscribe_inbox
+from runtime.process import ServiceProcess
+from runtime.relay import KafkaRelay, Send
 from services.matching.adapters.http_api import build_http_api
 from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication

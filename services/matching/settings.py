@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from events.transport.settings import ServiceSettings
+from runtime.settings import ServiceSettings
 
 
 class MatchingSettings(ServiceSettings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from events.transport.settings import MailSettings, ServiceSettings
+from runtime.settings import MailSettings, ServiceSettings
 
 
 class NotificationsSettings(ServiceSettings, MailSettings):

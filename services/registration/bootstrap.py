@@ -10,10 +10,10 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 
 from events import topics
-from events.transport.inbox import Outcome, ReceivedRecord
-from events.transport.kafka import document_publications, make_broker
-from events.transport.relay import KafkaRelay, Send
-from events.transport.runtime import ServiceProcess
+from runtime.inbox import Outcome, ReceivedRecord
+from runtime.kafka import document_publications, make_broker
+from runtime.process import ServiceProcess
+from runtime.relay import KafkaRelay, Send
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api import build_http_api
 from services.registration.adapters.mail import RegistrationLinkMailer, SmtpMailer

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from events.transport.settings import MailSettings, ServiceSettings
+from runtime.settings import MailSettings, ServiceSettings
 
 
 class RegistrationSettings(ServiceSettings, MailSettings):

@@ -20,9 +20,16 @@ from aiokafka import AIOKafkaProducer
 from events import topics
 from infra import InfraSettings
 from infra import services as supervisor
-from tests.support import STAFF_TOKEN, Mailbox, body_of, database_of, wait_for_event
+from tests.support import (
+    HTTP_PORTS,
+    STAFF_TOKEN,
+    Mailbox,
+    body_of,
+    database_of,
+    wait_for_event,
+)
 
-PORTS = {"registration": 18201, "screening": 18202, "matching": 18203, "notifications": 18204}
+PORTS = {name: port + 100 for name, port in HTTP_PORTS.items()}
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 processes_env: dict[str, dict[str, str]] = {}  # each service's environment, for its CLI

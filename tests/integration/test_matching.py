@@ -19,8 +19,8 @@ from aiokafka.structs import RecordMetadata
 
 from events import topics
 from events.envelope import Envelope
-from events.transport.inbox import QuarantinedMessage
 from infra import InfraSettings
+from runtime.inbox import QuarantinedMessage
 from services.matching.application.service import MatchingApplication
 from services.matching.bootstrap import bootstrap, build_application
 from services.matching.settings import MatchingSettings

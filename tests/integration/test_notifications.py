@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaProducer
 
 from events import matching, registration, screening, topics
 from events.envelope import Envelope
-from events.transport.inbox import Inbox, ReceivedRecord
 from infra import InfraSettings
+from runtime.inbox import Inbox, ReceivedRecord
 from services.notifications.adapters.mail import MailNotSent, NotificationMailer, SmtpMailer
 from services.notifications.application.service import CONSUMES, NotificationsApplication
 from services.notifications.bootstrap import bootstrap

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from events import topics
-from events.transport.runtime import ServiceProcess
 from infra import InfraSettings
+from runtime.process import ServiceProcess
 from services.registration.application.service import RegistrationApplication
 from services.registration.bootstrap import bootstrap
 from services.registration.settings import RegistrationSettings

@@ -20,8 +20,8 @@ from aiokafka.structs import RecordMetadata
 
 from events import topics
 from events.envelope import Envelope
-from events.transport.inbox import QuarantinedMessage
 from infra import InfraSettings
+from runtime.inbox import QuarantinedMessage
 from services.screening.application.service import ScreeningApplication
 from services.screening.bootstrap import bootstrap, build_application
 from services.screening.settings import ScreeningSettings

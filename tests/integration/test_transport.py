@@ -16,18 +16,18 @@ from eventsourcing.domain import Aggregate, event
 
 from events.envelope import derive_event_id
 from events.registration import ApplicantPreregistered
-from events.transport.inbox import (
+from infra import InfraSettings, postgres
+from runtime.application import ServiceApplication
+from runtime.inbox import (
     Inbox,
     Outcome,
     QuarantinedMessage,
     ReceivedRecord,
-    ServiceApplication,
     quarantined_messages,
 )
-from events.transport.kafka import make_broker
-from events.transport.relay import KafkaRelay, envelope_for
-from infra import InfraSettings, postgres
-from tests.support import read_topic
+from runtime.kafka import make_broker
+from runtime.relay import KafkaRelay, envelope_for
+from tests.support import database_of, read_topic
 
 GOLDEN = json.loads(open("events/golden/ApplicantPreregistered.v1.json").read())  # noqa: SIM115
 
@@ -64,7 +64,7 @@ class WelcomeApplication(ServiceApplication):
 
 @pytest.fixture(scope="module")
 def app(infra: InfraSettings) -> Iterator[WelcomeApplication]:
-    database = "jip_test_transport"
+    database = database_of("transport")
     postgres.drop_database(infra, database)
     postgres.ensure_database(infra, database)
     application = WelcomeApplication(

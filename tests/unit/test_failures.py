@@ -1,4 +1,4 @@
-from events.transport.failures import describe_failure
+from runtime.failures import describe_failure
 
 
 def raised(error: Exception) -> Exception:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
-from events.transport.http import (
+from runtime.http import (
     ERROR_RESPONSES,
     install_error_handlers,
     optional_correlation_id,

@@ -6,7 +6,7 @@ from typing import Any
 
 from events import matching as contract
 from events.envelope import Envelope
-from events.transport.relay import envelope_for
+from runtime.relay import envelope_for
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
 

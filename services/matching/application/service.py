@@ -17,7 +17,7 @@ from eventsourcing.application import ProcessingEvent
 
 from events import screening
 from events.envelope import Envelope
-from events.transport.inbox import ServiceApplication
+from runtime.application import ServiceApplication
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
 from services.matching.domain.rules import RuleViolation

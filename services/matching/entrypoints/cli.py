@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from events.transport.runtime import print_quarantine
-from events.transport.runtime import serve as serve_process
+from runtime.process import print_quarantine
+from runtime.process import serve as serve_process
 from services.matching.bootstrap import bootstrap, build_application
 from services.matching.settings import MatchingSettings
 

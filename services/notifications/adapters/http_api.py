@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 
-from events.transport.http import (
+from runtime.http import (
     ERROR_RESPONSES,
     correlation_id,
     install_error_handlers,

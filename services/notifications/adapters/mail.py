@@ -30,7 +30,7 @@ from typing import Any
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from events.transport.follower import LogFollower
+from runtime.follower import LogFollower
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import BECAME_SENDABLE
 

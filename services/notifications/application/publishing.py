@@ -6,7 +6,7 @@ from typing import Any
 
 from events import notifications as contract
 from events.envelope import Envelope
-from events.transport.relay import envelope_for
+from runtime.relay import envelope_for
 from services.notifications.domain.notification import Notification
 
 

@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate
 
 from events import matching, registration, screening
 from events.envelope import Envelope
-from events.transport.inbox import ServiceApplication
+from runtime.application import ServiceApplication
 from services.notifications.domain.notification import Notification, notification_id_for
 from services.notifications.domain.recipient import Recipient
 from services.notifications.domain.rules import RuleViolation

@@ -21,7 +21,7 @@ from events.registration import (
     Education,
     LanguageProficiency,
 )
-from events.transport.http import (
+from runtime.http import (
     ERROR_RESPONSES,
     ErrorResponse,
     Unauthorized,

@@ -18,7 +18,7 @@ from typing import Any
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from events.transport.follower import LogFollower
+from runtime.follower import LogFollower
 from services.registration.application.service import RegistrationApplication
 from services.registration.domain.applicant import Applicant
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from events.transport.follower import LogFollower
+from runtime.follower import LogFollower
 from services.registration.application.service import RegistrationApplication
 from services.registration.domain.applicant import Applicant
 from services.registration.domain.documents import required_documents

@@ -6,7 +6,7 @@ from typing import Any
 
 from events import registration as contract
 from events.envelope import Envelope
-from events.transport.relay import envelope_for
+from runtime.relay import envelope_for
 from services.registration.domain.applicant import Applicant
 from services.registration.domain.cohort import Cohort
 from services.registration.domain.inquiry import Inquiry

@@ -15,7 +15,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from events.transport.inbox import ServiceApplication
+from runtime.application import ServiceApplication
 from services.registration.application.tokens import TokenSigner
 from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
 from services.registration.domain.cohort import Cohort, cohort_aggregate_id

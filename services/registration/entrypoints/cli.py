@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from events.transport.runtime import serve as serve_process
+from runtime.process import serve as serve_process
 from services.registration.adapters.status_view import StatusProjector
 from services.registration.bootstrap import bootstrap, build_application, connect_status_view
 from services.registration.settings import RegistrationSettings

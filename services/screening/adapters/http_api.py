@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.screening import InterviewLanguage, InterviewStage
-from events.transport.http import (
+from runtime.http import (
     ERROR_RESPONSES,
     correlation_id,
     install_error_handlers,

@@ -6,7 +6,7 @@ from typing import Any
 
 from events import screening as contract
 from events.envelope import Envelope
-from events.transport.relay import envelope_for
+from runtime.relay import envelope_for
 from services.screening.domain.case import ScreeningCase
 
 

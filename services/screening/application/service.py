@@ -17,7 +17,7 @@ from eventsourcing.application import ProcessingEvent
 
 from events import registration
 from events.envelope import Envelope
-from events.transport.inbox import ServiceApplication
+from runtime.application import ServiceApplication
 from services.screening.domain.case import ScreeningCase
 from services.screening.domain.cohort import Cohort, CohortWaitList, cohort_aggregate_id
 from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms

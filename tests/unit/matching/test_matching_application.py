@@ -10,7 +10,7 @@ import pytest
 
 from events import topics
 from events.envelope import Envelope
-from events.transport.inbox import Inbox, Outcome, ReceivedRecord
+from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.rules import RuleViolation

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from events import matching, registration, screening
-from events.transport.inbox import Inbox, Outcome, ReceivedRecord
+from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import CONSUMES, NotificationsApplication
 from services.notifications.domain.notification import BECAME_SENDABLE

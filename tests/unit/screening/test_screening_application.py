@@ -10,7 +10,7 @@ import pytest
 
 from events import topics
 from events.envelope import Envelope
-from events.transport.inbox import Inbox, Outcome, QuarantinedMessage, ReceivedRecord
+from runtime.inbox import Inbox, Outcome, QuarantinedMessage, ReceivedRecord
 from services.screening.application.publishing import to_integration_event
 from services.screening.application.service import NotFound, ScreeningApplication
 from tests import envelopes

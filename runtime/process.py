@@ -15,7 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from events.transport.follower import LogFollower
+from runtime.follower import LogFollower
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def print_quarantine(app: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from events.transport.inbox import quarantined_messages
+    from runtime.inbox import quarantined_messages
 
     messages = quarantined_messages(app)
     table = Table(title=f"{app.name}: records set aside ({len(messages)})")

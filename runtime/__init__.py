@@ -1,4 +1,8 @@
-"""The contract's reference implementation on Kafka, shared by every service.
+"""The common runtime of every JIP service: what each one runs on, apart from its domain.
+
+- `application.ServiceApplication`: the base of every service's application.
+- `process.ServiceProcess`: one service process (HTTP, consumers, followers).
+- `http`, `settings`, `failures`: the HTTP conventions, settings base and safe logging.
 
 - `follower.LogFollower`: follows a service's own notification log from a tracked
   position (the building block for anything that acts on "what we recorded").

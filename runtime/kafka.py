@@ -14,8 +14,8 @@ from faststream.message import StreamMessage
 
 from events.catalog import EVENT_MODELS, topic_of
 from events.envelope import Envelope
-from events.transport.inbox import Outcome, ReceivedRecord
-from events.transport.relay import Send
+from runtime.inbox import Outcome, ReceivedRecord
+from runtime.relay import Send
 
 log = logging.getLogger(__name__)
 

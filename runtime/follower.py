@@ -12,7 +12,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
-from events.transport.failures import describe_failure
+from runtime.failures import describe_failure
 
 log = logging.getLogger(__name__)
 

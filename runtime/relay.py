@@ -9,9 +9,9 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from events import codec
 from events.envelope import Envelope
-from events.transport import codec
-from events.transport.follower import LogFollower
+from runtime.follower import LogFollower
 
 log = logging.getLogger(__name__)
 

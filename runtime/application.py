@@ -1,0 +1,87 @@
+"""The base of every service: an event-sourced application whose recorder also keeps
+tracking positions (of the Kafka partitions it consumes, and of its own log)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    ProcessRecorder,
+    Tracking,
+    Transcoding,
+)
+
+from events.envelope import Envelope
+
+if TYPE_CHECKING:
+    from runtime.inbox import Quarantine
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+
+class DateAsISO(Transcoding):
+    # eventsourcing's default transcoder knows UUID, Decimal and datetime, but not date:
+    # without this, saving an event with a `date` (a date of birth) fails at save time.
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class ServiceApplication(Application[uuid.UUID]):
+    """An event-sourced application whose recorder also keeps tracking positions: of
+    the Kafka partitions it consumes (its inbox) and of its own log (its relay)."""
+
+    recorder: ProcessRecorder
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
+        """The aggregate of that kind, or None. (`id in repository` replays the
+        aggregate only to answer yes or no; and since one store holds several kinds, an
+        id that comes from outside must also name an aggregate of the expected kind.)"""
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    @staticmethod
+    def retry_once_on_conflict(attempt: Callable[[], T]) -> T:
+        """Run a command that loads, decides and saves; if saving fails because an
+        aggregate changed since it was read (a policy or a concurrent request), read
+        again and decide again: a no-op for a double submission, a conflict for a clash."""
+        try:
+            return attempt()
+        except IntegrityError:
+            return attempt()
+
+    def policy(self, envelope: Envelope[Any], processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        """React to a consumed integration event by collecting new domain events on
+        `processing_event`. Services that consume override this; it must be idempotent
+        by natural key, because a producer may publish the same event twice."""
+
+    def process_event(self, envelope: Envelope[Any] | Quarantine, tracking: Tracking) -> None:
+        processing_event = ProcessingEvent[uuid.UUID](tracking=tracking)
+        if isinstance(envelope, Envelope):
+            self.policy(envelope, processing_event)
+        else:  # set aside: the record is kept whole instead
+            processing_event.collect_events(envelope.to_aggregate())
+        self._notify(self._record(processing_event))
