@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from events import topics
 from infra import InfraSettings
@@ -642,3 +643,51 @@ async def test_an_upload_announcing_too_many_bytes_is_refused_before_it_is_read(
     assert error_fields(response) == ["files"]
     assert app_of(registration).recorder.max_notification_id() == before
     assert not (DOCUMENTS_DIR[0] / registered["applicant_id"]).exists()
+
+
+async def test_a_refused_upload_leaves_no_file_that_no_event_refers_to(
+    client, mailbox, registration, monkeypatch
+):
+    cohort_id = await open_cohort(client)
+    _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
+    me = {"Authorization": f"Bearer {registered['access_token']}"}
+    applicant_id = uuid.UUID(registered["applicant_id"])
+    app = app_of(registration)
+    folder = DOCUMENTS_DIR[0] / registered["applicant_id"]
+    first = await client.post(
+        "/applicants/me/documents", files={"resume": ("cv.pdf", PDF)}, headers=me
+    )
+    assert first.status_code == 201
+
+    def upload(**parts):
+        return client.post("/applicants/me/documents", files=parts, headers=me)
+
+    # Each refused submission carries one good document beside what is refused.
+    good = ("diploma.pdf", PDF + b"graduated")
+    wrong_type = await upload(
+        certificate_of_graduation=good, language_score_certificate=("a.txt", b"plain text")
+    )
+    too_big = await upload(
+        certificate_of_graduation=good,
+        letter_of_recommendation=("l.pdf", PDF + b"x" * MAX_DOCUMENT_BYTES),
+    )
+    no_document_part = await upload(unknown=good)
+    truncated = await client.post(
+        "/applicants/me/documents",
+        content=b'--b\r\nContent-Disposition: form-data; name="resume"; filename="cv.pdf"\r\n\r\n'
+        + PDF,
+        headers={**me, "Content-Type": "multipart/form-data; boundary=b"},
+    )
+
+    def clash(*args, **kwargs):
+        raise IntegrityError("the applicant changed meanwhile, twice")
+
+    monkeypatch.setattr(app, "submit_documents", clash)
+    conflict = await upload(certificate_of_graduation=good)
+    monkeypatch.undo()
+
+    statuses = [r.status_code for r in (wrong_type, too_big, no_document_part, truncated, conflict)]
+    assert statuses == [422, 422, 422, 422, 409]
+    referenced = {str(d["document_id"]) for d in app.get_applicant(applicant_id).documents}
+    assert {path.name for path in folder.iterdir()} == referenced
+    assert len(referenced) == 1  # the résumé of the first submission
