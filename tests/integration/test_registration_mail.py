@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
+from kernel import actor as acting
 from services.registration.adapters.mail import RegistrationLinkMailer, SmtpMailer
 from services.registration.application.service import RegistrationApplication
 from services.registration.application.tokens import TokenSigner
@@ -67,7 +68,7 @@ def registration_with_applicants(*addresses: str) -> RegistrationApplication:
             "courses": [{"code": "B"}],
             "rules": {},
         },
-        "staff",
+        acting.staff("staff-017", role="admin"),
         uuid.uuid4(),
     )
     for address in addresses:

@@ -13,8 +13,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from kernel.actor import Actor
+from kernel.rules import require
 from services.matching.domain.match import Match
-from services.matching.domain.rules import require
 
 
 class Candidate(Aggregate):
@@ -33,6 +34,7 @@ class Candidate(Aggregate):
         passed_screening_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.applicant_id = applicant_id
         self.cohort_id = cohort_id
@@ -52,7 +54,12 @@ class Candidate(Aggregate):
         return self.match_id is not None and (self.company_id, self.course) == (company_id, course)
 
     def confirm_match(
-        self, company_id: uuid.UUID, course: str, at: datetime, correlation_id: uuid.UUID
+        self,
+        company_id: uuid.UUID,
+        course: str,
+        at: datetime,
+        correlation_id: uuid.UUID,
+        actor: Actor,
     ) -> Match:
         """The company's final decision: the candidate leaves the pool for this match.
         Returns the new match, to be saved together with the candidate."""
@@ -71,6 +78,7 @@ class Candidate(Aggregate):
             confirmed_at=at,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
         self._matched(
             match_id=match.id,
@@ -78,6 +86,7 @@ class Candidate(Aggregate):
             course=course,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
         return match
 
@@ -89,6 +98,7 @@ class Candidate(Aggregate):
         course: str,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.match_id = match_id
         self.company_id = company_id

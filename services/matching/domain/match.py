@@ -13,7 +13,8 @@ from typing import Any, Final
 
 from eventsourcing.domain import Aggregate, event
 
-from services.matching.domain.rules import require
+from kernel.actor import Actor
+from kernel.rules import require
 
 MATCH_NAMESPACE = uuid.UUID("c4a1f0d2-8b6e-4f3a-9d57-0e2b7c1a5f94")
 
@@ -42,6 +43,7 @@ class Match(Aggregate):
         confirmed_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.applicant_id = applicant_id
         self.company_id = company_id
@@ -57,7 +59,7 @@ class Match(Aggregate):
         return uuid.uuid5(MATCH_NAMESPACE, f"agreement:{self.id}")
 
     def sign_agreement(
-        self, parties: list[str], signed_at: datetime, correlation_id: uuid.UUID
+        self, parties: list[str], signed_at: datetime, correlation_id: uuid.UUID, actor: Actor
     ) -> bool:
         """Records the signed agreement, once. The same signature recorded again
         records nothing (returns False); a different one is a conflict."""
@@ -87,6 +89,7 @@ class Match(Aggregate):
             signed_at=signed_at,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
         return True
 
@@ -100,5 +103,6 @@ class Match(Aggregate):
         signed_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.agreement = {"parties": parties, "signed_at": signed_at}

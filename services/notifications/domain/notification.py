@@ -16,7 +16,8 @@ from typing import Any, Final
 
 from eventsourcing.domain import Aggregate, event
 
-from services.notifications.domain.rules import require
+from kernel.actor import Actor
+from kernel.rules import require
 
 AWAITING_RECIPIENT: Final = "awaiting_recipient"
 PENDING: Final = "pending"
@@ -48,6 +49,7 @@ class Notification(Aggregate):
         awaiting_recipient: bool,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.template = template
         self.cause_event_id = cause_event_id
@@ -73,6 +75,7 @@ class Notification(Aggregate):
         recipient_known: bool,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> Notification:
         require(
             (applicant_id is None) != (address is None),
@@ -88,6 +91,7 @@ class Notification(Aggregate):
             awaiting_recipient=address is None and not recipient_known,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            actor=actor,
         )
 
     @property
@@ -101,17 +105,23 @@ class Notification(Aggregate):
         return f"<{self.id}.{self.sends + 1}@{domain}>"
 
     # -- the recipient becomes known ---------------------------------------------------
-    def release(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+    def release(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> None:
         """The recipient's address arrived: the message can go. No-op unless waiting."""
         if self.state == AWAITING_RECIPIENT:
-            self._recipient_arrived(correlation_id=correlation_id, causation_id=causation_id)
+            self._recipient_arrived(
+                correlation_id=correlation_id, causation_id=causation_id, actor=actor
+            )
 
     @event("RecipientArrived")
-    def _recipient_arrived(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+    def _recipient_arrived(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> None:
         self.state = PENDING
 
     # -- delivery ----------------------------------------------------------------------
-    def record_sent(self, sent_at: datetime, message_id: str) -> None:
+    def record_sent(self, sent_at: datetime, message_id: str, actor: Actor) -> None:
         """The mail server accepted the message for delivery."""
         require(self.state == PENDING, "notification_id", "only a pending message is sent")
         self._sent(
@@ -122,6 +132,7 @@ class Notification(Aggregate):
             message_id=message_id,
             correlation_id=self.correlation_id,
             causation_id=self.cause_event_id,
+            actor=actor,
         )
 
     @event("Sent")
@@ -134,13 +145,14 @@ class Notification(Aggregate):
         message_id: str,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.state = SENT
         self.sends += 1
         self.sent_at = sent_at
         self.failure = None
 
-    def record_refused(self, reason: str, refused_at: datetime) -> None:
+    def record_refused(self, reason: str, refused_at: datetime, actor: Actor) -> None:
         """The mail server refused the recipient for good (5xx): retrying cannot help,
         so the message is set aside, visible to the office, which may resend it."""
         require(self.state == PENDING, "notification_id", "only a pending message is sent")
@@ -149,6 +161,7 @@ class Notification(Aggregate):
             refused_at=refused_at,
             correlation_id=self.correlation_id,
             causation_id=self.cause_event_id,
+            actor=actor,
         )
 
     @event("Refused")
@@ -158,11 +171,12 @@ class Notification(Aggregate):
         refused_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.state = FAILED
         self.failure = reason
 
-    def request_resend(self, requested_by: str, correlation_id: uuid.UUID) -> None:
+    def request_resend(self, requested_by: str, correlation_id: uuid.UUID, actor: Actor) -> None:
         """The office asks for a message to be sent again (lost, deleted, refused)."""
         require(
             self.state in (SENT, FAILED),
@@ -171,12 +185,16 @@ class Notification(Aggregate):
             conflict=True,
         )
         self._resend_requested(
-            requested_by=requested_by, correlation_id=correlation_id, causation_id=None
+            requested_by=requested_by, correlation_id=correlation_id, causation_id=None, actor=actor
         )
 
     @event("ResendRequested")
     def _resend_requested(
-        self, requested_by: str, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+        self,
+        requested_by: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.state = PENDING
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from kernel.actor import Actor
+
 
 class Recipient(Aggregate):
     """One per applicant (its id is the applicant id). Keeps the address and name to
@@ -29,6 +31,7 @@ class Recipient(Aggregate):
         applicant_id: uuid.UUID,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.applicant_id = applicant_id
         self.email: str | None = None
@@ -55,6 +58,7 @@ class Recipient(Aggregate):
         family_name: str,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> list[uuid.UUID]:
         """Record the address and name from the applicant's registration. Returns the
         notifications that were waiting for them (now to be sent). Identifying again
@@ -69,6 +73,7 @@ class Recipient(Aggregate):
             released=released,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            actor=actor,
         )
         return released
 
@@ -81,6 +86,7 @@ class Recipient(Aggregate):
         released: list[uuid.UUID],
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.email = email
         self.given_name = given_name
@@ -93,6 +99,7 @@ class Recipient(Aggregate):
         family_name: str | None,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> bool:
         """The office amended the applicant's name: later messages use the new one.
         Returns False (and records nothing) when nothing changes or the recipient is
@@ -108,6 +115,7 @@ class Recipient(Aggregate):
             family_name=new_family,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            actor=actor,
         )
         return True
 
@@ -118,6 +126,7 @@ class Recipient(Aggregate):
         family_name: str,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.given_name = given_name
         self.family_name = family_name
@@ -129,6 +138,7 @@ class Recipient(Aggregate):
         template: str,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         """A notification was requested for this applicant; until the recipient is
         known it waits to be released by `identify`."""
@@ -138,6 +148,7 @@ class Recipient(Aggregate):
             awaiting=not self.known,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            actor=actor,
         )
 
     @event("NotificationRequested")
@@ -148,6 +159,7 @@ class Recipient(Aggregate):
         awaiting: bool,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.notifications.append({"id": notification_id, "template": template})
         if awaiting:

@@ -10,8 +10,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from kernel.actor import Actor
+from kernel.rules import RuleViolation, require
 from services.registration.domain.documents import outstanding_documents
-from services.registration.domain.rules import RuleViolation, require
 
 EMAIL_CLAIM_NAMESPACE = uuid.UUID("5e0f8a3c-7a31-4b65-9d0e-1b2c3d4e5f60")
 
@@ -58,14 +59,22 @@ class Applicant(Aggregate):
     """Stages: preregistered -> registered (documents may then follow, in any number of
     submissions, until none is outstanding)."""
 
+    @staticmethod
+    def create_id(applicant_id: uuid.UUID, **_: Any) -> uuid.UUID:
+        # Chosen by the command, so that the pre-registering applicant can be named as
+        # the actor of their own application's first event.
+        return applicant_id
+
     @event("Preregistered")
     def __init__(
         self,
+        applicant_id: uuid.UUID,
         cohort_id: str,
         email: str,
         preregistered_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.cohort_id = cohort_id
         self.email = email
@@ -79,7 +88,7 @@ class Applicant(Aggregate):
 
     # -- the registration link ---------------------------------------------------------
     def issue_registration_link(
-        self, at: datetime, valid_for: timedelta, correlation_id: uuid.UUID
+        self, at: datetime, valid_for: timedelta, correlation_id: uuid.UUID, actor: Actor
     ) -> None:
         require(
             self.details is None,
@@ -94,6 +103,7 @@ class Applicant(Aggregate):
             expires_at=at + valid_for,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
 
     @event("RegistrationLinkIssued")
@@ -105,6 +115,7 @@ class Applicant(Aggregate):
         expires_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.link_number = link_number
         self.link_expires_at = expires_at
@@ -130,6 +141,7 @@ class Applicant(Aggregate):
         course_codes: list[str],
         at: datetime,
         correlation_id: uuid.UUID,
+        actor: Actor,
     ) -> None:
         self.check_registration_link(link_number, at)
         for i, code in enumerate(details["course_preferences"]):
@@ -150,6 +162,7 @@ class Applicant(Aggregate):
             registered_at=at,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
 
     @event("Registered")
@@ -161,13 +174,14 @@ class Applicant(Aggregate):
         registered_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.details = details
         self.registered_at = registered_at
 
     # -- documents ---------------------------------------------------------------------
     def submit_documents(
-        self, documents: list[dict[str, Any]], at: datetime, correlation_id: uuid.UUID
+        self, documents: list[dict[str, Any]], at: datetime, correlation_id: uuid.UUID, actor: Actor
     ) -> None:
         if self.details is None:
             raise RuleViolation(
@@ -183,6 +197,7 @@ class Applicant(Aggregate):
             submitted_at=at,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
 
     @event("DocumentsSubmitted")
@@ -194,6 +209,7 @@ class Applicant(Aggregate):
         submitted_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.documents.extend(documents)
 
@@ -211,6 +227,7 @@ class Applicant(Aggregate):
         amended_by: str,
         at: datetime,
         correlation_id: uuid.UUID,
+        actor: Actor,
     ) -> None:
         if self.details is None:
             raise RuleViolation(
@@ -230,6 +247,7 @@ class Applicant(Aggregate):
             amended_at=at,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
 
     @event("DetailsAmended")
@@ -243,6 +261,7 @@ class Applicant(Aggregate):
         amended_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         assert self.details is not None
         self.details = {**self.details, **changes}

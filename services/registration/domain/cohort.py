@@ -13,7 +13,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from services.registration.domain.rules import require
+from kernel.actor import Actor
+from kernel.rules import require
 
 COHORT_NAMESPACE = uuid.UUID("0b5d1c52-2a52-4a1e-9f6e-3e8f0c6f7a11")
 
@@ -44,6 +45,7 @@ class Cohort(Aggregate):
         opened_by: str,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.cohort_id = cohort_id
         self.applications_open_at = applications_open_at

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
-from services.registration.domain.rules import RuleViolation, require
+from kernel.actor import Actor
+from kernel.rules import RuleViolation, require
 
 MAX_INQUIRY_BYTES = 1024
 
@@ -52,6 +53,7 @@ class Inquiry(Aggregate):
         received_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.name = name
         self.email = email
@@ -75,7 +77,7 @@ class Inquiry(Aggregate):
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def answer_with(
-        self, answer: str, answered_by: str, at: datetime, correlation_id: uuid.UUID
+        self, answer: str, answered_by: str, at: datetime, correlation_id: uuid.UUID, actor: Actor
     ) -> None:
         require(
             self.answer is None, "inquiry_id", "this inquiry was already answered", conflict=True
@@ -88,6 +90,7 @@ class Inquiry(Aggregate):
             answered_at=at,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
 
     @event("Answered")
@@ -99,5 +102,6 @@ class Inquiry(Aggregate):
         answered_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.answer = answer

@@ -16,12 +16,13 @@ from typing import Any, Final
 
 from eventsourcing.domain import Aggregate, event
 
+from kernel.actor import Actor
+from kernel.rules import require
 from services.screening.domain.eligibility import (
     ApplicantFacts,
     EligibilityTerms,
     assess,
 )
-from services.screening.domain.rules import require
 
 STAGES: Final = ("first", "second")
 #: The first interview is held in the local language, English or Japanese; the second
@@ -45,6 +46,7 @@ class ScreeningCase(Aggregate):
         facts: dict[str, Any],
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.applicant_id = applicant_id
         self.cohort_id = cohort_id
@@ -67,6 +69,7 @@ class ScreeningCase(Aggregate):
         facts: ApplicantFacts,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> ScreeningCase:
         """Screening takes up a registered applicant."""
         return cls(
@@ -75,6 +78,7 @@ class ScreeningCase(Aggregate):
             facts=facts.as_record(),
             correlation_id=correlation_id,
             causation_id=causation_id,
+            actor=actor,
         )
 
     @property
@@ -98,7 +102,11 @@ class ScreeningCase(Aggregate):
 
     # -- eligibility -------------------------------------------------------------------
     def assess_eligibility(
-        self, terms: EligibilityTerms, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+        self,
+        terms: EligibilityTerms,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         """Checks the applicant's facts against the cohort's rules; records the outcome
         only when it differs from the last one."""
@@ -112,6 +120,7 @@ class ScreeningCase(Aggregate):
             findings=findings,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            actor=actor,
         )
 
     @event("EligibilityAssessed")
@@ -121,6 +130,7 @@ class ScreeningCase(Aggregate):
         findings: list[dict[str, str]],
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.eligibility = {"eligible": eligible, "findings": findings}
 
@@ -131,6 +141,7 @@ class ScreeningCase(Aggregate):
         outstanding: list[str],
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> bool:
         """Records which documents arrived (`document_id`, `kind`, `sha256` each) and
         which kinds are still outstanding. Documents already recorded are not recorded
@@ -144,6 +155,7 @@ class ScreeningCase(Aggregate):
             outstanding=outstanding,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            actor=actor,
         )
         return True
 
@@ -154,6 +166,7 @@ class ScreeningCase(Aggregate):
         outstanding: list[str],
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.documents.extend(documents)
         self.outstanding_documents = outstanding
@@ -167,6 +180,7 @@ class ScreeningCase(Aggregate):
         reason: str,
         amended_by: str,
         correlation_id: uuid.UUID,
+        actor: Actor,
     ) -> bool:
         """The office changed the applicant's details: the facts screening relies on are
         updated and the case is flagged for review. `amendment_id` (the upstream event)
@@ -181,6 +195,7 @@ class ScreeningCase(Aggregate):
             amended_by=amended_by,
             correlation_id=correlation_id,
             causation_id=amendment_id,
+            actor=actor,
         )
         return True
 
@@ -194,6 +209,7 @@ class ScreeningCase(Aggregate):
         amended_by: str,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.facts = {**self.facts, **fact_changes}
         self.amendments.append(
@@ -215,6 +231,7 @@ class ScreeningCase(Aggregate):
         interviewer: str,
         interviewed_at: datetime,
         correlation_id: uuid.UUID,
+        actor: Actor,
     ) -> bool:
         """Records an interview's result. The same result recorded again records
         nothing (returns False); a different result for a stage already decided, any
@@ -270,6 +287,7 @@ class ScreeningCase(Aggregate):
             interviewed_at=interviewed_at,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
         return True
 
@@ -283,6 +301,7 @@ class ScreeningCase(Aggregate):
         interviewed_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self._note_interview(stage, language, True, interviewer, interviewed_at)
 
@@ -296,6 +315,7 @@ class ScreeningCase(Aggregate):
         interviewed_at: datetime,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self._note_interview(stage, language, False, interviewer, interviewed_at)
 

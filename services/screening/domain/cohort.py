@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from kernel.actor import Actor
 from services.screening.domain.eligibility import EligibilityTerms
 
 COHORT_NAMESPACE = uuid.UUID("9d3c6f0e-51b8-4c2a-8e47-2f6a0b1c9d83")
@@ -39,6 +40,7 @@ class Cohort(Aggregate):
         rules: dict[str, Any],
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.cohort_id = cohort_id
         self.age_reference_date = age_reference_date
@@ -79,30 +81,49 @@ class CohortWaitList(Aggregate):
 
     @event("Started")
     def __init__(
-        self, cohort_id: str, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+        self,
+        cohort_id: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.cohort_id = cohort_id
         self.applicant_ids: list[uuid.UUID] = []
         self.closed = False
 
     def add(
-        self, applicant_id: uuid.UUID, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+        self,
+        applicant_id: uuid.UUID,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         if applicant_id not in self.applicant_ids:
             self._added(
-                applicant_id=applicant_id, correlation_id=correlation_id, causation_id=causation_id
+                applicant_id=applicant_id,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                actor=actor,
             )
 
     @event("CaseAdded")
     def _added(
-        self, applicant_id: uuid.UUID, correlation_id: uuid.UUID, causation_id: uuid.UUID | None
+        self,
+        applicant_id: uuid.UUID,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
     ) -> None:
         self.applicant_ids.append(applicant_id)
 
-    def close(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+    def close(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> None:
         if not self.closed:
-            self._closed(correlation_id=correlation_id, causation_id=causation_id)
+            self._closed(correlation_id=correlation_id, causation_id=causation_id, actor=actor)
 
     @event("Closed")
-    def _closed(self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None) -> None:
+    def _closed(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> None:
         self.closed = True

@@ -10,18 +10,22 @@ import pytest
 
 from events import topics
 from events.envelope import Envelope
+from kernel import actor as acting
+from kernel.rules import RuleViolation
 from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication
-from services.matching.domain.rules import RuleViolation
 from tests import envelopes
+
+#: Who gives the commands in these tests (any actor will do).
+ACTOR = acting.staff("staff-017", role="admin")
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 NOW = datetime(2025, 8, 1, 9, 0, tzinfo=UTC)
 
 
 def deliver(app: MatchingApplication, event: Envelope, offset: int) -> Outcome:
-    inbox = Inbox(app, accepts=MatchingApplication.CONSUMES)
+    inbox = Inbox(app, accepts=MatchingApplication.consumed_event_types())
     value = event.model_dump_json().encode()
     return inbox.receive(ReceivedRecord(topics.SCREENING, 0, offset, value))
 
@@ -66,8 +70,8 @@ def test_passing_the_second_interview_puts_the_applicant_in_the_pool_once(
 def test_a_company_decision_is_recorded_once_and_published(app: MatchingApplication) -> None:
     applicant_id, company_id = a_candidate(app), uuid.uuid4()
 
-    match, confirmed = app.confirm_match(applicant_id, company_id, "B")
-    same, again = app.confirm_match(applicant_id, company_id, "B")
+    match, confirmed = app.confirm_match(applicant_id, company_id, "B", actor=ACTOR)
+    same, again = app.confirm_match(applicant_id, company_id, "B", actor=ACTOR)
 
     assert (confirmed, again) == (True, False)
     assert same.id == match.id
@@ -79,27 +83,27 @@ def test_a_company_decision_is_recorded_once_and_published(app: MatchingApplicat
 
 def test_only_candidates_in_the_pool_can_be_matched(app: MatchingApplication) -> None:
     with pytest.raises(RuleViolation) as broken:
-        app.confirm_match(uuid.uuid4(), uuid.uuid4(), "B")
+        app.confirm_match(uuid.uuid4(), uuid.uuid4(), "B", actor=ACTOR)
 
     assert (broken.value.field, broken.value.conflict) == ("applicant_id", True)
 
 
 def test_a_second_company_cannot_take_a_matched_candidate(app: MatchingApplication) -> None:
     applicant_id = a_candidate(app)
-    app.confirm_match(applicant_id, uuid.uuid4(), "B")
+    app.confirm_match(applicant_id, uuid.uuid4(), "B", actor=ACTOR)
 
     with pytest.raises(RuleViolation) as broken:
-        app.confirm_match(applicant_id, uuid.uuid4(), "B")
+        app.confirm_match(applicant_id, uuid.uuid4(), "B", actor=ACTOR)
 
     assert broken.value.conflict
 
 
 def test_the_signed_agreement_is_published_once(app: MatchingApplication) -> None:
-    match, _ = app.confirm_match(a_candidate(app), uuid.uuid4(), "A")
+    match, _ = app.confirm_match(a_candidate(app), uuid.uuid4(), "A", actor=ACTOR)
     parties = ["office", "intern", "company"]
 
-    app.sign_agreement(match.id, parties, NOW + timedelta(days=3))
-    _, again = app.sign_agreement(match.id, parties, NOW + timedelta(days=3))
+    app.sign_agreement(match.id, parties, NOW + timedelta(days=3), actor=ACTOR)
+    _, again = app.sign_agreement(match.id, parties, NOW + timedelta(days=3), actor=ACTOR)
 
     assert again is False
     signed = published(app)[-1]

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from kernel import actor as acting
+from kernel.rules import RuleViolation
 from services.notifications.domain.notification import (
     AWAITING_RECIPIENT,
     FAILED,
@@ -14,16 +16,20 @@ from services.notifications.domain.notification import (
     notification_id_for,
 )
 from services.notifications.domain.recipient import Recipient
-from services.notifications.domain.rules import RuleViolation
+
+#: Who gives the commands in these tests (any actor will do).
+ACTOR = acting.staff("staff-017", role="admin")
 
 T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
 CID = uuid.uuid4()
 
 
 def a_recipient(known: bool = True) -> Recipient:
-    recipient = Recipient(applicant_id=uuid.uuid4(), correlation_id=CID, causation_id=None)
+    recipient = Recipient(
+        applicant_id=uuid.uuid4(), correlation_id=CID, causation_id=None, actor=ACTOR
+    )
     if known:
-        recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None)
+        recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None, actor=ACTOR)
     return recipient
 
 
@@ -36,8 +42,9 @@ def owed_to(recipient: Recipient, template: str = "interview_passed") -> Notific
         recipient_known=recipient.known,
         correlation_id=CID,
         causation_id=None,
+        actor=ACTOR,
     )
-    recipient.note_notification(notification.id, template, CID, None)
+    recipient.note_notification(notification.id, template, CID, None, actor=ACTOR)
     return notification
 
 
@@ -58,6 +65,7 @@ def test_one_event_owes_at_most_one_message_per_template():
         recipient_known=True,
         correlation_id=CID,
         causation_id=None,
+        actor=ACTOR,
     )
     assert notification.id == notification_id_for(cause, "match_confirmed")
 
@@ -74,20 +82,20 @@ def test_a_message_owed_before_the_registration_waits_for_its_recipient():
     assert notification.state == AWAITING_RECIPIENT and not notification.sendable
     assert recipient.awaiting == [notification.id]
     # when the registration arrives
-    released = recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None)
+    released = recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None, actor=ACTOR)
     for _ in released:
-        notification.release(CID, None)
+        notification.release(CID, None, actor=ACTOR)
     # then the message is released, once
     assert released == [notification.id]
     assert recipient.awaiting == []
     assert notification.state == PENDING
-    assert recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None) == []
+    assert recipient.identify("linh@example.org", "Linh", "Nguyen", CID, None, actor=ACTOR) == []
 
 
 def test_releasing_a_message_that_is_not_waiting_changes_nothing():
     notification = owed_to(a_recipient(known=True))
     version = notification.version
-    notification.release(CID, None)
+    notification.release(CID, None, actor=ACTOR)
     assert notification.version == version and notification.state == PENDING
 
 
@@ -101,14 +109,14 @@ def test_every_message_to_an_applicant_is_listed_on_the_recipient():
 
 def test_an_amended_name_is_used_from_then_on_and_an_unchanged_one_records_nothing():
     recipient = a_recipient()
-    assert recipient.rename(None, "Tran", CID, None)
+    assert recipient.rename(None, "Tran", CID, None, actor=ACTOR)
     assert (recipient.given_name, recipient.family_name) == ("Linh", "Tran")
-    assert not recipient.rename("Linh", "Tran", CID, None)
+    assert not recipient.rename("Linh", "Tran", CID, None, actor=ACTOR)
 
 
 def test_an_amendment_before_the_registration_waits_for_the_registration():
     recipient = a_recipient(known=False)
-    assert not recipient.rename("Linh", "Tran", CID, None)
+    assert not recipient.rename("Linh", "Tran", CID, None, actor=ACTOR)
     assert recipient.family_name is None
 
 
@@ -117,12 +125,12 @@ def test_a_sent_message_is_not_sent_again_unless_the_office_asks():
     first_id = notification.next_message_id("jip.example")
     # a repeat after a crash, before the sending was recorded, is the same message
     assert notification.next_message_id("jip.example") == first_id
-    notification.record_sent(T0, first_id)
+    notification.record_sent(T0, first_id, actor=ACTOR)
     assert (notification.state, notification.sends, notification.sent_at) == (SENT, 1, T0)
     with pytest.raises(RuleViolation):
-        notification.record_sent(T0, first_id)
+        notification.record_sent(T0, first_id, actor=ACTOR)
     # when the office asks for it again
-    notification.request_resend("office-staff", CID)
+    notification.request_resend("office-staff", CID, actor=ACTOR)
     assert notification.sendable
     assert notification.next_message_id("jip.example") != first_id
 
@@ -130,15 +138,15 @@ def test_a_sent_message_is_not_sent_again_unless_the_office_asks():
 def test_the_office_cannot_resend_a_message_that_is_still_on_its_way():
     notification = owed_to(a_recipient(known=False))
     with pytest.raises(RuleViolation) as refused:
-        notification.request_resend("office-staff", CID)
+        notification.request_resend("office-staff", CID, actor=ACTOR)
     assert refused.value.conflict and "awaiting recipient" in refused.value.reason
 
 
 def test_a_refused_recipient_sets_the_message_aside_for_the_office_to_resend():
     notification = owed_to(a_recipient())
-    notification.record_refused("recipient refused: SMTP 550", T0)
+    notification.record_refused("recipient refused: SMTP 550", T0, actor=ACTOR)
     assert notification.state == FAILED and not notification.sendable
-    notification.request_resend("office-staff", CID)
+    notification.request_resend("office-staff", CID, actor=ACTOR)
     assert notification.state == PENDING
 
 
@@ -153,4 +161,5 @@ def test_a_message_goes_either_to_an_applicant_or_to_an_address_never_both():
             recipient_known=True,
             correlation_id=CID,
             causation_id=None,
+            actor=ACTOR,
         )

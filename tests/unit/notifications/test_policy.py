@@ -10,7 +10,7 @@ import pytest
 from events import matching, registration, screening
 from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from services.notifications.application.publishing import to_integration_event
-from services.notifications.application.service import CONSUMES, NotificationsApplication
+from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import BECAME_SENDABLE
 from tests.envelopes import upstream
 
@@ -26,7 +26,7 @@ def deliver(app: NotificationsApplication, event, *, topic: str = "jip.registrat
     """Hand an event to the service as Kafka would: a new record at the next offset."""
     value = event if isinstance(event, bytes) else event.model_dump_json().encode()
     record = ReceivedRecord(topic, 0, next(_offsets), value)
-    return Inbox(app, accepts=CONSUMES).receive(record)
+    return Inbox(app, accepts=NotificationsApplication.consumed_event_types()).receive(record)
 
 
 def registered(applicant_id: uuid.UUID, **changes) -> registration.ApplicantRegistered:

@@ -5,11 +5,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from kernel import actor as acting
+from kernel.rules import RuleViolation
 from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
 from services.registration.domain.cohort import Cohort
 from services.registration.domain.documents import outstanding_documents
 from services.registration.domain.inquiry import Inquiry
-from services.registration.domain.rules import RuleViolation
+
+#: Who gives the commands in these tests (any actor will do).
+ACTOR = acting.staff("staff-017", role="admin")
 
 T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
 CID = uuid.uuid4()
@@ -29,6 +33,7 @@ def fy2025(**changes):
         opened_by="staff",
         correlation_id=CID,
         causation_id=None,
+        actor=ACTOR,
     )
     spec.update(changes)
     return Cohort.open(**spec)
@@ -46,13 +51,15 @@ def details(status="graduated", courses=("B",), consent=True):
 
 def preregistered() -> Applicant:
     applicant = Applicant(
+        applicant_id=uuid.uuid4(),
         cohort_id="FY2025",
         email="linh@example.org",
         preregistered_at=T0,
         correlation_id=CID,
         causation_id=None,
+        actor=ACTOR,
     )
-    applicant.issue_registration_link(T0, timedelta(days=7), CID)
+    applicant.issue_registration_link(T0, timedelta(days=7), CID, actor=ACTOR)
     return applicant
 
 
@@ -86,31 +93,31 @@ def test_the_same_address_in_any_case_or_spacing_claims_the_same_slot():
 
 def test_a_registration_link_works_once_until_it_expires():
     applicant = preregistered()
-    applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID)
+    applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID, actor=ACTOR)
     assert applicant.stage == "registered"
     with pytest.raises(RuleViolation, match="already used"):
-        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID)
+        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID, actor=ACTOR)
 
     expired = preregistered()
     with pytest.raises(RuleViolation, match="expired"):
-        expired.register(1, details(), ["A", "B"], T0 + timedelta(days=8), CID)
+        expired.register(1, details(), ["A", "B"], T0 + timedelta(days=8), CID, actor=ACTOR)
 
 
 def test_a_new_link_retires_the_old_one():
     applicant = preregistered()
-    applicant.issue_registration_link(T0 + timedelta(days=2), timedelta(days=7), CID)
+    applicant.issue_registration_link(T0 + timedelta(days=2), timedelta(days=7), CID, actor=ACTOR)
     with pytest.raises(RuleViolation, match="replaced"):
-        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=3), CID)
-    applicant.register(2, details(), ["A", "B"], T0 + timedelta(days=3), CID)
+        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=3), CID, actor=ACTOR)
+    applicant.register(2, details(), ["A", "B"], T0 + timedelta(days=3), CID, actor=ACTOR)
 
 
 def test_registration_needs_a_course_of_the_cohort_and_consent():
     applicant = preregistered()
     with pytest.raises(RuleViolation) as course:
-        applicant.register(1, details(courses=("B", "Z")), ["A", "B"], T0, CID)
+        applicant.register(1, details(courses=("B", "Z")), ["A", "B"], T0, CID, actor=ACTOR)
     assert course.value.field == "course_preferences.1"
     with pytest.raises(RuleViolation, match="privacy_policy_consent"):
-        applicant.register(1, details(consent=False), ["A", "B"], T0, CID)
+        applicant.register(1, details(consent=False), ["A", "B"], T0, CID, actor=ACTOR)
     assert applicant.details is None
 
 
@@ -129,9 +136,11 @@ def test_students_owe_an_enrollment_certificate_graduates_a_graduation_certifica
 def test_documents_come_after_registration_and_complete_the_application():
     applicant = preregistered()
     with pytest.raises(RuleViolation, match="after the full registration"):
-        applicant.submit_documents([{"kind": "resume", "sha256": "0"}], T0, CID)
-    applicant.register(1, details(status="enrolled"), ["B"], T0, CID)
-    applicant.submit_documents([{"kind": "certificate_of_enrollment", "sha256": "1"}], T0, CID)
+        applicant.submit_documents([{"kind": "resume", "sha256": "0"}], T0, CID, actor=ACTOR)
+    applicant.register(1, details(status="enrolled"), ["B"], T0, CID, actor=ACTOR)
+    applicant.submit_documents(
+        [{"kind": "certificate_of_enrollment", "sha256": "1"}], T0, CID, actor=ACTOR
+    )
     assert applicant.outstanding_documents() == [
         "language_score_certificate",
         "letter_of_recommendation",
@@ -143,6 +152,7 @@ def test_documents_come_after_registration_and_complete_the_application():
         ],
         T0,
         CID,
+        actor=ACTOR,
     )
     assert applicant.stage == "documents_complete"
     last = applicant.pending_events[-1]
@@ -151,15 +161,17 @@ def test_documents_come_after_registration_and_complete_the_application():
 
 def test_the_office_amends_details_with_a_reason_and_keeps_the_previous_values():
     applicant = preregistered()
-    applicant.register(1, details(), ["B"], T0, CID)
-    applicant.amend_details({"family_name": "Tran"}, "Name changed by marriage", "staff-1", T0, CID)
+    applicant.register(1, details(), ["B"], T0, CID, actor=ACTOR)
+    applicant.amend_details(
+        {"family_name": "Tran"}, "Name changed by marriage", "staff-1", T0, CID, actor=ACTOR
+    )
     assert applicant.details["family_name"] == "Tran"
     event = applicant.pending_events[-1]
     assert event.previous == {"family_name": "Nguyen"} and event.amended_by == "staff-1"
     with pytest.raises(RuleViolation, match=r"changes\.email"):
-        applicant.amend_details({"email": "x@example.org"}, "typo", "staff-1", T0, CID)
+        applicant.amend_details({"email": "x@example.org"}, "typo", "staff-1", T0, CID, actor=ACTOR)
     with pytest.raises(RuleViolation, match="reason"):
-        applicant.amend_details({"family_name": "Le"}, "  ", "staff-1", T0, CID)
+        applicant.amend_details({"family_name": "Le"}, "  ", "staff-1", T0, CID, actor=ACTOR)
 
 
 def inquiry(**changes):
@@ -175,6 +187,7 @@ def inquiry(**changes):
         received_at=T0,
         correlation_id=CID,
         causation_id=None,
+        actor=ACTOR,
     )
     form.update(changes)
     return Inquiry.receive(**form)
@@ -199,6 +212,6 @@ def test_the_same_inquiry_sent_twice_is_one_inquiry():
 
 def test_an_inquiry_is_answered_once():
     received = inquiry()
-    received.answer_with("Yes.", "staff-1", T0, CID)
+    received.answer_with("Yes.", "staff-1", T0, CID, actor=ACTOR)
     with pytest.raises(RuleViolation, match="already answered"):
-        received.answer_with("Yes again.", "staff-1", T0, CID)
+        received.answer_with("Yes again.", "staff-1", T0, CID, actor=ACTOR)

@@ -2,8 +2,8 @@ import uuid
 
 import pytest
 
+from kernel.rules import RuleViolation
 from services.registration.application.tokens import TokenSigner
-from services.registration.domain.rules import RuleViolation
 
 signer = TokenSigner(b"a-test-secret-of-enough-length")
 

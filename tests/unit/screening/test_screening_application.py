@@ -10,10 +10,14 @@ import pytest
 
 from events import topics
 from events.envelope import Envelope
+from kernel import actor as acting
 from runtime.inbox import Inbox, Outcome, QuarantinedMessage, ReceivedRecord
 from services.screening.application.publishing import to_integration_event
 from services.screening.application.service import NotFound, ScreeningApplication
 from tests import envelopes
+
+#: Who gives the commands in these tests (any actor will do).
+ACTOR = acting.staff("staff-017", role="admin")
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
@@ -22,7 +26,7 @@ class Deliveries:
     """Feeds envelopes to the application's inbox as Kafka would, one offset each."""
 
     def __init__(self, app: ScreeningApplication) -> None:
-        self.inbox = Inbox(app, accepts=ScreeningApplication.CONSUMES)
+        self.inbox = Inbox(app, accepts=ScreeningApplication.consumed_event_types())
         self.offset = 0
 
     def deliver(self, value: Envelope | bytes) -> Outcome:
@@ -164,9 +168,11 @@ def test_interview_results_are_published_pass_or_fail(app: ScreeningApplication)
     kafka.deliver(envelopes.applicant_registered(failing))
     at = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
 
-    app.record_interview(passing, "first", "local", True, "staff-017", at)
-    app.record_interview(passing, "second", "japanese", True, "staff-017", at)
-    _, recorded = app.record_interview(failing, "first", "english", False, "staff-017", at)
+    app.record_interview(passing, "first", "local", True, "staff-017", at, actor=ACTOR)
+    app.record_interview(passing, "second", "japanese", True, "staff-017", at, actor=ACTOR)
+    _, recorded = app.record_interview(
+        failing, "first", "english", False, "staff-017", at, actor=ACTOR
+    )
 
     assert recorded
     results = [e for e in published(app) if e.event_type.startswith("Interview")]
@@ -183,6 +189,6 @@ def test_no_interview_is_recorded_for_an_applicant_without_a_case(
     at = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
 
     with pytest.raises(NotFound) as missing:
-        app.record_interview(uuid.uuid4(), "first", "local", True, "staff-017", at)
+        app.record_interview(uuid.uuid4(), "first", "local", True, "staff-017", at, actor=ACTOR)
 
     assert missing.value.field == "applicant_id"

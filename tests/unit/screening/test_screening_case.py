@@ -7,9 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from kernel import actor as acting
+from kernel.rules import RuleViolation
 from services.screening.domain.case import ScreeningCase
 from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
-from services.screening.domain.rules import RuleViolation
+
+#: Who gives the commands in these tests (any actor will do).
+ACTOR = acting.staff("staff-017", role="admin")
 
 FLOW = uuid.uuid4()
 FIRST_AT = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
@@ -35,6 +39,7 @@ def an_open_case(**facts: object) -> ScreeningCase:
         facts=ApplicantFacts(**{**defaults, **facts}),  # type: ignore[arg-type]
         correlation_id=FLOW,
         causation_id=uuid.uuid4(),
+        actor=ACTOR,
     )
     case.collect_events()
     return case
@@ -49,7 +54,7 @@ def interview(
     at: datetime | None = None,
 ) -> bool:
     at = at or (FIRST_AT if stage == "first" else SECOND_AT)
-    return case.record_interview(stage, language, passed, "staff-017", at, FLOW)
+    return case.record_interview(stage, language, passed, "staff-017", at, FLOW, actor=ACTOR)
 
 
 def recorded_event_names(case: ScreeningCase) -> list[str]:
@@ -60,7 +65,12 @@ def test_a_registered_applicant_gets_one_open_case_named_after_them() -> None:
     applicant_id = uuid.uuid4()
 
     case = ScreeningCase.open(
-        applicant_id, "FY2025", ApplicantFacts(date(2000, 1, 1), "VN", "VN"), FLOW, None
+        applicant_id,
+        "FY2025",
+        ApplicantFacts(date(2000, 1, 1), "VN", "VN"),
+        FLOW,
+        None,
+        actor=ACTOR,
     )
 
     assert case.id == applicant_id
@@ -148,10 +158,14 @@ def test_documents_are_recorded_once_until_none_is_outstanding() -> None:
     diploma = {"document_id": uuid.uuid4(), "kind": "certificate_of_graduation", "sha256": "a"}
     scores = {"document_id": uuid.uuid4(), "kind": "language_score_certificate", "sha256": "b"}
 
-    assert case.receive_documents([diploma], ["language_score_certificate"], FLOW, None)
+    assert case.receive_documents(
+        [diploma], ["language_score_certificate"], FLOW, None, actor=ACTOR
+    )
     assert not case.documents_complete
-    assert not case.receive_documents([diploma], ["language_score_certificate"], FLOW, None)
-    assert case.receive_documents([diploma, scores], [], FLOW, None)
+    assert not case.receive_documents(
+        [diploma], ["language_score_certificate"], FLOW, None, actor=ACTOR
+    )
+    assert case.receive_documents([diploma, scores], [], FLOW, None, actor=ACTOR)
 
     assert case.documents_complete
     assert [d["kind"] for d in case.documents] == [
@@ -166,10 +180,10 @@ def test_an_amendment_flags_the_case_for_review_until_the_next_decision() -> Non
     amendment = uuid.uuid4()
 
     noted = case.note_amendment(
-        amendment, ["nationality"], {"nationality": "KH"}, "typo", "staff-017", FLOW
+        amendment, ["nationality"], {"nationality": "KH"}, "typo", "staff-017", FLOW, actor=ACTOR
     )
     again = case.note_amendment(
-        amendment, ["nationality"], {"nationality": "KH"}, "typo", "staff-017", FLOW
+        amendment, ["nationality"], {"nationality": "KH"}, "typo", "staff-017", FLOW, actor=ACTOR
     )
 
     assert (noted, again) == (True, False)
@@ -182,8 +196,8 @@ def test_an_amendment_flags_the_case_for_review_until_the_next_decision() -> Non
 def test_eligibility_is_recorded_only_when_its_outcome_changes() -> None:
     case = an_open_case(nationality="CN")
 
-    case.assess_eligibility(TERMS, FLOW, None)
-    case.assess_eligibility(TERMS, FLOW, None)
+    case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
+    case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
 
     assert case.eligibility == {
         "eligible": False,
@@ -196,7 +210,9 @@ def test_eligibility_is_recorded_only_when_its_outcome_changes() -> None:
     }
     assert recorded_event_names(case) == ["EligibilityAssessed"]
 
-    case.note_amendment(uuid.uuid4(), ["nationality"], {"nationality": "VN"}, "typo", "s", FLOW)
-    case.assess_eligibility(TERMS, FLOW, None)
+    case.note_amendment(
+        uuid.uuid4(), ["nationality"], {"nationality": "VN"}, "typo", "s", FLOW, actor=ACTOR
+    )
+    case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
 
     assert case.eligibility == {"eligible": True, "findings": []}

@@ -1,0 +1,170 @@
+"""Every command records who gave it: each event a command causes carries its actor
+(the applicant, the office, or the service itself reacting to another's event), so an
+auditor can tell an applicant's own step from the office's decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from events import topics
+from events.envelope import Envelope
+from kernel import actor as acting
+from runtime.application import ServiceApplication
+from runtime.inbox import Inbox, ReceivedRecord
+from services.matching.application.service import MatchingApplication
+from services.notifications.application.service import NotificationsApplication
+from services.registration.application.service import RegistrationApplication
+from services.registration.application.tokens import TokenSigner
+from services.screening.application.service import ScreeningApplication
+from tests import envelopes
+
+IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
+FLOW = uuid.uuid4()
+OFFICE = acting.staff("staff-017", role="admin")
+
+
+def actors_since(app: ServiceApplication, position: int) -> dict[str, Any]:
+    """What each event recorded after `position` names as its actor, by event name."""
+    actors = {}
+    for notification in app.recorder.select_notifications(start=position + 1, limit=1000):
+        event = app.mapper.to_domain_event(notification)
+        if type(event).__name__ != "Claimed":  # the address claim is internal bookkeeping
+            actors[type(event).__name__] = event.actor
+    return actors
+
+
+def position(app: ServiceApplication) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+def deliver(app: ServiceApplication, event: Envelope, topic: str, offset: int) -> None:
+    inbox = Inbox(app, accepts=type(app).consumed_event_types())
+    inbox.receive(ReceivedRecord(topic, 0, offset, event.model_dump_json().encode()))
+
+
+def test_registration_names_the_office_the_applicant_or_the_inquirer() -> None:
+    app = RegistrationApplication(IN_MEMORY, signer=TokenSigner(b"t" * 32), clock=lambda: T0)
+    spec = {
+        "cohort_id": "FY2025",
+        "applications_open_at": datetime(2025, 5, 1, tzinfo=UTC),
+        "applications_close_at": datetime(2025, 7, 1, tzinfo=UTC),
+        "age_reference_date": date(2025, 8, 25),
+        "min_age": 18,
+        "max_age": 40,
+        "results_by": date(2025, 8, 31),
+        "courses": [{"code": "B", "mode": "online"}],
+        "rules": {},
+    }
+
+    app.open_cohort(spec, OFFICE, FLOW)
+    assert actors_since(app, 0) == {"Opened": OFFICE}
+
+    before = position(app)
+    applicant_id, _ = app.preregister("FY2025", "linh@example.org", FLOW)
+    applicant = acting.applicant(applicant_id)
+    assert applicant == {"kind": "applicant", "id": str(applicant_id)}
+    assert actors_since(app, before) == {
+        "Preregistered": applicant,
+        "RegistrationLinkIssued": applicant,
+    }
+
+    before = position(app)
+    app.reissue_registration_link("FY2025", "linh@example.org", FLOW)
+    app.register(app.registration_link(applicant_id, 2), registration_details(), FLOW)
+    assert actors_since(app, before) == {
+        "RegistrationLinkIssued": applicant,
+        "Registered": applicant,
+    }
+
+    before = position(app)
+    app.submit_documents(applicant_id, [a_document()], applicant, FLOW)
+    app.amend_details(applicant_id, {"family_name": "Tran"}, "Married", OFFICE, FLOW)
+    assert actors_since(app, before) == {"DocumentsSubmitted": applicant, "DetailsAmended": OFFICE}
+
+    before = position(app)
+    inquiry_id, _ = app.receive_inquiry(an_inquiry(), FLOW)
+    app.answer_inquiry(inquiry_id, "Yes, you can.", OFFICE, FLOW)
+    assert actors_since(app, before) == {
+        "Received": {"kind": "applicant", "id": str(inquiry_id)},
+        "Answered": OFFICE,
+    }
+
+
+def test_screening_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() -> None:
+    app = ScreeningApplication(IN_MEMORY)
+    applicant_id = uuid.uuid4()
+
+    deliver(app, envelopes.cohort_opened(), topics.REGISTRATION, 0)
+    deliver(app, envelopes.applicant_registered(applicant_id), topics.REGISTRATION, 1)
+    actors = actors_since(app, 0)
+    assert actors and all(actor == acting.system("screening") for actor in actors.values())
+
+    before = position(app)
+    app.record_interview(applicant_id, "first", "local", True, "staff-017", T0, OFFICE)
+    assert actors_since(app, before) == {"InterviewPassed": OFFICE}
+
+
+def test_matching_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() -> None:
+    app = MatchingApplication(IN_MEMORY, clock=lambda: T0)
+    applicant_id = uuid.uuid4()
+
+    deliver(app, envelopes.interview_passed(applicant_id, "second"), topics.SCREENING, 0)
+    assert actors_since(app, 0) == {"EnteredPool": acting.system("matching")}
+
+    before = position(app)
+    match, _ = app.confirm_match(applicant_id, uuid.uuid4(), "B", OFFICE)
+    app.sign_agreement(match.id, ["office", "intern", "company"], T0, OFFICE)
+    actors = actors_since(app, before)
+    assert actors and all(actor == OFFICE for actor in actors.values()), actors
+
+
+def test_notifications_act_on_their_own_and_a_resend_is_the_offices() -> None:
+    app = NotificationsApplication(IN_MEMORY, clock=lambda: T0)
+    applicant_id = uuid.uuid4()
+
+    deliver(app, envelopes.applicant_registered(applicant_id), topics.REGISTRATION, 0)
+    [notification] = app.notifications_of(applicant_id)
+    app.record_sent(notification.id, "<1@jip.example>")
+    actors = actors_since(app, 0)
+    assert actors and all(actor == acting.system("notifications") for actor in actors.values())
+
+    before = position(app)
+    app.request_resend(notification.id, OFFICE, FLOW)
+    assert actors_since(app, before) == {"ResendRequested": OFFICE}
+
+
+def registration_details() -> dict[str, Any]:
+    return {
+        "given_name": "Linh",
+        "family_name": "Nguyen",
+        "education": {"status": "graduated"},
+        "course_preferences": ["B"],
+        "privacy_policy_consent": True,
+    }
+
+
+def a_document() -> dict[str, Any]:
+    return {
+        "document_id": uuid.uuid4(),
+        "kind": "resume",
+        "filename": "cv.pdf",
+        "content_type": "application/pdf",
+        "size_bytes": 10,
+        "sha256": "0" * 64,
+    }
+
+
+def an_inquiry() -> dict[str, Any]:
+    return {
+        "privacy_policy_consent": True,
+        "name": "Budi",
+        "email": "budi@example.org",
+        "country": "ID",
+        "phone": None,
+        "sender_kind": "individual",
+        "inquiry_type": "other",
+        "text": "Can I apply?",
+    }
