@@ -2,7 +2,7 @@
 
 - `events/schemas/<EventType>.v<N>.json`: a JSON Schema per integration event;
 - `events/asyncapi.json`: the AsyncAPI document of every service's topics, built from
-  the faststream brokers the services really run (their `declare_messaging`).
+  the faststream brokers the services really run (their `MESSAGING.declare`).
 
 `python -m infra contract` rewrites them; a unit test fails when they are stale, so a
 change to the contract is always visible in review as a change to these files.
@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infra.services import SERVICES
 from infra.settings import REPO_ROOT
 
-SERVICES = ("registration", "screening", "matching", "notifications")
 SCHEMAS_DIR = REPO_ROOT / "events" / "schemas"
 ASYNCAPI_FILE = REPO_ROOT / "events" / "asyncapi.json"
 
@@ -43,9 +43,8 @@ def asyncapi_document() -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for service in SERVICES:
         bootstrap = importlib.import_module(f"services.{service}.bootstrap")
-        settings_module = importlib.import_module(f"services.{service}.settings")
-        settings_class = getattr(settings_module, f"{service.capitalize()}Settings")
-        broker, _ = bootstrap.declare_messaging(settings_class())
+        # The address is not part of the document (its `servers` are set below).
+        broker, _ = bootstrap.MESSAGING.declare("127.0.0.1:9092")
         spec = AsyncAPI(
             broker,
             title="JIP event backbone",

@@ -14,11 +14,15 @@ from pathlib import Path
 
 import httpx
 
+from events.topics import TOPIC_OF_PRODUCER
 from infra._process import InfraError, format_tails, spawn_detached, terminate
 from infra.settings import REPO_ROOT, InfraSettings
 
-SERVICES = ("registration", "screening", "matching", "notifications")
-DEFAULT_PORTS = {"registration": 8001, "screening": 8002, "matching": 8003, "notifications": 8004}
+#: Every service, in the order of the pipeline: the one list that infra (databases,
+#: supervisor, demo), the contract generator and the tests read. It is the contract's own
+#: list of producers, so a new service is added there, with its topic, and nowhere else.
+SERVICES: tuple[str, ...] = tuple(TOPIC_OF_PRODUCER)
+DEFAULT_PORTS = {name: 8001 + i for i, name in enumerate(SERVICES)}
 
 
 @dataclass

@@ -26,15 +26,11 @@ from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
 from infra import kafka, postgres, smtp
 from infra._process import InfraError, StartResult, Status
+from infra.services import SERVICES
 from infra.settings import InfraSettings
 
 #: One database per service (each service owns its event store / read models).
-DATABASES: tuple[str, ...] = (
-    "jip_registration",
-    "jip_screening",
-    "jip_matching",
-    "jip_notifications",
-)
+DATABASES: tuple[str, ...] = tuple(f"jip_{service}" for service in SERVICES)
 
 #: Called after every step with (component, what happened, seconds it took).
 Reporter = Callable[[str, str, float], None]

@@ -3,9 +3,11 @@ tracking positions (of the Kafka partitions it consumes, and of its own log)."""
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Callable
 from datetime import date
+from functools import singledispatchmethod
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -19,6 +21,8 @@ from eventsourcing.persistence import (
 )
 
 from events.envelope import Envelope
+from kernel import actor
+from kernel.actor import Actor
 
 if TYPE_CHECKING:
     from runtime.inbox import Quarantine
@@ -73,10 +77,32 @@ class ServiceApplication(Application[uuid.UUID]):
         except IntegrityError:
             return attempt()
 
+    @singledispatchmethod
     def policy(self, envelope: Envelope[Any], processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """React to a consumed integration event by collecting new domain events on
-        `processing_event`. Services that consume override this; it must be idempotent
-        by natural key, because a producer may publish the same event twice."""
+        `processing_event`. An event of a type with no registered reaction is not
+        consumed.
+
+        A service that consumes declares its own `@singledispatchmethod policy` (a new
+        one: registering on this one would add to every service's) and registers one
+        handler per consumed event type, named `when_<this>_then_<that>`. Each must be
+        idempotent by natural key, because a producer may publish the same event twice.
+        """
+
+    @classmethod
+    def consumed_event_types(cls) -> tuple[type[Envelope[Any]], ...]:
+        """The integration events this service reacts to, read from its policy's
+        registered handlers: what its inbox accepts and its consumer documents."""
+        # `cls.policy` would be the bound dispatch function, which hides the registry;
+        # the descriptor itself holds the dispatcher.
+        policy = inspect.getattr_static(cls, "policy")
+        assert isinstance(policy, singledispatchmethod)
+        return tuple(t for t in policy.dispatcher.registry if t is not object)
+
+    @property
+    def system_actor(self) -> Actor:
+        """This service acting on its own: in its policies and followers."""
+        return actor.system(self.name)
 
     def process_event(self, envelope: Envelope[Any] | Quarantine, tracking: Tracking) -> None:
         processing_event = ProcessingEvent[uuid.UUID](tracking=tracking)

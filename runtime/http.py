@@ -1,5 +1,6 @@
-"""The conventions every service's HTTP API shares: one error shape, staff bearer
-tokens, correlation ids. Clients of any service read errors the same way:
+"""The conventions every service's HTTP API shares: one error shape, who acts (staff by
+bearer token, applicants by their access token), correlation ids, and `build_app`.
+Clients of any service read errors the same way:
 
     {"detail": "...", "errors": [{"field": "education.graduation_date", "reason": "..."}]}
 
@@ -10,15 +11,19 @@ An error never echoes the input back: it may be personal data.
 
 import hmac
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 from eventsourcing.persistence import IntegrityError
-from fastapi import FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kernel import actor
+from kernel.actor import Actor
+from kernel.rules import NotFound, RuleViolation
 
 
 class ErrorItem(BaseModel):
@@ -48,29 +53,48 @@ class Unauthorized(Exception):
     """No valid bearer token for this endpoint."""
 
 
-class FieldError(Protocol):
-    """What a service's rule violations look like (each domain defines its own)."""
-
-    field: str
-    reason: str
-    conflict: bool
-
-
 def bearer_token(authorization: str | None) -> str:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized()
     return authorization.removeprefix("Bearer ").strip()
 
 
-def staff_guard(staff_token: str) -> Callable[..., str]:
-    """A dependency admitting office staff by their bearer token; returns who acts."""
+def application(request: Request) -> Any:
+    """The service's application, for `Annotated[TheApplication, Depends(application)]`."""
+    return request.app.state.application
 
-    def staff(authorization: Annotated[str | None, Header()] = None) -> str:
-        if not hmac.compare_digest(bearer_token(authorization).encode(), staff_token.encode()):
-            raise Unauthorized()
-        return "office-staff"
 
-    return staff
+# -- who acts ----------------------------------------------------------------------------
+# Every command records its actor. The dependencies below are the one place where a
+# request becomes an actor: when access control brings real staff and company
+# identities, only they change.
+
+
+def staff(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """Office staff, admitted by the service's staff bearer token. Today the office
+    shares one token, so every staff member acts as the one office account."""
+    staff_token: str = request.app.state.staff_token
+    if not hmac.compare_digest(bearer_token(authorization).encode(), staff_token.encode()):
+        raise Unauthorized()
+    return actor.staff("office-staff", role="admin")
+
+
+def authenticated_applicant(
+    authenticate: Callable[[str], uuid.UUID], authorization: str | None
+) -> Actor:
+    """The applicant whose bearer token `authenticate` accepts (and turns into their
+    applicant id); 401 otherwise. For a service's own `Applicant` dependency."""
+    try:
+        return actor.applicant(authenticate(bearer_token(authorization)))
+    except RuleViolation:
+        raise Unauthorized() from None
+
+
+#: The acting member of the office (401 without the staff token).
+Staff = Annotated[Actor, Depends(staff)]
+
+
+# -- correlation -------------------------------------------------------------------------
 
 
 def correlation_id(x_correlation_id: Annotated[str | None, Header()] = None) -> uuid.UUID:
@@ -89,15 +113,50 @@ def optional_correlation_id(
         return None
 
 
+#: A command that starts a business flow: the caller's id, or a new one.
+NewFlow = Annotated[uuid.UUID, Depends(correlation_id)]
+#: A command on something that already has a flow (an applicant's case, a match): the
+#: caller's id if given, else None, and the application continues the known flow.
+ContinuedFlow = Annotated[uuid.UUID | None, Depends(optional_correlation_id)]
+
+
 def error_answer(code: int, detail: str, errors: list[dict[str, str]]) -> JSONResponse:
     return JSONResponse(status_code=code, content={"detail": detail, "errors": errors})
 
 
-def install_error_handlers(
-    api: FastAPI, *, rule_violation: type[Exception], not_found: type[Exception]
-) -> None:
-    """An unreadable body answers 400, invalid requests 422, `not_found` 404, a
-    `rule_violation` 409 when it clashes with the current state (`conflict`) and 422
+def build_app(
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    staff_token: str,
+    **state: Any,
+) -> FastAPI:
+    """A service's HTTP API: its routers, a liveness probe and the shared error answers.
+    `state` (the application, stores) is what the routers' dependencies read from
+    `request.app.state`, so that routers are plain modules, not closures."""
+    api = FastAPI(title=title, version="1.0.0", description=description)
+    api.state.staff_token = staff_token
+    for name, value in state.items():
+        setattr(api.state, name, value)
+    for router in routers:
+        api.include_router(router)
+    api.include_router(_health)
+    install_error_handlers(api)
+    return api
+
+
+_health = APIRouter()
+
+
+@_health.get("/health", summary="Liveness")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    """An unreadable body answers 400, invalid requests 422, `NotFound` 404, a
+    `RuleViolation` 409 when it clashes with the current state (`conflict`) and 422
     otherwise, a concurrent change 409, missing credentials 401; each naming the field
     and the reason."""
 
@@ -120,16 +179,16 @@ def install_error_handlers(
             errors.append({"field": ".".join(loc) or "body", "reason": e["msg"]})
         return error_answer(422, "The request is invalid.", errors)
 
-    @api.exception_handler(not_found)
-    async def missing(_: Request, exc: Exception) -> JSONResponse:
-        error: FieldError = exc  # type: ignore[assignment]
-        return error_answer(404, error.reason, [{"field": error.field, "reason": error.reason}])
+    # Starlette picks the handler of the most specific class in the exception's MRO,
+    # so NotFound (a RuleViolation) answers 404, not 422.
+    @api.exception_handler(NotFound)
+    async def missing(_: Request, exc: NotFound) -> JSONResponse:
+        return error_answer(404, exc.reason, [{"field": exc.field, "reason": exc.reason}])
 
-    @api.exception_handler(rule_violation)
-    async def violated(_: Request, exc: Exception) -> JSONResponse:
-        error: FieldError = exc  # type: ignore[assignment]
-        code = 409 if error.conflict else 422
-        return error_answer(code, error.reason, [{"field": error.field, "reason": error.reason}])
+    @api.exception_handler(RuleViolation)
+    async def violated(_: Request, exc: RuleViolation) -> JSONResponse:
+        code = 409 if exc.conflict else 422
+        return error_answer(code, exc.reason, [{"field": exc.field, "reason": exc.reason}])
 
     @api.exception_handler(IntegrityError)
     async def changed_meanwhile(_: Request, __: IntegrityError) -> JSONResponse:

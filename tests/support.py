@@ -23,13 +23,13 @@ from aiokafka import AIOKafkaProducer
 
 from events.envelope import Envelope
 from infra import InfraSettings, kafka
+from infra.services import SERVICES
 from infra.settings import REPO_ROOT
 from infra.smtp import read_messages
 from runtime.process import ServiceProcess
 
 T = TypeVar("T")
 
-SERVICES = ("registration", "screening", "matching", "notifications")
 #: JIP_TEST_SLOT=N (default 0) gives a test session a stack of its own (ports shifted by
 #: 1000 * N, its own data directory and databases), so that several checkouts on one
 #: machine can run their suites at once without sharing a broker or consumer groups.

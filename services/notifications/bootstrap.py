@@ -4,53 +4,26 @@ settings, for production and tests alike. Importing it does no I/O."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
-from faststream.kafka import KafkaBroker
-
 from events import topics
-from runtime.inbox import Inbox, Outcome, ReceivedRecord
-from runtime.kafka import document_publications, make_broker, subscribe_inbox
+from runtime.bootstrap import Messaging, service_process
 from runtime.process import ServiceProcess
-from runtime.relay import KafkaRelay, Send
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer, SmtpMailer
 from services.notifications.application.publishing import to_integration_event
-from services.notifications.application.service import CONSUMES, NotificationsApplication
+from services.notifications.application.service import NotificationsApplication
 from services.notifications.settings import NotificationsSettings
 
-SERVICE = "notifications"
-GROUP_ID = "jip-notifications"
-CONSUMED_TOPICS = (topics.REGISTRATION, topics.SCREENING, topics.MATCHING)
-
-
-def _documentation_only(_: ReceivedRecord) -> Outcome:
-    raise RuntimeError("documentation only")
-
-
-def declare_messaging(
-    settings: NotificationsSettings, receive: Callable[[ReceivedRecord], Outcome] | None = None
-) -> tuple[KafkaBroker, Send]:
-    """What notifications consumes and publishes. No I/O: with `receive` None it is
-    also used to generate the AsyncAPI document."""
-    broker = make_broker(settings.kafka_bootstrap, service=SERVICE)
-    subscribe_inbox(
-        broker,
-        accepts=CONSUMES,
-        receive=receive or _documentation_only,
-        topics=CONSUMED_TOPICS,
-        group_id=GROUP_ID,
-        description="Turns the applicant's milestones (registration, complete documents, "
-        "interview results, match) and inquiry answers into e-mails.",
-    )
-    send = document_publications(
-        broker,
-        service=SERVICE,
-        description="That a message was sent, for which applicant and cause; never the "
-        "address or the text. Keyed by notification id.",
-    )
-    return broker, send
+MESSAGING = Messaging(
+    service="notifications",
+    application=NotificationsApplication,
+    consumes=(topics.REGISTRATION, topics.SCREENING, topics.MATCHING),
+    consumes_description="Turns the applicant's milestones (registration, complete "
+    "documents, interview results, match) and inquiry answers into e-mails.",
+    publishes="That a message was sent, for which applicant and cause; never the address "
+    "or the text. Keyed by notification id.",
+)
 
 
 def build_application(settings: NotificationsSettings) -> NotificationsApplication:
@@ -63,19 +36,12 @@ async def bootstrap(
     settings = settings or NotificationsSettings(**overrides)
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
     app = await asyncio.to_thread(build_application, settings)
-    inbox = Inbox(app, accepts=CONSUMES)
-    broker, send = declare_messaging(settings, receive=inbox.receive)
     mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
-    followers = [
-        KafkaRelay(app, topic=topics.NOTIFICATIONS, translate=to_integration_event, send=send),
-        NotificationMailer(app, mailer),
-    ]
-    return ServiceProcess(
-        name=SERVICE,
-        broker=broker,
-        followers=followers,
+    return service_process(
+        settings,
+        MESSAGING,
+        app,
+        translate=to_integration_event,
         http=build_http_api(app, settings.staff_token.get_secret_value()),
-        http_host=settings.http_host,
-        http_port=settings.http_port,
-        closers=[app.close],
+        followers=[NotificationMailer(app, mailer)],
     )

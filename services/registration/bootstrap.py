@@ -3,17 +3,12 @@ settings, for production and tests alike. Importing it does no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from faststream.kafka import KafkaBroker
 
-from events import topics
-from runtime.inbox import Outcome, ReceivedRecord
-from runtime.kafka import document_publications, make_broker
+from runtime.bootstrap import Messaging, service_process
 from runtime.process import ServiceProcess
-from runtime.relay import KafkaRelay, Send
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api import build_http_api
 from services.registration.adapters.mail import RegistrationLinkMailer, SmtpMailer
@@ -23,23 +18,12 @@ from services.registration.application.service import RegistrationApplication
 from services.registration.application.tokens import TokenSigner
 from services.registration.settings import RegistrationSettings
 
-SERVICE = "registration"
-
-
-def declare_messaging(
-    settings: RegistrationSettings, receive: Callable[[ReceivedRecord], Outcome] | None = None
-) -> tuple[KafkaBroker, Send]:
-    """What registration publishes; it consumes nothing yet, so `receive` is unused (it
-    is there so every service declares its messaging alike). No I/O: also used to
-    generate the AsyncAPI document."""
-    broker = make_broker(settings.kafka_bootstrap, service=SERVICE)
-    send = document_publications(
-        broker,
-        service=SERVICE,
-        description="The applicant's intake: cohorts, pre-registration, registration, "
-        "documents, amendments and inquiries. Keyed by applicant (or cohort, inquiry) id.",
-    )
-    return broker, send
+MESSAGING = Messaging(
+    service="registration",
+    application=RegistrationApplication,
+    publishes="The applicant's intake: cohorts, pre-registration, registration, documents, "
+    "amendments and inquiries. Keyed by applicant (or cohort, inquiry) id.",
+)
 
 
 def build_application(settings: RegistrationSettings) -> RegistrationApplication:
@@ -71,25 +55,22 @@ async def bootstrap(
     settings = settings or RegistrationSettings(**overrides)
     app = build_application(settings)
     view = await connect_status_view(settings)
-    broker, send = declare_messaging(settings)
     mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
-    followers = [
-        KafkaRelay(app, topic=topics.REGISTRATION, translate=to_integration_event, send=send),
-        RegistrationLinkMailer(app, mailer, settings.public_base_url),
-        StatusProjector(app, view),
-    ]
     http = build_http_api(
         app,
         DocumentStore(settings.documents_dir, settings.max_document_bytes),
         view,
         settings.staff_token.get_secret_value(),
     )
-    return ServiceProcess(
-        name=SERVICE,
-        broker=broker,
-        followers=followers,
+    return service_process(
+        settings,
+        MESSAGING,
+        app,
+        translate=to_integration_event,
         http=http,
-        http_host=settings.http_host,
-        http_port=settings.http_port,
-        closers=[view.pool.close, app.close],
+        followers=[
+            RegistrationLinkMailer(app, mailer, settings.public_base_url),
+            StatusProjector(app, view),
+        ],
+        closers=[view.pool.close],
     )

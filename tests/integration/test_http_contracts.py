@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from infra import InfraSettings
+from infra.services import SERVICES
 from tests.support import STAFF_TOKEN, running, service_env
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,"
 CHECKS += "response_schema_conformance"
 
 
-@pytest.mark.parametrize("service", ["registration", "screening", "matching", "notifications"])
+@pytest.mark.parametrize("service", SERVICES)
 async def test_no_request_gets_an_undocumented_answer(service, infra: InfraSettings, tmp_path):
     settings_module = importlib.import_module(f"services.{service}.settings")
     settings_class = getattr(settings_module, f"{service.capitalize()}Settings")

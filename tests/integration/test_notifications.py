@@ -17,7 +17,7 @@ from events.envelope import Envelope
 from infra import InfraSettings
 from runtime.inbox import Inbox, ReceivedRecord
 from services.notifications.adapters.mail import MailNotSent, NotificationMailer, SmtpMailer
-from services.notifications.application.service import CONSUMES, NotificationsApplication
+from services.notifications.application.service import NotificationsApplication
 from services.notifications.bootstrap import bootstrap
 from services.notifications.settings import NotificationsSettings
 from tests.envelopes import upstream
@@ -249,7 +249,7 @@ async def test_a_mail_server_outage_or_a_crash_delays_mail_but_never_loses_it(
     record = ReceivedRecord(
         topics.REGISTRATION, 0, 0, registered(applicant, address).model_dump_json().encode()
     )
-    Inbox(app, accepts=CONSUMES).receive(record)
+    Inbox(app, accepts=NotificationsApplication.consumed_event_types()).receive(record)
     sender = "JIP Program Office <office@jip.example>"
     mailer = NotificationMailer(app, SmtpMailer(infra.smtp_host, unused_port(), sender))
 

@@ -205,6 +205,25 @@ async def test_passing_both_interviews_is_published_once_each(screening: Screeni
     assert stages == ["first", "second"]  # the repeated request recorded nothing
 
 
+async def test_an_interview_recorded_by_staff_continues_the_applicants_flow(
+    screening: Screening,
+) -> None:
+    applicant_id = uuid.uuid4()
+    registered = envelopes.applicant_registered(applicant_id, cohort_id=COHORT)
+    await screening.publish(applicant_id, registered)
+    await eventually(lambda: screening.case(applicant_id), what="the screening case")
+
+    # The office's client sends no X-Correlation-ID: the result belongs to the
+    # applicant's flow, which screening knows from the registration.
+    recorded = await screening.interview(applicant_id, FIRST)
+
+    assert recorded.status_code == 201
+    passed = await screening.published("InterviewPassed", applicant_id)
+    assert passed["correlation_id"] == str(registered.correlation_id)
+    [*_, recorded_event] = screening.store.events.get(applicant_id)
+    assert recorded_event.actor == {"kind": "staff", "id": "office-staff", "role": "admin"}
+
+
 async def test_a_failed_interview_ends_the_screening(screening: Screening) -> None:
     applicant_id = uuid.uuid4()
     await screening.register(applicant_id)

@@ -15,16 +15,10 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
-from runtime.http import (
-    ERROR_RESPONSES,
-    install_error_handlers,
-    optional_correlation_id,
-    staff_guard,
-)
-from services.matching.application.service import MatchingApplication, NotFound
+from runtime.http import ERROR_RESPONSES, ContinuedFlow, Staff, application, build_app
+from services.matching.application.service import MatchingApplication
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
-from services.matching.domain.rules import RuleViolation
 
 Party = Literal["office", "intern", "company"]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
@@ -111,71 +105,74 @@ def candidate_view(candidate: Candidate) -> CandidateView:
     )
 
 
+App = Annotated[MatchingApplication, Depends(application)]
+router = APIRouter(responses=ERROR_RESPONSES)
+
+
+@router.post(
+    "/matches",
+    status_code=201,
+    response_model=MatchConfirmedResponse,
+    summary="Record a company's final decision to take a candidate (staff)",
+    responses={200: {"model": MatchConfirmedResponse, "description": "Already recorded."}},
+)
+async def confirm_match(
+    body: MatchRequest, app: App, staff: Staff, cid: ContinuedFlow, response: Response
+) -> Any:
+    match, confirmed = await asyncio.to_thread(
+        app.confirm_match, body.applicant_id, body.company_id, body.course, staff, cid
+    )
+    if not confirmed:
+        response.status_code = status.HTTP_200_OK
+    return MatchConfirmedResponse(**match_view(match), confirmed=confirmed)
+
+
+@router.post(
+    "/matches/{match_id}/agreement",
+    status_code=201,
+    response_model=AgreementSignedResponse,
+    summary="Record the signed agreement of a match (staff)",
+    responses={200: {"model": AgreementSignedResponse, "description": "Already recorded."}},
+)
+async def sign_agreement(
+    match_id: uuid.UUID,
+    body: AgreementRequest,
+    app: App,
+    staff: Staff,
+    cid: ContinuedFlow,
+    response: Response,
+) -> Any:
+    match, signed = await asyncio.to_thread(
+        app.sign_agreement, match_id, list(body.parties), body.signed_at, staff, cid
+    )
+    if not signed:
+        response.status_code = status.HTTP_200_OK
+    assert match.agreement is not None
+    return AgreementSignedResponse(
+        agreement_id=match.agreement_id, match_id=match.id, signed=signed, **match.agreement
+    )
+
+
+@router.get(
+    "/candidates/{applicant_id}",
+    response_model=CandidateView,
+    summary="A candidate in the pool, or matched (staff)",
+)
+async def get_candidate(applicant_id: uuid.UUID, app: App, _: Staff) -> Any:
+    return candidate_view(await asyncio.to_thread(app.get_candidate, applicant_id))
+
+
+@router.get("/matches/{match_id}", response_model=MatchView, summary="A match (staff)")
+async def get_match(match_id: uuid.UUID, app: App, _: Staff) -> Any:
+    return MatchView(**match_view(await asyncio.to_thread(app.get_match, match_id)))
+
+
 def build_http_api(app: MatchingApplication, staff_token: str) -> FastAPI:
-    api = FastAPI(
+    return build_app(
         title="JIP matching",
-        version="1.0.0",
         description="The candidate pool, host companies' final decisions and the "
         "agreements of the Japan Internship Program (office staff).",
+        routers=[router],
+        staff_token=staff_token,
+        application=app,
     )
-    router = APIRouter(responses=ERROR_RESPONSES)
-
-    Staff = Annotated[str, Depends(staff_guard(staff_token))]
-    Correlation = Annotated[uuid.UUID | None, Depends(optional_correlation_id)]
-
-    @router.post(
-        "/matches",
-        status_code=201,
-        response_model=MatchConfirmedResponse,
-        summary="Record a company's final decision to take a candidate (staff)",
-        responses={200: {"model": MatchConfirmedResponse, "description": "Already recorded."}},
-    )
-    async def confirm_match(
-        body: MatchRequest, _: Staff, cid: Correlation, response: Response
-    ) -> Any:
-        match, confirmed = await asyncio.to_thread(
-            app.confirm_match, body.applicant_id, body.company_id, body.course, cid
-        )
-        if not confirmed:
-            response.status_code = status.HTTP_200_OK
-        return MatchConfirmedResponse(**match_view(match), confirmed=confirmed)
-
-    @router.post(
-        "/matches/{match_id}/agreement",
-        status_code=201,
-        response_model=AgreementSignedResponse,
-        summary="Record the signed agreement of a match (staff)",
-        responses={200: {"model": AgreementSignedResponse, "description": "Already recorded."}},
-    )
-    async def sign_agreement(
-        match_id: uuid.UUID, body: AgreementRequest, _: Staff, cid: Correlation, response: Response
-    ) -> Any:
-        match, signed = await asyncio.to_thread(
-            app.sign_agreement, match_id, list(body.parties), body.signed_at, cid
-        )
-        if not signed:
-            response.status_code = status.HTTP_200_OK
-        assert match.agreement is not None
-        return AgreementSignedResponse(
-            agreement_id=match.agreement_id, match_id=match.id, signed=signed, **match.agreement
-        )
-
-    @router.get(
-        "/candidates/{applicant_id}",
-        response_model=CandidateView,
-        summary="A candidate in the pool, or matched (staff)",
-    )
-    async def get_candidate(applicant_id: uuid.UUID, _: Staff) -> Any:
-        return candidate_view(await asyncio.to_thread(app.get_candidate, applicant_id))
-
-    @router.get("/matches/{match_id}", response_model=MatchView, summary="A match (staff)")
-    async def get_match(match_id: uuid.UUID, _: Staff) -> Any:
-        return MatchView(**match_view(await asyncio.to_thread(app.get_match, match_id)))
-
-    @router.get("/health", summary="Liveness")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    api.include_router(router)
-    install_error_handlers(api, rule_violation=RuleViolation, not_found=NotFound)
-    return api

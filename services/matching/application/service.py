@@ -12,31 +12,25 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import singledispatchmethod
 
 from eventsourcing.application import ProcessingEvent
 
 from events import screening
 from events.envelope import Envelope
+from kernel.actor import Actor
+from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
-from services.matching.domain.rules import RuleViolation
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
 
-class NotFound(RuleViolation):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(field, reason)
-
-
 class MatchingApplication(ServiceApplication):
     name = "matching"
-
-    #: The integration events matching reacts to; anything else on its topics is skipped.
-    CONSUMES: tuple[type[Envelope], ...] = (screening.InterviewPassed,)
 
     def __init__(
         self, env: dict[str, str] | None = None, *, clock: Clock = lambda: datetime.now(UTC)
@@ -45,10 +39,11 @@ class MatchingApplication(ServiceApplication):
         self.clock = clock
 
     # -- policies ----------------------------------------------------------------------
+    @singledispatchmethod
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
-        if isinstance(envelope, screening.InterviewPassed):
-            self.when_second_interview_passed_then_enter_pool(envelope, processing_event)
+        """Screening's events that matching does not react to are not consumed."""
 
+    @policy.register
     def when_second_interview_passed_then_enter_pool(
         self, e: screening.InterviewPassed, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
@@ -61,6 +56,7 @@ class MatchingApplication(ServiceApplication):
             passed_screening_at=p.interviewed_at,
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
+            actor=self.system_actor,
         )
         processing_event.collect_events(candidate)
 
@@ -82,6 +78,7 @@ class MatchingApplication(ServiceApplication):
         applicant_id: uuid.UUID,
         company_id: uuid.UUID,
         course: str,
+        actor: Actor,
         correlation_id: uuid.UUID | None = None,
     ) -> tuple[Match, bool]:
         """Records a company's final decision to take a candidate. Returns the match and
@@ -100,7 +97,7 @@ class MatchingApplication(ServiceApplication):
                 assert candidate.match_id is not None
                 return self.get_match(candidate.match_id), False
             match = candidate.confirm_match(
-                company_id, course, self.clock(), correlation_id or candidate.correlation_id
+                company_id, course, self.clock(), correlation_id or candidate.correlation_id, actor
             )
             self.save(candidate, match)
             return match, True
@@ -112,6 +109,7 @@ class MatchingApplication(ServiceApplication):
         match_id: uuid.UUID,
         parties: list[str],
         signed_at: datetime,
+        actor: Actor,
         correlation_id: uuid.UUID | None = None,
     ) -> tuple[Match, bool]:
         """Records the signed agreement of a match. Returns the match and whether the
@@ -120,7 +118,7 @@ class MatchingApplication(ServiceApplication):
         def attempt() -> tuple[Match, bool]:
             match = self.get_match(match_id)
             signed = match.sign_agreement(
-                parties, signed_at, correlation_id or match.correlation_id
+                parties, signed_at, correlation_id or match.correlation_id, actor
             )
             if signed:
                 self.save(match)

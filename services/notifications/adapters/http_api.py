@@ -15,20 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 
-from runtime.http import (
-    ERROR_RESPONSES,
-    correlation_id,
-    install_error_handlers,
-    staff_guard,
-)
-from services.notifications.application.service import NotFound, NotificationsApplication
+from runtime.http import ERROR_RESPONSES, NewFlow, Staff, application, build_app
+from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import Notification
-from services.notifications.domain.rules import RuleViolation
-
-
-class Health(BaseModel):
-    status: Literal["ok"] = "ok"
-    service: str = "notifications"
 
 
 class NotificationView(BaseModel):
@@ -62,44 +51,42 @@ class NotificationList(BaseModel):
     notifications: list[NotificationView] = Field(description="Oldest first.")
 
 
+App = Annotated[NotificationsApplication, Depends(application)]
+router = APIRouter(responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/notifications",
+    response_model=NotificationList,
+    summary="The notifications of one applicant, with their state (staff)",
+)
+async def list_notifications(
+    applicant_id: Annotated[uuid.UUID, Query()], app: App, _: Staff
+) -> Any:
+    found = await asyncio.to_thread(app.notifications_of, applicant_id)
+    return NotificationList(
+        applicant_id=applicant_id, notifications=[NotificationView.of(n) for n in found]
+    )
+
+
+@router.post(
+    "/notifications/{notification_id}/resend",
+    status_code=202,
+    response_model=NotificationView,
+    summary="Send a message again, e.g. one the applicant lost (staff)",
+)
+async def resend(notification_id: uuid.UUID, app: App, staff: Staff, cid: NewFlow) -> Any:
+    notification = await asyncio.to_thread(app.request_resend, notification_id, staff, cid)
+    return NotificationView.of(notification)
+
+
 def build_http_api(app: NotificationsApplication, staff_token: str) -> FastAPI:
-    api = FastAPI(
+    return build_app(
         title="JIP notifications",
-        version="1.0.0",
         description="The e-mails the Japan Internship Program office sends applicants "
         "(application received, documents complete, interview results, match) and "
         "inquiry answers: which went out, and when.",
+        routers=[router],
+        staff_token=staff_token,
+        application=app,
     )
-    router = APIRouter(responses=ERROR_RESPONSES)
-    Correlation = Annotated[uuid.UUID, Depends(correlation_id)]
-
-    Staff = Annotated[str, Depends(staff_guard(staff_token))]
-
-    @api.get("/health", response_model=Health, summary="Liveness")
-    async def health() -> Any:
-        return Health()
-
-    @router.get(
-        "/notifications",
-        response_model=NotificationList,
-        summary="The notifications of one applicant, with their state (staff)",
-    )
-    async def list_notifications(applicant_id: Annotated[uuid.UUID, Query()], _staff: Staff) -> Any:
-        found = await asyncio.to_thread(app.notifications_of, applicant_id)
-        return NotificationList(
-            applicant_id=applicant_id, notifications=[NotificationView.of(n) for n in found]
-        )
-
-    @router.post(
-        "/notifications/{notification_id}/resend",
-        status_code=202,
-        response_model=NotificationView,
-        summary="Send a message again, e.g. one the applicant lost (staff)",
-    )
-    async def resend(notification_id: uuid.UUID, staff_id: Staff, cid: Correlation) -> Any:
-        notification = await asyncio.to_thread(app.request_resend, notification_id, staff_id, cid)
-        return NotificationView.of(notification)
-
-    api.include_router(router)
-    install_error_handlers(api, rule_violation=RuleViolation, not_found=NotFound)
-    return api

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import singledispatchmethod
 from typing import Any, Final
 
 from eventsourcing.application import ProcessingEvent
@@ -19,32 +20,17 @@ from eventsourcing.domain import Aggregate
 
 from events import matching, registration, screening
 from events.envelope import Envelope
+from kernel.actor import Actor
+from kernel.rules import NotFound
 from runtime.application import ServiceApplication
 from services.notifications.domain.notification import Notification, notification_id_for
 from services.notifications.domain.recipient import Recipient
-from services.notifications.domain.rules import RuleViolation
 
 Clock = Callable[[], datetime]
-
-#: The integration events this service reacts to; every other event is skipped.
-CONSUMES: Final[tuple[type[Envelope], ...]] = (
-    registration.ApplicantRegistered,
-    registration.ApplicantDetailsAmended,
-    registration.DocumentsSubmitted,
-    registration.InquiryAnswered,
-    screening.InterviewPassed,
-    screening.InterviewFailed,
-    matching.MatchConfirmed,
-)
 
 #: Milestones announced once per applicant, however often their event recurs (a second
 #: registration through a new link, a résumé uploaded after the documents were complete).
 ONCE_PER_APPLICANT: Final = frozenset({"application_received", "documents_complete"})
-
-
-class NotFound(RuleViolation):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(field, reason)
 
 
 @dataclass(frozen=True)
@@ -67,106 +53,125 @@ class NotificationsApplication(ServiceApplication):
     ) -> None:
         super().__init__(env)
         self.clock = clock
-        self._policies: dict[type[Envelope], Callable[[Any, _Effects], None]] = {
-            registration.ApplicantRegistered: self.when_applicant_registered_then_welcome,
-            registration.ApplicantDetailsAmended: self.when_name_amended_then_use_the_new_name,
-            registration.DocumentsSubmitted: self.when_documents_complete_then_confirm,
-            registration.InquiryAnswered: self.when_inquiry_answered_then_forward_the_answer,
-            screening.InterviewPassed: self.when_interview_passed_then_congratulate,
-            screening.InterviewFailed: self.when_interview_failed_then_inform,
-            matching.MatchConfirmed: self.when_match_confirmed_then_announce_it,
-        }
 
     # -- the policy --------------------------------------------------------------------
+    # Each reaction loads what it touches through `_Effects`, which records it all with
+    # the Kafka position when the reaction ends.
+    @singledispatchmethod
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
-        handler = self._policies.get(type(envelope))
-        if handler is None:
-            return
-        effects = _Effects(self, envelope)
-        handler(envelope.payload, effects)
-        processing_event.collect_events(*effects.changed)
+        """Other services' events that owe no message are not consumed."""
 
+    @policy.register
     def when_applicant_registered_then_welcome(
-        self, p: registration.ApplicantRegisteredPayload, fx: _Effects
+        self, e: registration.ApplicantRegistered, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
-        recipient = fx.recipient(p.applicant_id)
-        released = recipient.identify(
-            str(p.email), p.given_name, p.family_name, fx.correlation_id, fx.causation_id
-        )
-        fx.request_for_applicant(
-            recipient,
-            "application_received",
-            cohort_id=p.cohort_id,
-            education_status=p.education.status,
-        )
-        # Messages owed before the address was known (e.g. an interview result read
-        # before the registration) go now, after the welcome.
-        for notification_id in released:
-            notification = fx.load(notification_id)
-            notification.release(fx.correlation_id, fx.causation_id)
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            recipient = fx.recipient(p.applicant_id)
+            released = recipient.identify(
+                str(p.email),
+                p.given_name,
+                p.family_name,
+                fx.correlation_id,
+                fx.causation_id,
+                fx.actor,
+            )
+            fx.request_for_applicant(
+                recipient,
+                "application_received",
+                cohort_id=p.cohort_id,
+                education_status=p.education.status,
+            )
+            # Messages owed before the address was known (e.g. an interview result read
+            # before the registration) go now, after the welcome.
+            for notification_id in released:
+                notification = fx.load(notification_id)
+                notification.release(fx.correlation_id, fx.causation_id, fx.actor)
 
+    @policy.register
     def when_name_amended_then_use_the_new_name(
-        self, p: registration.ApplicantDetailsAmendedPayload, fx: _Effects
+        self, e: registration.ApplicantDetailsAmended, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
-        given, family = p.changes.get("given_name"), p.changes.get("family_name")
-        if not (isinstance(given, str) or isinstance(family, str)):
-            return
-        if self.find(p.applicant_id, Recipient) is None:
-            return  # the registration, when it arrives, brings the current name
-        recipient = fx.recipient(p.applicant_id)
-        recipient.rename(
-            given if isinstance(given, str) else None,
-            family if isinstance(family, str) else None,
-            fx.correlation_id,
-            fx.causation_id,
-        )
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            given, family = p.changes.get("given_name"), p.changes.get("family_name")
+            if not (isinstance(given, str) or isinstance(family, str)):
+                return
+            if self.find(p.applicant_id, Recipient) is None:
+                return  # the registration, when it arrives, brings the current name
+            recipient = fx.recipient(p.applicant_id)
+            recipient.rename(
+                given if isinstance(given, str) else None,
+                family if isinstance(family, str) else None,
+                fx.correlation_id,
+                fx.causation_id,
+                fx.actor,
+            )
 
+    @policy.register
     def when_documents_complete_then_confirm(
-        self, p: registration.DocumentsSubmittedPayload, fx: _Effects
+        self, e: registration.DocumentsSubmitted, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
-        if p.outstanding:
-            return
-        fx.request_for_applicant(
-            fx.recipient(p.applicant_id), "documents_complete", cohort_id=p.cohort_id
-        )
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            if p.outstanding:
+                return
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id), "documents_complete", cohort_id=p.cohort_id
+            )
 
+    @policy.register
     def when_interview_passed_then_congratulate(
-        self, p: screening.InterviewPassedPayload, fx: _Effects
+        self, e: screening.InterviewPassed, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
-        fx.request_for_applicant(
-            fx.recipient(p.applicant_id),
-            "interview_passed",
-            cohort_id=p.cohort_id,
-            stage=p.stage,
-            language=p.language,
-            interviewed_on=p.interviewed_at.date().isoformat(),
-        )
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "interview_passed",
+                cohort_id=p.cohort_id,
+                stage=p.stage,
+                language=p.language,
+                interviewed_on=p.interviewed_at.date().isoformat(),
+            )
 
+    @policy.register
     def when_interview_failed_then_inform(
-        self, p: screening.InterviewFailedPayload, fx: _Effects
+        self, e: screening.InterviewFailed, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
-        # Domain step 6: applicants who fail any step are told by e-mail.
-        fx.request_for_applicant(
-            fx.recipient(p.applicant_id), "interview_failed", cohort_id=p.cohort_id, stage=p.stage
-        )
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            # Domain step 6: applicants who fail any step are told by e-mail.
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "interview_failed",
+                cohort_id=p.cohort_id,
+                stage=p.stage,
+            )
 
+    @policy.register
     def when_match_confirmed_then_announce_it(
-        self, p: matching.MatchConfirmedPayload, fx: _Effects
+        self, e: matching.MatchConfirmed, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
-        fx.request_for_applicant(
-            fx.recipient(p.applicant_id),
-            "match_confirmed",
-            cohort_id=p.cohort_id,
-            course=p.course,
-            confirmed_on=p.confirmed_at.date().isoformat(),
-        )
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "match_confirmed",
+                cohort_id=p.cohort_id,
+                course=p.course,
+                confirmed_on=p.confirmed_at.date().isoformat(),
+            )
 
+    @policy.register
     def when_inquiry_answered_then_forward_the_answer(
-        self, p: registration.InquiryAnsweredPayload, fx: _Effects
+        self, e: registration.InquiryAnswered, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
-        fx.request_for_address(
-            str(p.email), "inquiry_answer", inquiry_id=str(p.inquiry_id), answer=p.answer
-        )
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_address(
+                str(p.email), "inquiry_answer", inquiry_id=str(p.inquiry_id), answer=p.answer
+            )
 
     # -- the mailer's use cases --------------------------------------------------------
     def outgoing(self, notification_id: uuid.UUID, message_domain: str) -> OutgoingMail | None:
@@ -196,14 +201,14 @@ class NotificationsApplication(ServiceApplication):
         notification: Notification = self.repository.get(notification_id)
         if not notification.sendable:
             return
-        notification.record_sent(self.clock(), message_id)
+        notification.record_sent(self.clock(), message_id, self.system_actor)
         self.save(notification)
 
     def record_refused(self, notification_id: uuid.UUID, reason: str) -> None:
         notification: Notification = self.repository.get(notification_id)
         if not notification.sendable:
             return
-        notification.record_refused(reason, self.clock())
+        notification.record_refused(reason, self.clock(), self.system_actor)
         self.save(notification)
 
     # -- the office's use cases --------------------------------------------------------
@@ -221,12 +226,13 @@ class NotificationsApplication(ServiceApplication):
         return notification
 
     def request_resend(
-        self, notification_id: uuid.UUID, requested_by: str, correlation_id: uuid.UUID
+        self, notification_id: uuid.UUID, actor: Actor, correlation_id: uuid.UUID
     ) -> Notification:
+        """The office asks for a message to be sent again."""
 
         def attempt() -> Notification:
             notification = self.get_notification(notification_id)
-            notification.request_resend(requested_by, correlation_id)
+            notification.request_resend(actor["id"], correlation_id, actor)
             self.save(notification)
             return notification
 
@@ -236,16 +242,27 @@ class NotificationsApplication(ServiceApplication):
 class _Effects:
     """The aggregates one consumed event touches, loaded once and recorded together."""
 
-    def __init__(self, app: NotificationsApplication, envelope: Envelope) -> None:
+    def __init__(
+        self,
+        app: NotificationsApplication,
+        envelope: Envelope,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         self.app = app
+        self.processing_event = processing_event
+        #: Reactions to other services' events are the service's own doing.
+        self.actor = app.system_actor
         self.cause_event_id = envelope.event_id
         self.correlation_id = envelope.correlation_id
         self.causation_id: uuid.UUID | None = envelope.event_id
         self._touched: dict[uuid.UUID, Aggregate] = {}
 
-    @property
-    def changed(self) -> list[Aggregate]:
-        return list(self._touched.values())
+    def __enter__(self) -> _Effects:
+        return self
+
+    def __exit__(self, error_type: type[BaseException] | None, *_: object) -> None:
+        if error_type is None:
+            self.processing_event.collect_events(*self._touched.values())
 
     def load(self, aggregate_id: uuid.UUID) -> Any:
         if aggregate_id not in self._touched:
@@ -265,6 +282,7 @@ class _Effects:
             applicant_id=applicant_id,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            actor=self.actor,
         )
         self._touched[applicant_id] = recipient
         return recipient
@@ -289,9 +307,10 @@ class _Effects:
             recipient_known=recipient.known,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            actor=self.actor,
         )
         recipient.note_notification(
-            notification.id, template, self.correlation_id, self.causation_id
+            notification.id, template, self.correlation_id, self.causation_id, self.actor
         )
         self._touched[notification.id] = notification
 
@@ -306,5 +325,6 @@ class _Effects:
             recipient_known=True,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            actor=self.actor,
         )
         self._touched[notification.id] = notification

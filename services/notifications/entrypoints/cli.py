@@ -1,35 +1,15 @@
-"""Notifications' command line: run the service."""
+"""Notifications' command line: `python -m services.notifications [serve]` runs the
+service."""
 
 from __future__ import annotations
 
-import typer
-
-from runtime.process import print_quarantine
-from runtime.process import serve as serve_process
-from services.notifications.bootstrap import bootstrap, build_application
+from runtime.cli import service_cli
+from services.notifications.bootstrap import MESSAGING, bootstrap, build_application
 from services.notifications.settings import NotificationsSettings
 
-cli = typer.Typer(add_completion=False, help="JIP notifications service.")
-
-
-@cli.callback(invoke_without_command=True)
-def main(ctx: typer.Context) -> None:
-    """JIP notifications service. Without a command, runs `serve`."""
-    if ctx.invoked_subcommand is None:
-        serve()
-
-
-@cli.command()
-def serve() -> None:
-    """Run the HTTP API, the Kafka inbox, the relay to Kafka and the mailer."""
-    serve_process(lambda: bootstrap(NotificationsSettings()))
-
-
-@cli.command()
-def quarantine() -> None:
-    """List the records this service set aside (malformed, or its policy failed)."""
-    app = build_application(NotificationsSettings())
-    try:
-        print_quarantine(app)
-    finally:
-        app.close()
+cli = service_cli(
+    MESSAGING,
+    build=lambda: bootstrap(NotificationsSettings()),
+    open_application=lambda: build_application(NotificationsSettings()),
+    serves="the HTTP API, the Kafka inbox, the relay to Kafka and the mailer",
+)

@@ -15,19 +15,16 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from kernel import actor as acting
+from kernel.actor import Actor
+from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication
 from services.registration.application.tokens import TokenSigner
 from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
 from services.registration.domain.cohort import Cohort, cohort_aggregate_id
 from services.registration.domain.inquiry import Inquiry
-from services.registration.domain.rules import RuleViolation
 
 Clock = Callable[[], datetime]
-
-
-class NotFound(RuleViolation):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(field, reason)
 
 
 class RegistrationApplication(ServiceApplication):
@@ -47,7 +44,7 @@ class RegistrationApplication(ServiceApplication):
         self.clock = clock
 
     # -- cohorts -----------------------------------------------------------------------
-    def open_cohort(self, spec: dict[str, Any], opened_by: str, correlation_id: uuid.UUID) -> bool:
+    def open_cohort(self, spec: dict[str, Any], actor: Actor, correlation_id: uuid.UUID) -> bool:
         """Opens a cohort; opening the same cohort again with the same spec is a no-op
         (returns False), with a different spec a conflict."""
         aggregate_id = cohort_aggregate_id(spec["cohort_id"])
@@ -59,7 +56,11 @@ class RegistrationApplication(ServiceApplication):
                 )
             return False
         cohort = Cohort.open(
-            **spec, opened_by=opened_by, correlation_id=correlation_id, causation_id=None
+            **spec,
+            opened_by=actor["id"],
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
         )
         self.save(cohort)
         return True
@@ -86,14 +87,19 @@ class RegistrationApplication(ServiceApplication):
         claim = self.find(claim_id, EmailClaim)
         if claim is not None:
             return claim.applicant_id, False
+        applicant_id = uuid.uuid4()
+        # Whoever pre-registers an address acts as the applicant of that application.
+        actor = acting.applicant(applicant_id)
         applicant = Applicant(
+            applicant_id=applicant_id,
             cohort_id=cohort_id,
             email=email,
             preregistered_at=now,
             correlation_id=correlation_id,
             causation_id=None,
+            actor=actor,
         )
-        applicant.issue_registration_link(now, self.link_valid_for, correlation_id)
+        applicant.issue_registration_link(now, self.link_valid_for, correlation_id, actor)
         claim = EmailClaim(cohort_id=cohort_id, email=email, applicant_id=applicant.id)
         try:
             self.save(applicant, claim)
@@ -112,7 +118,9 @@ class RegistrationApplication(ServiceApplication):
         if claim is None:
             return
         applicant = self.get_applicant(claim.applicant_id)
-        applicant.issue_registration_link(self.clock(), self.link_valid_for, correlation_id)
+        applicant.issue_registration_link(
+            self.clock(), self.link_valid_for, correlation_id, acting.applicant(applicant.id)
+        )
         self.save(applicant)
 
     def get_applicant(self, applicant_id: uuid.UUID) -> Applicant:
@@ -155,7 +163,12 @@ class RegistrationApplication(ServiceApplication):
                 return applicant, False
             cohort = self.get_cohort(applicant.cohort_id)
             applicant.register(
-                claims.serial, details, cohort.course_codes(), self.clock(), correlation_id
+                claims.serial,
+                details,
+                cohort.course_codes(),
+                self.clock(),
+                correlation_id,
+                acting.applicant(applicant.id),
             )
             self.save(applicant)
             return applicant, True
@@ -163,7 +176,11 @@ class RegistrationApplication(ServiceApplication):
         return self.retry_once_on_conflict(attempt)
 
     def submit_documents(
-        self, applicant_id: uuid.UUID, documents: list[dict[str, Any]], correlation_id: uuid.UUID
+        self,
+        applicant_id: uuid.UUID,
+        documents: list[dict[str, Any]],
+        actor: Actor,
+        correlation_id: uuid.UUID,
     ) -> tuple[Applicant, list[dict[str, Any]]]:
         """Records documents already written to the document store. Documents whose kind
         and checksum were already recorded are not recorded again; returns the ones that
@@ -175,7 +192,7 @@ class RegistrationApplication(ServiceApplication):
             new = [d for d in documents if (d["kind"], d["sha256"]) not in known]
             if not new:
                 return applicant, []
-            applicant.submit_documents(new, self.clock(), correlation_id)
+            applicant.submit_documents(new, self.clock(), correlation_id, actor)
             self.save(applicant)
             return applicant, new
 
@@ -186,7 +203,7 @@ class RegistrationApplication(ServiceApplication):
         applicant_id: uuid.UUID,
         changes: dict[str, Any],
         reason: str,
-        amended_by: str,
+        actor: Actor,
         correlation_id: uuid.UUID,
     ) -> bool:
 
@@ -196,7 +213,9 @@ class RegistrationApplication(ServiceApplication):
                 applicant.details.get(k) == v for k, v in changes.items()
             ):
                 return False
-            applicant.amend_details(changes, reason, amended_by, self.clock(), correlation_id)
+            applicant.amend_details(
+                changes, reason, actor["id"], self.clock(), correlation_id, actor
+            )
             self.save(applicant)
             return True
 
@@ -222,17 +241,18 @@ class RegistrationApplication(ServiceApplication):
             received_at=self.clock(),
             correlation_id=correlation_id,
             causation_id=None,
+            actor=acting.inquirer(inquiry_id),
         )
         self.save(inquiry)
         return inquiry_id, True
 
     def answer_inquiry(
-        self, inquiry_id: uuid.UUID, answer: str, answered_by: str, correlation_id: uuid.UUID
+        self, inquiry_id: uuid.UUID, answer: str, actor: Actor, correlation_id: uuid.UUID
     ) -> None:
         inquiry = self.find(inquiry_id, Inquiry)
         if inquiry is None:
             raise NotFound("inquiry_id", "there is no such inquiry")
-        inquiry.answer_with(answer, answered_by, self.clock(), correlation_id)
+        inquiry.answer_with(answer, actor["id"], self.clock(), correlation_id, actor)
         self.save(inquiry)
 
 

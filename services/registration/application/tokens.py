@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from services.registration.domain.rules import RuleViolation
+from kernel.rules import RuleViolation
 
 Purpose = Literal["registration-link", "applicant-access"]
 

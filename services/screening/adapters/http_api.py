@@ -15,15 +15,9 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.screening import InterviewLanguage, InterviewStage
-from runtime.http import (
-    ERROR_RESPONSES,
-    correlation_id,
-    install_error_handlers,
-    staff_guard,
-)
-from services.screening.application.service import NotFound, ScreeningApplication
+from runtime.http import ERROR_RESPONSES, ContinuedFlow, Staff, application, build_app
+from services.screening.application.service import ScreeningApplication
 from services.screening.domain.case import ScreeningCase
-from services.screening.domain.rules import RuleViolation
 
 
 class Strict(BaseModel):
@@ -113,62 +107,60 @@ def case_view(case: ScreeningCase) -> CaseView:
     )
 
 
+App = Annotated[ScreeningApplication, Depends(application)]
+router = APIRouter(responses=ERROR_RESPONSES)
+
+
+@router.post(
+    "/cases/{applicant_id}/interviews",
+    status_code=201,
+    response_model=InterviewRecorded,
+    summary="Record the result of an interview (staff)",
+    responses={200: {"model": InterviewRecorded, "description": "Already recorded."}},
+)
+async def record_interview(
+    applicant_id: uuid.UUID,
+    body: InterviewResult,
+    app: App,
+    staff: Staff,
+    cid: ContinuedFlow,
+    response: Response,
+) -> Any:
+    # ContinuedFlow, not NewFlow: without the caller's correlation id, the result
+    # continues the applicant's flow (the case's), which a new id would break.
+    case, recorded = await asyncio.to_thread(
+        app.record_interview,
+        applicant_id,
+        body.stage,
+        body.language,
+        body.passed,
+        body.interviewer,
+        body.interviewed_at,
+        staff,
+        cid,
+    )
+    if not recorded:
+        response.status_code = status.HTTP_200_OK
+    return InterviewRecorded(
+        case_id=case.id,
+        stage=body.stage,
+        passed=body.passed,
+        recorded=recorded,
+        status=case.status,
+    )
+
+
+@router.get("/cases/{applicant_id}", response_model=CaseView, summary="A screening case (staff)")
+async def get_case(applicant_id: uuid.UUID, app: App, _: Staff) -> Any:
+    return case_view(await asyncio.to_thread(app.get_case, applicant_id))
+
+
 def build_http_api(app: ScreeningApplication, staff_token: str) -> FastAPI:
-    api = FastAPI(
+    return build_app(
         title="JIP screening",
-        version="1.0.0",
         description="Screening cases of the Japan Internship Program: documents, "
         "eligibility, amendments and the first and second interviews (office staff).",
+        routers=[router],
+        staff_token=staff_token,
+        application=app,
     )
-    router = APIRouter(responses=ERROR_RESPONSES)
-
-    Staff = Annotated[str, Depends(staff_guard(staff_token))]
-    Correlation = Annotated[uuid.UUID | None, Depends(correlation_id)]
-
-    @router.post(
-        "/cases/{applicant_id}/interviews",
-        status_code=201,
-        response_model=InterviewRecorded,
-        summary="Record the result of an interview (staff)",
-        responses={200: {"model": InterviewRecorded, "description": "Already recorded."}},
-    )
-    async def record_interview(
-        applicant_id: uuid.UUID,
-        body: InterviewResult,
-        _: Staff,
-        cid: Correlation,
-        response: Response,
-    ) -> Any:
-        case, recorded = await asyncio.to_thread(
-            app.record_interview,
-            applicant_id,
-            body.stage,
-            body.language,
-            body.passed,
-            body.interviewer,
-            body.interviewed_at,
-            cid,
-        )
-        if not recorded:
-            response.status_code = status.HTTP_200_OK
-        return InterviewRecorded(
-            case_id=case.id,
-            stage=body.stage,
-            passed=body.passed,
-            recorded=recorded,
-            status=case.status,
-        )
-
-    @router.get(
-        "/cases/{applicant_id}", response_model=CaseView, summary="A screening case (staff)"
-    )
-    async def get_case(applicant_id: uuid.UUID, _: Staff) -> Any:
-        return case_view(await asyncio.to_thread(app.get_case, applicant_id))
-
-    @router.get("/health", summary="Liveness")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    api.include_router(router)
-    install_error_handlers(api, rule_violation=RuleViolation, not_found=NotFound)
-    return api

@@ -11,17 +11,19 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import date, datetime
+from functools import singledispatchmethod
 from typing import Any
 
 from eventsourcing.application import ProcessingEvent
 
 from events import registration
 from events.envelope import Envelope
+from kernel.actor import Actor
+from kernel.rules import NotFound
 from runtime.application import ServiceApplication
 from services.screening.domain.case import ScreeningCase
 from services.screening.domain.cohort import Cohort, CohortWaitList, cohort_aggregate_id
 from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
-from services.screening.domain.rules import RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -30,33 +32,15 @@ log = logging.getLogger(__name__)
 FACT_FIELDS = ("date_of_birth", "nationality", "country_of_residence")
 
 
-class NotFound(RuleViolation):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(field, reason)
-
-
 class ScreeningApplication(ServiceApplication):
     name = "screening"
 
-    #: The integration events screening reacts to; anything else on its topics is skipped.
-    CONSUMES: tuple[type[Envelope], ...] = (
-        registration.ApplicantRegistered,
-        registration.DocumentsSubmitted,
-        registration.ApplicantDetailsAmended,
-        registration.CohortOpened,
-    )
-
     # -- policies ----------------------------------------------------------------------
+    @singledispatchmethod
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
-        if isinstance(envelope, registration.ApplicantRegistered):
-            self.when_applicant_registered_then_open_case(envelope, processing_event)
-        elif isinstance(envelope, registration.DocumentsSubmitted):
-            self.when_documents_submitted_then_record_them(envelope, processing_event)
-        elif isinstance(envelope, registration.ApplicantDetailsAmended):
-            self.when_details_amended_then_flag_case_for_review(envelope, processing_event)
-        elif isinstance(envelope, registration.CohortOpened):
-            self.when_cohort_opened_then_adopt_its_terms(envelope, processing_event)
+        """Registration's events that screening does not react to are not consumed."""
 
+    @policy.register
     def when_applicant_registered_then_open_case(
         self, e: registration.ApplicantRegistered, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
@@ -75,18 +59,20 @@ class ScreeningApplication(ServiceApplication):
             ),
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
+            actor=self.system_actor,
         )
         terms = self._terms_of(p.cohort_id)
         if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id)
+            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
             processing_event.collect_events(case)
             return
         wait_list = self.find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
         if wait_list is None:
-            wait_list = CohortWaitList(p.cohort_id, e.correlation_id, e.event_id)
-        wait_list.add(case.id, e.correlation_id, e.event_id)
+            wait_list = CohortWaitList(p.cohort_id, e.correlation_id, e.event_id, self.system_actor)
+        wait_list.add(case.id, e.correlation_id, e.event_id, self.system_actor)
         processing_event.collect_events(case, wait_list)
 
+    @policy.register
     def when_documents_submitted_then_record_them(
         self, e: registration.DocumentsSubmitted, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
@@ -98,10 +84,11 @@ class ScreeningApplication(ServiceApplication):
             for d in e.payload.documents
         ]
         if case.receive_documents(
-            documents, list(e.payload.outstanding), e.correlation_id, e.event_id
+            documents, list(e.payload.outstanding), e.correlation_id, e.event_id, self.system_actor
         ):
             processing_event.collect_events(case)
 
+    @policy.register
     def when_details_amended_then_flag_case_for_review(
         self,
         e: registration.ApplicantDetailsAmended,
@@ -117,13 +104,15 @@ class ScreeningApplication(ServiceApplication):
             reason=e.payload.reason,
             amended_by=e.payload.amended_by,
             correlation_id=e.correlation_id,
+            actor=self.system_actor,
         ):
             return
         terms = self._terms_of(case.cohort_id)
         if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id)
+            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
         processing_event.collect_events(case)
 
+    @policy.register
     def when_cohort_opened_then_adopt_its_terms(
         self, e: registration.CohortOpened, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
@@ -139,6 +128,7 @@ class ScreeningApplication(ServiceApplication):
             rules=p.rules.model_dump(mode="json"),
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
+            actor=self.system_actor,
         )
         processing_event.collect_events(cohort)
         wait_list = self.find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
@@ -147,9 +137,11 @@ class ScreeningApplication(ServiceApplication):
         for applicant_id in wait_list.applicant_ids:
             case = self._case(applicant_id)
             if case is not None and case.eligibility is None:
-                case.assess_eligibility(cohort.terms, case.correlation_id, e.event_id)
+                case.assess_eligibility(
+                    cohort.terms, case.correlation_id, e.event_id, self.system_actor
+                )
                 processing_event.collect_events(case)
-        wait_list.close(e.correlation_id, e.event_id)
+        wait_list.close(e.correlation_id, e.event_id, self.system_actor)
         processing_event.collect_events(wait_list)
 
     def _case_or_none(self, applicant_id: uuid.UUID, e: Envelope) -> ScreeningCase | None:
@@ -184,6 +176,7 @@ class ScreeningApplication(ServiceApplication):
         passed: bool,
         interviewer: str,
         interviewed_at: datetime,
+        actor: Actor,
         correlation_id: uuid.UUID | None = None,
     ) -> tuple[ScreeningCase, bool]:
         """Records an interview's result; returns the case and whether anything new was
@@ -198,6 +191,7 @@ class ScreeningApplication(ServiceApplication):
                 interviewer,
                 interviewed_at,
                 correlation_id or case.correlation_id,
+                actor,
             )
             if recorded:
                 self.save(case)

@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import typer
-
-from runtime.process import print_quarantine
-from runtime.process import serve as serve_process
-from services.screening.bootstrap import bootstrap, build_application
+from runtime.cli import service_cli
+from services.screening.bootstrap import MESSAGING, bootstrap, build_application
 from services.screening.settings import ScreeningSettings
 
-cli = typer.Typer(add_completion=False, help="JIP screening service.")
-
-
-@cli.callback(invoke_without_command=True)
-def main(ctx: typer.Context) -> None:
-    """Without a command, serve."""
-    # A Typer app with a single command runs it without its name, so `... serve` would
-    # fail; the callback keeps `serve` a named command (as in registration) and makes
-    # it the default.
-    if ctx.invoked_subcommand is None:
-        serve()
-
-
-@cli.command()
-def serve() -> None:
-    """Run the HTTP API, the consumer of registration's events and the relay to Kafka."""
-    serve_process(lambda: bootstrap(ScreeningSettings()))
-
-
-@cli.command()
-def quarantine() -> None:
-    """List the records this service set aside (malformed, or its policy failed)."""
-    app = build_application(ScreeningSettings())
-    try:
-        print_quarantine(app)
-    finally:
-        app.close()
+cli = service_cli(
+    MESSAGING,
+    build=lambda: bootstrap(ScreeningSettings()),
+    open_application=lambda: build_application(ScreeningSettings()),
+    serves="the HTTP API, the consumer of registration's events and the relay to Kafka",
+)

@@ -1,0 +1,62 @@
+"""The command line every service shares: `serve` (the default), `quarantine` for a
+service that consumes, `rebuild-read-models` for one that keeps read models. A service's
+`entrypoints/cli.py` builds it with `service_cli` and adds only its own commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import typer
+
+from runtime.application import ServiceApplication
+from runtime.bootstrap import Messaging
+from runtime.process import ServiceProcess, print_quarantine, serve
+
+
+def service_cli(
+    messaging: Messaging,
+    *,
+    build: Callable[[], Awaitable[ServiceProcess]],
+    open_application: Callable[[], ServiceApplication],
+    serves: str,
+    rebuild_read_models: Callable[[], Coroutine[Any, Any, str]] | None = None,
+) -> typer.Typer:
+    """`build` makes the whole process (the service's bootstrap), `open_application`
+    only its event store (for maintenance); `serves` says what `serve` runs;
+    `rebuild_read_models` rebuilds them and says what it did."""
+    cli = typer.Typer(add_completion=False, help=f"JIP {messaging.service} service.")
+
+    @cli.callback(invoke_without_command=True)
+    def main(ctx: typer.Context) -> None:
+        """Without a command, serve."""
+        # A Typer app with a single command runs it without its name, so `... serve`
+        # would fail; the callback keeps `serve` a named command and the default.
+        if ctx.invoked_subcommand is None:
+            serve_command()
+
+    @cli.command("serve", help=f"Run {serves}.")
+    def serve_command() -> None:
+        serve(build)
+
+    if messaging.consumes:
+
+        @cli.command()
+        def quarantine() -> None:
+            """List the records this service set aside (malformed, or its policy failed)."""
+            app = open_application()
+            try:
+                print_quarantine(app)
+            finally:
+                app.close()
+
+    if rebuild_read_models is not None:
+        rebuild = rebuild_read_models
+
+        @cli.command("rebuild-read-models")
+        def rebuild_read_models_command() -> None:
+            """Drop the read models and rebuild them from the event log."""
+            typer.echo(asyncio.run(rebuild()))
+
+    return cli

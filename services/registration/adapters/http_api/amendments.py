@@ -1,0 +1,51 @@
+"""The office's amendments of an applicant's details, each with its reason."""
+
+import asyncio
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from events.registration import Education, LanguageProficiency
+from runtime.http import ERROR_RESPONSES, NewFlow, Staff
+from services.registration.adapters.http_api.dependencies import App, Country, Strict
+
+router = APIRouter(responses=ERROR_RESPONSES)
+
+
+class AmendableDetails(Strict):
+    """The details the office may change, validated exactly as in the registration form."""
+
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    date_of_birth: date | None = None
+    nationality: Country | None = None
+    country_of_residence: Country | None = None
+    education: Education | None = None
+    languages: LanguageProficiency | None = None
+
+
+class AmendmentRequest(Strict):
+    changes: AmendableDetails
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class Amended(BaseModel):
+    amended: bool = Field(description="False when the details already had these values.")
+
+
+@router.post(
+    "/applicants/{applicant_id}/amendments",
+    response_model=Amended,
+    summary="Record a change of an applicant's details, with its reason (staff)",
+)
+async def amend(
+    applicant_id: uuid.UUID, body: AmendmentRequest, app: App, staff: Staff, cid: NewFlow
+) -> Any:
+    changes = body.changes.model_dump(mode="json", exclude_unset=True)
+    amended = await asyncio.to_thread(
+        app.amend_details, applicant_id, changes, body.reason, staff, cid
+    )
+    return Amended(amended=amended)
