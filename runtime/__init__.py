@@ -1,8 +1,13 @@
 """The common runtime of every JIP service: what each one runs on, apart from its domain.
 
-- `application.ServiceApplication`: the base of every service's application.
+- `application.ServiceApplication`: the base of every service's application (its
+  `singledispatchmethod` policy says what the service consumes).
+- `bootstrap`: a service's Kafka declaration (`Messaging`) and the assembly of its
+  process (`service_process`): inbox, relay, followers, HTTP.
 - `process.ServiceProcess`: one service process (HTTP, consumers, followers).
-- `http`, `settings`, `failures`: the HTTP conventions, settings base and safe logging.
+- `cli.service_cli`: the command line every service shares (serve, quarantine, rebuild).
+- `http`: the HTTP conventions (error answers, who acts, correlation, `build_app`).
+- `settings`, `failures`: the settings base and safe logging.
 
 - `follower.LogFollower`: follows a service's own notification log from a tracked
   position (the building block for anything that acts on "what we recorded").
