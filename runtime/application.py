@@ -11,11 +11,13 @@ from functools import singledispatchmethod
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     ProcessRecorder,
+    StoredEvent,
     Tracking,
     Transcoding,
 )
@@ -44,6 +46,26 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+#: The actor of events recorded before commands recorded who acted.
+UNRECORDED_ACTOR: Actor = actor.system("unrecorded")
+
+
+class ActorUpcastingMapper(Mapper[uuid.UUID]):
+    """Reads events recorded before every command recorded its actor as acted by
+    `UNRECORDED_ACTOR`: their aggregates can still be replayed (each event method now
+    takes an `actor`), and a re-published event says the actor is not known rather
+    than guessing one."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[uuid.UUID]:
+        domain_event = super().to_domain_event(stored_event)
+        fields = getattr(type(domain_event), "__dataclass_fields__", {})
+        if "actor" in fields and "actor" not in domain_event.__dict__:
+            # Events are frozen dataclasses; this fills in a field missing from an old
+            # record as it is read, and changes nothing stored.
+            object.__setattr__(domain_event, "actor", UNRECORDED_ACTOR)
+        return domain_event
+
+
 class ServiceApplication(Application[uuid.UUID]):
     """An event-sourced application whose recorder also keeps tracking positions: of
     the Kafka partitions it consumes (its inbox) and of its own log (its relay)."""
@@ -52,6 +74,11 @@ class ServiceApplication(Application[uuid.UUID]):
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
+
+    def construct_mapper(self) -> Mapper[uuid.UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=ActorUpcastingMapper
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -4,7 +4,9 @@ auditor can tell an applicant's own step from the office's decision."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ from kernel import actor as acting
 from runtime.application import ServiceApplication
 from runtime.inbox import Inbox, ReceivedRecord
 from services.matching.application.service import MatchingApplication
+from services.matching.domain.candidate import Candidate
 from services.notifications.application.service import NotificationsApplication
 from services.registration.application.service import RegistrationApplication
 from services.registration.application.tokens import TokenSigner
@@ -168,3 +171,26 @@ def an_inquiry() -> dict[str, Any]:
         "inquiry_type": "other",
         "text": "Can I apply?",
     }
+
+
+def test_an_event_recorded_before_actors_were_recorded_still_replays() -> None:
+    app = MatchingApplication(IN_MEMORY, clock=lambda: T0)
+    candidate = Candidate(
+        applicant_id=uuid.uuid4(),
+        cohort_id="FY2025",
+        passed_screening_at=T0,
+        correlation_id=FLOW,
+        causation_id=None,
+        actor=acting.system("matching"),
+    )
+    [entered] = candidate.collect_events()
+    stored = app.mapper.to_stored_event(entered)
+    state = json.loads(stored.state)
+    del state["actor"]  # as recorded before this change
+    app.recorder.insert_events([replace(stored, state=json.dumps(state).encode())])
+
+    replayed = app.repository.get(candidate.id)
+
+    assert replayed.cohort_id == "FY2025"
+    [read_back] = app.events.get(candidate.id)
+    assert read_back.actor == {"kind": "system", "id": "unrecorded"}
