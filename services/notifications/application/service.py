@@ -108,7 +108,8 @@ class NotificationsApplication(ServiceApplication):
     def when_name_amended_then_use_the_new_name(
         self, p: registration.ApplicantDetailsAmendedPayload, fx: _Effects
     ) -> None:
-        given, family = p.changes.get("given_name"), p.changes.get("family_name")
+        named = p.changes.model_dump(include={"given_name", "family_name"})
+        given, family = named.get("given_name"), named.get("family_name")
         if not (isinstance(given, str) or isinstance(family, str)):
             return
         if self.find(p.applicant_id, Recipient) is None:

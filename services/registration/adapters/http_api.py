@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import pycountry
 from fastapi import APIRouter, Depends, FastAPI, File, Header, Query, Request, UploadFile
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import MISSING, AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from events.registration import (
     CohortId,
@@ -138,16 +138,21 @@ class DocumentsResponse(BaseModel):
     outstanding_documents: list[str]
 
 
-class AmendableDetails(Strict):
-    """The details the office may change, validated exactly as in the registration form."""
+Name = Annotated[str, Field(min_length=1, max_length=100)]
 
-    given_name: str | None = Field(default=None, min_length=1, max_length=100)
-    family_name: str | None = Field(default=None, min_length=1, max_length=100)
-    date_of_birth: date | None = None
-    nationality: Country | None = None
-    country_of_residence: Country | None = None
-    education: Education | None = None
-    languages: LanguageProficiency | None = None
+
+class AmendableDetails(Strict):
+    """The details the office may change, validated exactly as in the registration form.
+    A detail left out does not change; none can be erased (null is refused), as in the
+    published `ApplicantDetailsAmended`."""
+
+    given_name: Name | MISSING = MISSING
+    family_name: Name | MISSING = MISSING
+    date_of_birth: date | MISSING = MISSING
+    nationality: Country | MISSING = MISSING
+    country_of_residence: Country | MISSING = MISSING
+    education: Education | MISSING = MISSING
+    languages: LanguageProficiency | MISSING = MISSING
 
 
 class AmendmentRequest(Strict):
