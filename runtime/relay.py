@@ -93,6 +93,8 @@ class KafkaRelay(LogFollower):
         previous_hash: str | None
         if last is not None and last[0] < version:
             previous_hash = last[1]
+        elif version == 1:
+            previous_hash = None  # nothing can come before an aggregate's first event
         else:
             previous_hash = await asyncio.to_thread(self._hash_before, aggregate_id, version)
         chained, digest = link(envelope, previous_hash)
