@@ -33,7 +33,12 @@ from events.envelope import derive_event_id
 
 
 def _jcs_value(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if abs(value) >= 2**53:
+            # JCS writes numbers as IEEE doubles; the contract's integers stay below.
+            raise ValueError(f"{value} is outside the contract's number space")
         return value
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
