@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from events import matching, notifications, registration, screening, topics
-from events.envelope import Envelope, EnvelopeHeader
+from events.envelope import Envelope, EnvelopeHeader, identity_of
 
 EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     registration.ApplicantPreregistered,
@@ -28,18 +28,12 @@ EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
 )
 
 
-def _default(model: type[Envelope[Any]], name: str) -> Any:
-    return model.model_fields[name].default
-
-
-CATALOG: dict[tuple[str, int], type[Envelope[Any]]] = {
-    (_default(m, "event_type"), _default(m, "schema_version")): m for m in EVENT_MODELS
-}
+CATALOG: dict[tuple[str, int], type[Envelope[Any]]] = {identity_of(m)[:2]: m for m in EVENT_MODELS}
 
 
 def topic_of(model: type[Envelope[Any]]) -> str:
     """The topic an event is published on: its producer's."""
-    return topics.TOPIC_OF_PRODUCER[_default(model, "producer")]
+    return topics.TOPIC_OF_PRODUCER[identity_of(model)[2]]
 
 
 class UnknownEventType(ValueError):
@@ -53,11 +47,14 @@ def parse_event(raw: bytes | str) -> Envelope[Any]:
     payload does not match the event's schema, and `UnknownEventType` for an event type
     or version this version of the contract does not know (a newer producer).
     """
-    header = EnvelopeHeader.model_validate_json(raw)
+    # Strict JSON reading: a number is not read from a string ("3"), nor a boolean from
+    # "true", which the published JSON Schemas refuse too (tests/unit/test_contract.py
+    # feeds the same records to both and expects the same verdict).
+    header = EnvelopeHeader.model_validate_json(raw, strict=True)
     model = CATALOG.get((header.event_type, header.schema_version))
     if model is None:
         raise UnknownEventType(f"{header.event_type} v{header.schema_version}")
-    return model.model_validate_json(raw)
+    return model.model_validate_json(raw, strict=True)
 
 
 __all__ = ["CATALOG", "EVENT_MODELS", "UnknownEventType", "ValidationError", "parse_event"]

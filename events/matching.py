@@ -37,22 +37,22 @@ class AgreementSignedPayload(Contract):
 class CandidateEnteredPool(Envelope[CandidateEnteredPoolPayload]):
     """A candidate who passed the second interview can now be recommended to companies."""
 
-    event_type: Literal["CandidateEnteredPool"] = "CandidateEnteredPool"
-    schema_version: Literal[1] = 1
-    producer: Literal["matching"] = "matching"
+    event_type: Literal["CandidateEnteredPool"]
+    schema_version: Literal[1]
+    producer: Literal["matching"]
 
 
 class MatchConfirmed(Envelope[MatchConfirmedPayload]):
     """A host company chose the candidate; from now on the applicant cannot withdraw."""
 
-    event_type: Literal["MatchConfirmed"] = "MatchConfirmed"
-    schema_version: Literal[1] = 1
-    producer: Literal["matching"] = "matching"
+    event_type: Literal["MatchConfirmed"]
+    schema_version: Literal[1]
+    producer: Literal["matching"]
 
 
 class AgreementSigned(Envelope[AgreementSignedPayload]):
     """The agreement between the parties of a match was signed."""
 
-    event_type: Literal["AgreementSigned"] = "AgreementSigned"
-    schema_version: Literal[1] = 1
-    producer: Literal["matching"] = "matching"
+    event_type: Literal["AgreementSigned"]
+    schema_version: Literal[1]
+    producer: Literal["matching"]

@@ -26,6 +26,6 @@ class NotificationSentPayload(Contract):
 class NotificationSent(Envelope[NotificationSentPayload]):
     """An e-mail was accepted by the mail server for delivery."""
 
-    event_type: Literal["NotificationSent"] = "NotificationSent"
-    schema_version: Literal[1] = 1
-    producer: Literal["notifications"] = "notifications"
+    event_type: Literal["NotificationSent"]
+    schema_version: Literal[1]
+    producer: Literal["notifications"]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import MISSING, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from events.envelope import Contract, Envelope, UtcDatetime
+from events.envelope import Contract, Envelope, IsoDate, UtcDatetime
 
 CohortId = Annotated[str, StringConstraints(pattern=r"^FY\d{4}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -32,7 +31,7 @@ class Education(Contract):
     level: EducationLevel
     status: Literal["enrolled", "graduated"]
     field_of_study: str = Field(min_length=1, max_length=200)
-    graduation_date: date = Field(description="Expected date if still enrolled.")
+    graduation_date: IsoDate = Field(description="Expected date if still enrolled.")
 
 
 class LanguageProficiency(Contract):
@@ -55,7 +54,7 @@ class ApplicantRegisteredPayload(Contract):
     email: EmailStr
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
-    date_of_birth: date
+    date_of_birth: IsoDate
     nationality: CountryCode = Field(description="ISO 3166-1 alpha-2.")
     country_of_residence: CountryCode = Field(description="ISO 3166-1 alpha-2.")
     education: Education
@@ -91,25 +90,25 @@ class DocumentsSubmittedPayload(Contract):
 class ApplicantPreregistered(Envelope[ApplicantPreregisteredPayload]):
     """An e-mail address was pre-registered for a cohort; a registration link was issued."""
 
-    event_type: Literal["ApplicantPreregistered"] = "ApplicantPreregistered"
-    schema_version: Literal[1] = 1
-    producer: Literal["registration"] = "registration"
+    event_type: Literal["ApplicantPreregistered"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
 
 
 class ApplicantRegistered(Envelope[ApplicantRegisteredPayload]):
     """The applicant completed the full registration form through their link."""
 
-    event_type: Literal["ApplicantRegistered"] = "ApplicantRegistered"
-    schema_version: Literal[1] = 1
-    producer: Literal["registration"] = "registration"
+    event_type: Literal["ApplicantRegistered"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
 
 
 class DocumentsSubmitted(Envelope[DocumentsSubmittedPayload]):
     """The applicant uploaded one or more documents; checksums are in the payload."""
 
-    event_type: Literal["DocumentsSubmitted"] = "DocumentsSubmitted"
-    schema_version: Literal[1] = 1
-    producer: Literal["registration"] = "registration"
+    event_type: Literal["DocumentsSubmitted"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
 
 
 class Course(Contract):
@@ -137,19 +136,57 @@ class CohortOpenedPayload(Contract):
     cohort_id: CohortId
     applications_open_at: UtcDatetime
     applications_close_at: UtcDatetime
-    age_reference_date: date = Field(description="Age is computed as of this date.")
+    age_reference_date: IsoDate = Field(description="Age is computed as of this date.")
     min_age: int = Field(ge=15, le=99)
     max_age: int = Field(ge=15, le=99)
-    results_by: date
+    results_by: IsoDate
     courses: list[Course] = Field(min_length=1)
     rules: CohortRules
+
+
+#: The details the office may amend (on the applicant's request), by their name in
+#: `ApplicantRegistered`.
+AmendableField = Literal[
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "nationality",
+    "country_of_residence",
+    "education",
+    "languages",
+]
+GivenName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class AmendedDetails(Contract):
+    """The new values of the details that changed, each as in `ApplicantRegistered`; a
+    detail that is absent did not change. A value is never null: a detail is corrected,
+    not erased."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"minProperties": 1})
+
+    given_name: GivenName | MISSING = MISSING
+    family_name: GivenName | MISSING = MISSING
+    date_of_birth: IsoDate | MISSING = MISSING
+    nationality: CountryCode | MISSING = MISSING
+    country_of_residence: CountryCode | MISSING = MISSING
+    education: Education | MISSING = MISSING
+    languages: LanguageProficiency | MISSING = MISSING
+
+    @model_validator(mode="after")
+    def _names_at_least_one(self) -> AmendedDetails:
+        if not self.model_fields_set:
+            raise ValueError("name at least one detail that changes")
+        return self
 
 
 class ApplicantDetailsAmendedPayload(Contract):
     applicant_id: uuid.UUID
     cohort_id: CohortId
-    changed_fields: list[str] = Field(min_length=1)
-    changes: dict[str, object] = Field(description="New values, by registration field name.")
+    changed_fields: list[AmendableField] = Field(
+        min_length=1, description="The names of the details in `changes`, sorted."
+    )
+    changes: AmendedDetails = Field(description="The new values, by registration field name.")
     reason: str = Field(min_length=1, max_length=1000)
     amended_by: str = Field(min_length=1, max_length=100, description="Staff member's id.")
 
@@ -174,30 +211,30 @@ class InquiryAnsweredPayload(Contract):
 class CohortOpened(Envelope[CohortOpenedPayload]):
     """The office opened a cohort: its calendar, courses and eligibility rules."""
 
-    event_type: Literal["CohortOpened"] = "CohortOpened"
-    schema_version: Literal[1] = 1
-    producer: Literal["registration"] = "registration"
+    event_type: Literal["CohortOpened"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
 
 
 class ApplicantDetailsAmended(Envelope[ApplicantDetailsAmendedPayload]):
     """Office staff changed an applicant's details; screening may revisit its decision."""
 
-    event_type: Literal["ApplicantDetailsAmended"] = "ApplicantDetailsAmended"
-    schema_version: Literal[1] = 1
-    producer: Literal["registration"] = "registration"
+    event_type: Literal["ApplicantDetailsAmended"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
 
 
 class InquiryReceived(Envelope[InquiryReceivedPayload]):
     """Someone sent the office an inquiry through the form."""
 
-    event_type: Literal["InquiryReceived"] = "InquiryReceived"
-    schema_version: Literal[1] = 1
-    producer: Literal["registration"] = "registration"
+    event_type: Literal["InquiryReceived"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
 
 
 class InquiryAnswered(Envelope[InquiryAnsweredPayload]):
     """The office answered an inquiry; the answer is e-mailed to the sender."""
 
-    event_type: Literal["InquiryAnswered"] = "InquiryAnswered"
-    schema_version: Literal[1] = 1
-    producer: Literal["registration"] = "registration"
+    event_type: Literal["InquiryAnswered"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]

@@ -41,23 +41,23 @@ class InterviewFailedPayload(Contract):
 class ScreeningCaseOpened(Envelope[ScreeningCaseOpenedPayload]):
     """Screening took up a registered applicant: document review can begin."""
 
-    event_type: Literal["ScreeningCaseOpened"] = "ScreeningCaseOpened"
-    schema_version: Literal[1] = 1
-    producer: Literal["screening"] = "screening"
+    event_type: Literal["ScreeningCaseOpened"]
+    schema_version: Literal[1]
+    producer: Literal["screening"]
 
 
 class InterviewPassed(Envelope[InterviewPassedPayload]):
     """The applicant passed an interview; after the second, they are a candidate."""
 
-    event_type: Literal["InterviewPassed"] = "InterviewPassed"
-    schema_version: Literal[1] = 1
-    producer: Literal["screening"] = "screening"
+    event_type: Literal["InterviewPassed"]
+    schema_version: Literal[1]
+    producer: Literal["screening"]
 
 
 class InterviewFailed(Envelope[InterviewFailedPayload]):
     """The applicant did not pass an interview; their screening ends here (they are told
     by e-mail). Who interviewed them and in which language stays in screening."""
 
-    event_type: Literal["InterviewFailed"] = "InterviewFailed"
-    schema_version: Literal[1] = 1
-    producer: Literal["screening"] = "screening"
+    event_type: Literal["InterviewFailed"]
+    schema_version: Literal[1]
+    producer: Literal["screening"]

@@ -3,7 +3,10 @@
 #   - system packages: PostgreSQL server, Java 17 runtime, Maven (assembles the Kafka broker
 #     from Maven Central, see infra/kafka/pom.xml) and kcat (an independent Kafka client);
 #   - the Python virtualenv <repo>/.venv with the project installed editable, dev extras
-#     included -- reinstalled only when pyproject.toml changed since the last install.
+#     included -- reinstalled only when pyproject.toml changed since the last install;
+#   - infra/tools/node_modules: the official AsyncAPI parser the test suite validates the
+#     published AsyncAPI document with (npm ci from infra/tools/package-lock.json) --
+#     reinstalled only when the lock file changed.
 # Idempotent and silent when there is nothing to do; prints one line per action.
 # Then: `.venv/bin/python -m infra up`.
 set -euo pipefail
@@ -31,9 +34,10 @@ declare -A PACKAGE_OF=(
   [java]=openjdk-17-jre-headless
   [mvn]=maven
   [kcat]=kcat
+  [npm]=npm
 )
 missing=()
-for tool in pg_ctlcluster java mvn kcat; do
+for tool in pg_ctlcluster java mvn kcat npm; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$tool]}")
 done
 
@@ -78,4 +82,16 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
   echo "bootstrap: pip install -e .[dev] (pyproject.toml changed since the last install)"
   (cd "$ROOT" && quietly "$VENV/bin/python" -m pip install --disable-pip-version-check -e ".[dev]")
   echo "$wanted" >"$STAMP"
+fi
+
+# --- contract tools (Node.js) ------------------------------------------------------------
+TOOLS="$ROOT/infra/tools"
+TOOLS_STAMP="$TOOLS/node_modules/.jip-package-lock.sha256"
+wanted="$(sha256sum "$TOOLS/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -f "$TOOLS_STAMP" || "$(cat "$TOOLS_STAMP")" != "$wanted" ]]; then
+  echo "bootstrap: npm ci in infra/tools (package-lock.json changed since the last install)"
+  # --ignore-scripts: the parser needs no install script, and one of its dependencies
+  # (@scarf/scarf) would otherwise report the installation to a third party.
+  (cd "$TOOLS" && quietly npm ci --ignore-scripts --no-audit --no-fund)
+  echo "$wanted" >"$TOOLS_STAMP"
 fi

@@ -13,7 +13,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from events.catalog import EVENT_MODELS, topic_of
-from events.envelope import Envelope
+from events.envelope import Envelope, identity_of
 from runtime.inbox import Outcome, ReceivedRecord
 from runtime.relay import Send
 
@@ -79,7 +79,7 @@ def subscribe_inbox(
 def document_publications(broker: KafkaBroker, *, service: str, description: str) -> Send:
     """Declare the service's topic and events in the AsyncAPI document and return the
     relay's `send`, which publishes through that same declared publisher."""
-    models = [m for m in EVENT_MODELS if m.model_fields["producer"].default == service]
+    models = [m for m in EVENT_MODELS if identity_of(m)[2] == service]
     topic = topic_of(models[0])
     publisher = broker.publisher(
         topic,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from events import registration, screening
-from events.envelope import Envelope, derive_event_id
+from events.envelope import Envelope, derive_event_id, identity_of
 
 GOLDEN = Path(__file__).resolve().parents[1] / "events" / "golden"
 COHORT = "FY2025"
@@ -39,7 +39,8 @@ def upstream(
     data = golden(model)
     if version is not None:
         data["aggregate_version"] = version
-        event_id = event_id or derive_event_id(aggregate_id, version)
+        event_type, _, producer = identity_of(model)
+        event_id = event_id or derive_event_id(producer, event_type, aggregate_id, version)
     data.update(
         event_id=str(event_id or uuid.uuid4()),
         aggregate_id=str(aggregate_id),

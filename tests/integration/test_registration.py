@@ -3,6 +3,7 @@ way its users see it: the e-mails that arrive, the events on Kafka (read by an
 independent consumer), the documents on disk, the status page, and the errors."""
 
 import asyncio
+import copy
 import hashlib
 import os
 import re
@@ -18,6 +19,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from events import topics
+from events.chain import ChainBreak, verify_chain
 from infra import InfraSettings
 from runtime.process import ServiceProcess
 from services.registration.application.service import RegistrationApplication
@@ -459,6 +461,15 @@ async def test_the_office_amends_details_with_a_reason_that_screening_can_see(
         url, json={**body, "changes": {"email": "x@example.org"}}, headers=STAFF
     )
     assert refused.status_code == 422 and "changes.email" in error_fields(refused)
+    # A detail is corrected, never erased or set to what it cannot be.
+    for changes, field in [
+        ({"nationality": None}, "changes.nationality"),
+        ({"date_of_birth": "not a date"}, "changes.date_of_birth"),
+        ({"languages": {"jlpt": "N9"}}, "changes.languages.jlpt"),
+    ]:
+        refused = await client.post(url, json={**body, "changes": changes}, headers=STAFF)
+        assert refused.status_code == 422, (changes, refused.text)
+        assert field in error_fields(refused), (changes, refused.text)
     unknown = await client.post(f"/applicants/{uuid.uuid4()}/amendments", json=body, headers=STAFF)
     assert unknown.status_code == 404
 
@@ -691,3 +702,65 @@ async def test_a_refused_upload_leaves_no_file_that_no_event_refers_to(
     referenced = {str(d["document_id"]) for d in app.get_applicant(applicant_id).documents}
     assert {path.name for path in folder.iterdir()} == referenced
     assert len(referenced) == 1  # the résumé of the first submission
+
+
+# -- tamper evidence, as a subscriber checks it ---------------------------------------------
+
+
+async def test_a_subscriber_verifies_an_applicants_chain_and_locates_what_was_tampered(
+    client, mailbox, infra
+):
+    """Given an applicant whose registration the office amends twice, a bare consumer
+    reads the applicant's events from Kafka: versions skip the private link event, yet
+    the chain proves nothing is missing; a copy with an event altered, removed or moved
+    is refused at the place where it was changed."""
+    cohort_id = await open_cohort(client)
+    _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
+    applicant_id = registered["applicant_id"]
+    url = f"/applicants/{applicant_id}/amendments"
+    for family_name in ("Tran", "Pham"):
+        body = {"changes": {"family_name": family_name}, "reason": "Passport corrected"}
+        assert (await client.post(url, json=body, headers=STAFF)).status_code == 200
+    await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "ApplicantDetailsAmended",
+        lambda e: (
+            e["payload"]["applicant_id"] == applicant_id
+            and e["payload"]["changes"] == {"family_name": "Pham"}
+        ),
+    )
+
+    stream = [
+        value
+        for key, value in await read_topic(infra, topics.REGISTRATION)
+        if key == applicant_id.encode() and value.get("producer") == "registration"
+    ]
+    assert [e["event_type"] for e in stream] == [
+        "ApplicantPreregistered",
+        "ApplicantRegistered",
+        "ApplicantDetailsAmended",
+        "ApplicantDetailsAmended",
+    ]
+    assert [e["aggregate_version"] for e in stream] == [1, 3, 4, 5], "v2 is private"
+    assert verify_chain(stream) is None
+
+    altered = copy.deepcopy(stream)
+    altered[1]["payload"]["family_name"] = "Someone Else"
+    assert verify_chain(altered) == ChainBreak(
+        2,
+        "missing_or_altered",
+        "does not follow the event at position 1: events between them are missing, "
+        "or that event was altered",
+    )
+    removed = stream[:1] + stream[2:]
+    assert verify_chain(removed) is not None and verify_chain(removed).position == 1
+    moved = [stream[0], stream[2], stream[1], stream[3]]
+    broken = verify_chain(moved)
+    assert broken is not None and (broken.position, broken.kind) == (1, "reordered")
+    forged_id = copy.deepcopy(stream)
+    forged_id[2]["aggregate_version"] = 9
+    assert verify_chain(forged_id) == ChainBreak(
+        2, "altered", "event_id does not match its producer, type and position"
+    )
+    assert verify_chain([*stream, stream[1]]) is None, "a re-published copy is no break"

@@ -2,6 +2,9 @@
 break a subscriber or an auditor replaying the log."""
 
 import json
+import re
+import subprocess
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -102,8 +105,115 @@ def test_an_event_of_a_newer_contract_is_recognised_as_unknown_not_as_malformed(
         parse_event(raw)
 
 
-def test_event_ids_are_stable_per_aggregate_version_so_republication_is_deduplicated():
+def test_event_ids_are_derived_from_the_producer_the_type_and_the_stored_event():
     aggregate = uuid.uuid4()
-    assert derive_event_id(aggregate, 3) == derive_event_id(aggregate, 3)
-    assert derive_event_id(aggregate, 3) != derive_event_id(aggregate, 4)
-    assert derive_event_id(aggregate, 3) != derive_event_id(uuid.uuid4(), 3)
+    first = derive_event_id("registration", "ApplicantPreregistered", aggregate, 1)
+    assert first == derive_event_id("registration", "ApplicantPreregistered", aggregate, 1)
+    assert first != derive_event_id("registration", "ApplicantPreregistered", aggregate, 2)
+    assert first != derive_event_id("screening", "ScreeningCaseOpened", aggregate, 1)
+    assert first == uuid.uuid5(
+        uuid.UUID("7f8c3b4e-4a55-5c1f-9f0e-6a1d2b3c4d5e"),
+        f"registration/ApplicantPreregistered/{aggregate}/1",
+    ), "documented, so that anyone can recompute it"
+
+
+# -- the AsyncAPI document, checked by the official parser and by its rules -------------
+
+TOOLS = Path(__file__).resolve().parents[2] / "infra" / "tools"
+COMPONENT_KEY = re.compile(r"^[a-zA-Z0-9\.\-_]+$")
+
+
+def official_parser_verdicts(*documents: dict) -> list[dict]:
+    """The verdict of @asyncapi/parser (installed by infra/bootstrap.sh into
+    infra/tools/node_modules) on each document: {"valid": bool, "diagnostics": [...]}."""
+    assert (TOOLS / "node_modules" / "@asyncapi" / "parser").is_dir(), (
+        "the AsyncAPI parser is missing: run `bash infra/bootstrap.sh`"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i, document in enumerate(documents):
+            paths.append(Path(folder) / f"asyncapi-{i}.json")
+            paths[-1].write_text(json.dumps(document))
+        result = subprocess.run(
+            ["node", str(TOOLS / "validate-asyncapi.mjs"), *map(str, paths)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+    verdicts = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(verdicts) == len(documents), result.stderr
+    assert result.returncode == (0 if all(v["valid"] for v in verdicts) else 1)
+    return verdicts
+
+
+def asyncapi() -> dict:
+    return json.loads(contract.ASYNCAPI_FILE.read_text())
+
+
+def rule_violations(document: dict) -> list[str]:
+    """What AsyncAPI 3.0 requires beyond its JSON Schema (which the parser does not
+    check either), and what this backbone promises its subscribers."""
+    problems = []
+    for section, items in document.get("components", {}).items():
+        problems += [f"components.{section}.{k}" for k in items if not COMPONENT_KEY.match(k)]
+    for section in ("channels", "operations"):
+        problems += [f"{section}.{k}" for k in document[section] if not COMPONENT_KEY.match(k)]
+    for key, message in document["components"].get("messages", {}).items():
+        location = message.get("correlationId", {}).get("location", "")
+        header = location.removeprefix("$message.header#/")
+        if header not in message.get("headers", {}).get("properties", {}):
+            problems.append(f"message {key}: correlationId {location!r} names no header")
+        if "key" not in message.get("bindings", {}).get("kafka", {}):
+            problems.append(f"message {key}: no Kafka key declared")
+        for header_name in ("event_type", "schema_version", "event_id", "content-type"):
+            if header_name not in message.get("headers", {}).get("required", []):
+                problems.append(f"message {key}: header {header_name} not declared")
+    for key, operation in document["operations"].items():
+        if not operation.get("messages"):
+            problems.append(f"operation {key}: references no message")
+    payloads = json.dumps([m.get("payload") for m in document["components"]["messages"].values()])
+    if "binary" in payloads:
+        problems.append("a message is described as binary")
+    return problems
+
+
+def broken(breakage: str) -> dict:
+    document = asyncapi()
+    operation = next(iter(document["operations"].values()))
+    if breakage == "dangling reference":
+        operation["channel"] = {"$ref": "#/channels/nowhere"}
+    elif breakage == "unknown action":
+        operation["action"] = "consume"
+    elif breakage == "address of the wrong type":
+        next(iter(document["channels"].values()))["address"] = 42
+    return document
+
+
+def test_the_official_parser_passes_the_document_and_refuses_broken_copies():
+    breakages = ["dangling reference", "unknown action", "address of the wrong type"]
+    verdicts = official_parser_verdicts(asyncapi(), *map(broken, breakages))
+    assert verdicts[0]["valid"], verdicts[0]["diagnostics"]
+    for breakage, verdict in zip(breakages, verdicts[1:], strict=True):
+        assert not verdict["valid"], breakage
+
+
+def test_the_asyncapi_document_declares_headers_keys_and_consumed_messages():
+    document = asyncapi()
+    assert rule_violations(document) == []
+    receive = [op for op in document["operations"].values() if op["action"] == "receive"]
+    screening = next(op for op in receive if "jip-screening." in op["channel"]["$ref"])
+    assert any("ApplicantRegistered.v1" in m["$ref"] for m in screening["messages"])
+
+
+def test_the_rules_refuse_what_faststream_alone_would_generate():
+    document = asyncapi()
+    document["components"]["messages"]["jip.registration.v1:publish:Message"] = {
+        "payload": {"type": "string", "format": "binary"},
+        "correlationId": {"location": "$message.header#/correlation_id"},
+    }
+    problems = rule_violations(document)
+    assert "components.messages.jip.registration.v1:publish:Message" in problems
+    assert any("names no header" in p for p in problems)
+    assert any("no Kafka key" in p for p in problems)
+    assert "a message is described as binary" in problems

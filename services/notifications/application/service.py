@@ -94,7 +94,8 @@ class NotificationsApplication(ServiceApplication):
     ) -> None:
         p = e.payload
         with _Effects(self, e, processing_event) as fx:
-            given, family = p.changes.get("given_name"), p.changes.get("family_name")
+            named = p.changes.model_dump(include={"given_name", "family_name"})
+            given, family = named.get("given_name"), named.get("family_name")
             if not (isinstance(given, str) or isinstance(family, str)):
                 return
             if self.find(p.applicant_id, Recipient) is None:

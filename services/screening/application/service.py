@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 
@@ -200,19 +200,7 @@ class ScreeningApplication(ServiceApplication):
         return self.retry_once_on_conflict(attempt)
 
 
-def _fact_changes(changes: dict[str, object]) -> dict[str, Any]:
-    """The amended values that eligibility depends on, read from the contract's JSON
-    values; an unreadable value is left out (the office reviews the case anyway)."""
-    facts: dict[str, Any] = {}
-    for name in FACT_FIELDS:
-        value = changes.get(name)
-        if value is None:
-            continue
-        if name == "date_of_birth":
-            try:
-                facts[name] = date.fromisoformat(str(value))
-            except ValueError:
-                log.warning("amended date_of_birth is not an ISO date; not applied")
-        elif isinstance(value, str):
-            facts[name] = value
-    return facts
+def _fact_changes(changes: registration.AmendedDetails) -> dict[str, Any]:
+    """The amended values that eligibility depends on (the contract has already checked
+    them: a date is a date, a country a country code)."""
+    return changes.model_dump(include=set(FACT_FIELDS))

@@ -3,10 +3,10 @@
 import asyncio
 import uuid
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import MISSING, BaseModel, Field
 
 from events.registration import Education, LanguageProficiency
 from runtime.http import ERROR_RESPONSES, NewFlow, Staff
@@ -15,16 +15,21 @@ from services.registration.adapters.http_api.dependencies import App, Country, S
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
-class AmendableDetails(Strict):
-    """The details the office may change, validated exactly as in the registration form."""
+Name = Annotated[str, Field(min_length=1, max_length=100)]
 
-    given_name: str | None = Field(default=None, min_length=1, max_length=100)
-    family_name: str | None = Field(default=None, min_length=1, max_length=100)
-    date_of_birth: date | None = None
-    nationality: Country | None = None
-    country_of_residence: Country | None = None
-    education: Education | None = None
-    languages: LanguageProficiency | None = None
+
+class AmendableDetails(Strict):
+    """The details the office may change, validated exactly as in the registration form.
+    A detail left out does not change; none can be erased (null is refused), as in the
+    published `ApplicantDetailsAmended`."""
+
+    given_name: Name | MISSING = MISSING
+    family_name: Name | MISSING = MISSING
+    date_of_birth: date | MISSING = MISSING
+    nationality: Country | MISSING = MISSING
+    country_of_residence: Country | MISSING = MISSING
+    education: Education | MISSING = MISSING
+    languages: LanguageProficiency | MISSING = MISSING
 
 
 class AmendmentRequest(Strict):

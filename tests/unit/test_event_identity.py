@@ -1,0 +1,301 @@
+"""Event ids are unique across the whole backbone and every event is chained to the
+previous one of its aggregate: proved on what the services' real translators and relay
+publish, and on every event kind of the catalog with aggregate ids and versions that
+collide across producers.
+
+The story runs every service on the in-memory event store: one applicant goes from
+pre-registration to a signed agreement, each service fed the envelopes the previous one
+really published. Screening's case, matching's candidate and notifications' recipient
+all reuse the applicant's id, which is what made ids collide before contract v1."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from events import registration as contract
+from events import topics
+from events.catalog import EVENT_MODELS, parse_event
+from events.chain import event_hash, verify_chain
+from events.envelope import Envelope, derive_event_id, identity_of
+from runtime.inbox import Inbox, ReceivedRecord
+from runtime.relay import KafkaRelay, envelope_for
+from services.matching.application.publishing import (
+    to_integration_event as matching_translator,
+)
+from services.matching.application.service import MatchingApplication
+from services.notifications.application.publishing import (
+    to_integration_event as notifications_translator,
+)
+from services.notifications.application.service import NotificationsApplication
+from services.registration.application.publishing import (
+    to_integration_event as registration_translator,
+)
+from services.registration.application.service import RegistrationApplication
+from services.registration.application.tokens import TokenSigner
+from services.screening.application.publishing import (
+    to_integration_event as screening_translator,
+)
+from services.screening.application.service import ScreeningApplication
+from kernel.actor import staff
+from tests.envelopes import golden
+
+IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+OFFICE = staff("staff-017", "admin")
+NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
+_offsets = itertools.count()
+
+
+async def relayed(app: Any, translate: Any, topic: str) -> list[bytes]:
+    """What the service's relay sends to Kafka, as the record values it sends (the
+    relay's `send` is ours: here it keeps the values instead of producing them)."""
+    values: list[bytes] = []
+
+    async def keep(topic_: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+        assert topic_ == topic and key == json.loads(value)["aggregate_id"].encode()
+        values.append(value)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    relay = KafkaRelay(app, topic=topic, translate=translate, send=keep)
+    while await relay.step():
+        pass
+    return values
+
+
+def deliver(app: Any, accepts: tuple[type[Envelope[Any]], ...], values: Sequence[bytes]) -> None:
+    inbox = Inbox(app, accepts=accepts)
+    for value in values:
+        inbox.receive(ReceivedRecord("jip.upstream.v1", 0, next(_offsets), value))
+
+
+def of_type(values: Sequence[bytes], event_type: str) -> list[bytes]:
+    return [v for v in values if json.loads(v)["event_type"] == event_type]
+
+
+@pytest.fixture(scope="module")
+async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
+    """service -> (application, translator, what its relay published), for one
+    applicant's whole story through all four services."""
+    registration = RegistrationApplication(
+        IN_MEMORY, signer=TokenSigner(b"0123456789abcdef0123"), clock=lambda: NOW
+    )
+    spec = contract.CohortOpenedPayload.model_validate(golden(contract.CohortOpened)["payload"])
+    cohort = {
+        **spec.model_dump(),
+        "applications_open_at": spec.applications_open_at,
+        "applications_close_at": spec.applications_close_at,
+        "courses": [c.model_dump(mode="json") for c in spec.courses],
+        "rules": spec.rules.model_dump(mode="json"),
+    }
+    registration.open_cohort(cohort, OFFICE, uuid.uuid4())
+    applicant_id, _ = registration.preregister("FY2025", "linh@example.org", uuid.uuid4())
+    details = {
+        k: v
+        for k, v in golden(contract.ApplicantRegistered)["payload"].items()
+        if k not in {"applicant_id", "cohort_id", "email", "privacy_policy_consented_at"}
+    }
+    token = registration.registration_link(applicant_id, 1)
+    registration.register(token, {**details, "privacy_policy_consent": True}, uuid.uuid4())
+    other_id, _ = registration.preregister("FY2025", "an@example.org", uuid.uuid4())
+    token = registration.registration_link(other_id, 1)
+    registration.register(token, {**details, "privacy_policy_consent": True}, uuid.uuid4())
+    document = golden(contract.DocumentsSubmitted)["payload"]["documents"][0]
+    registration.submit_documents(
+        applicant_id, [document], {"kind": "applicant", "id": str(applicant_id)}, uuid.uuid4()
+    )
+    registration.amend_details(
+        applicant_id, {"family_name": "Tran"}, "Name changed by marriage", OFFICE, uuid.uuid4()
+    )
+    inquiry = {
+        "name": "Budi",
+        "email": "budi@example.org",
+        "country": "ID",
+        "sender_kind": "individual",
+        "inquiry_type": "eligibility",
+        "text": "May I apply?",
+        "privacy_policy_consent": True,
+    }
+    inquiry_id, _ = registration.receive_inquiry(inquiry, uuid.uuid4())
+    registration.answer_inquiry(inquiry_id, "Yes.", OFFICE, uuid.uuid4())
+    from_registration = await relayed(registration, registration_translator, topics.REGISTRATION)
+
+    screening = ScreeningApplication(IN_MEMORY)
+    deliver(screening, ScreeningApplication.consumed_event_types(), from_registration)
+    for stage in ("first", "second"):
+        screening.record_interview(applicant_id, stage, "english", True, "staff-017", NOW, OFFICE)
+    screening.record_interview(other_id, "first", "english", False, "staff-017", NOW, OFFICE)
+    from_screening = await relayed(screening, screening_translator, topics.SCREENING)
+
+    matching = MatchingApplication(IN_MEMORY, clock=lambda: NOW)
+    deliver(matching, MatchingApplication.consumed_event_types(), from_screening)
+    match, _ = matching.confirm_match(applicant_id, uuid.uuid4(), "B", OFFICE)
+    matching.sign_agreement(
+        match.id, ["office", "intern", "company"], NOW + timedelta(days=3), OFFICE
+    )
+    from_matching = await relayed(matching, matching_translator, topics.MATCHING)
+
+    notifications = NotificationsApplication(IN_MEMORY)
+    deliver(
+        notifications,
+        NotificationsApplication.consumed_event_types(),
+        from_registration + from_screening,
+    )
+    for notification in notifications.notifications_of(applicant_id):
+        mail = notifications.outgoing(notification.id, "jip.example")
+        if mail is not None:
+            notifications.record_sent(notification.id, mail.message_id)
+    from_notifications = await relayed(
+        notifications, notifications_translator, topics.NOTIFICATIONS
+    )
+    return {
+        "registration": (registration, registration_translator, from_registration),
+        "screening": (screening, screening_translator, from_screening),
+        "matching": (matching, matching_translator, from_matching),
+        "notifications": (notifications, notifications_translator, from_notifications),
+    }
+
+
+def all_values(published: dict[str, tuple[Any, Any, list[bytes]]]) -> list[bytes]:
+    return [v for _, _, values in published.values() for v in values]
+
+
+def test_the_story_publishes_every_event_kind_of_the_contract(published):
+    kinds = {json.loads(v)["event_type"] for v in all_values(published)}
+    assert kinds == {m.__name__ for m in EVENT_MODELS}
+
+
+def test_no_two_published_events_share_an_id_though_producers_share_aggregate_ids(published):
+    events = [json.loads(v) for v in all_values(published)]
+    ids = [e["event_id"] for e in events]
+    assert len(ids) == len(set(ids))
+    # The collision that broke deduplication before: one aggregate id, version 1, in
+    # several producers (applicant, screening case, candidate).
+    firsts = defaultdict(set)
+    for e in events:
+        firsts[(e["aggregate_id"], e["aggregate_version"])].add(e["producer"])
+    assert max(len(p) for p in firsts.values()) >= 3
+
+
+def test_each_stored_event_gives_at_most_one_envelope_of_its_own_identity(published):
+    for service, (app, translate, values) in published.items():
+        envelopes = []
+        for notification in app.recorder.select_notifications(start=1, limit=10_000):
+            stored = app.mapper.to_domain_event(notification)
+            envelope = translate(stored)
+            if envelope is None:
+                continue
+            envelopes.append(envelope)
+            assert envelope.producer == service
+            assert (envelope.aggregate_id, envelope.aggregate_version) == (
+                stored.originator_id,
+                stored.originator_version,
+            ), "the envelope names the stored event it comes from"
+            assert envelope.event_id == derive_event_id(
+                service, envelope.event_type, stored.originator_id, stored.originator_version
+            )
+        assert len(envelopes) == len(values), "the relay published each public event once"
+
+
+def test_every_published_event_reads_as_the_contract_and_chains_to_its_aggregate(published):
+    streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for value in all_values(published):
+        parse_event(value)  # the strict reader every consumer uses
+        event = json.loads(value)
+        streams[(event["producer"], event["aggregate_id"])].append(event)
+    for stream in streams.values():
+        assert stream[0]["previous_hash"] is None
+        assert verify_chain(stream) is None
+    applicant = streams[("registration", json.loads(all_values(published)[1])["aggregate_id"])]
+    versions = [e["aggregate_version"] for e in applicant]
+    assert versions != list(range(1, len(versions) + 1)), "private events leave gaps"
+
+
+async def test_a_relay_that_lost_its_position_publishes_byte_identical_envelopes(published):
+    for app, translate, values in published.values():
+        topic = f"jip.again.{uuid.uuid4().hex[:6]}.v1"
+        again = await relayed(app, translate, topic)
+        assert again == values, "same ids, same hashes, same bytes"
+
+
+def test_who_caused_an_event_is_the_system_unless_the_stored_event_says(published):
+    for service, (_, _, values) in published.items():
+        for value in values:
+            actor = json.loads(value)["actor"]
+            assert actor["kind"] in {"applicant", "staff", "company", "system"}
+            if actor["kind"] == "system":
+                assert actor["id"] == service
+    stored = SimpleNamespace(
+        originator_id=uuid.uuid4(),
+        originator_version=2,
+        timestamp=NOW,
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+        actor={"kind": "staff", "id": "staff-017", "role": "screener"},
+    )
+    payload = {**golden(contract.ApplicantDetailsAmended)["payload"]}
+    envelope = envelope_for(contract.ApplicantDetailsAmended, stored, payload)
+    assert envelope.actor.model_dump(exclude_none=True) == stored.actor
+
+
+# -- every event kind of the catalog, ids colliding on purpose -------------------------
+
+AGGREGATES = [uuid.UUID(int=n) for n in range(1, 4)]
+key_strategy = st.tuples(
+    st.sampled_from(EVENT_MODELS), st.sampled_from(AGGREGATES), st.integers(1, 4)
+)
+
+
+@functools.cache
+def golden_payload(model: type[Envelope[Any]]) -> str:
+    return json.dumps(golden(model)["payload"])
+
+
+def built(model: type[Envelope[Any]], aggregate_id: uuid.UUID, version: int) -> Envelope[Any]:
+    stored = SimpleNamespace(
+        originator_id=aggregate_id,
+        originator_version=version,
+        timestamp=NOW,
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+    )
+    return envelope_for(model, stored, json.loads(golden_payload(model)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(key_strategy, min_size=2, max_size=40))
+def test_event_ids_differ_exactly_when_the_events_differ(keys):
+    """Any events of any kinds, from any producers, about the same few aggregate ids at
+    the same few versions: two get the same id only if they are the same stored event
+    of the same producer, that is, a re-publication."""
+    by_id: dict[uuid.UUID, tuple[str, str, uuid.UUID, int]] = {}
+    for model, aggregate_id, version in keys:
+        envelope = built(model, aggregate_id, version)
+        event_type, _, producer = identity_of(model)
+        identity = (producer, event_type, aggregate_id, version)
+        assert by_id.setdefault(envelope.event_id, identity) == identity
+        again = built(model, aggregate_id, version)
+        assert again.event_id == envelope.event_id, "stable across re-publication"
+    assert len(by_id) == len(set(keys))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(EVENT_MODELS), st.text(max_size=30))
+def test_the_hash_depends_on_every_byte_of_the_envelope(model, text):
+    envelope = built(model, AGGREGATES[0], 1).model_dump(mode="json")
+    changed = {**envelope, "payload": {**envelope["payload"], "_probe": text}}
+    assert event_hash(changed) != event_hash(envelope)
+    assert event_hash(json.loads(json.dumps(envelope))) == event_hash(envelope)
