@@ -3,12 +3,19 @@ tracking positions (of the Kafka partitions it consumes, and of its own log)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -40,14 +47,70 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class UnitOfWorkRepository(Repository[uuid.UUID]):
+    """The repository, which during a unit of work (`ServiceApplication.unit_of_work`,
+    in the calling thread only) answers from the aggregates read or changed earlier in
+    that unit: the policies of a chunk of records then see each other's effects before
+    they are recorded together. Other threads (HTTP commands) never see them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    @property
+    def unit(self) -> dict[uuid.UUID, Any] | None:
+        unit: dict[uuid.UUID, Any] | None = getattr(self._local, "unit", None)
+        return unit
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[dict[uuid.UUID, Any]]:
+        unit: dict[uuid.UUID, Any] = {}
+        self._local.unit = unit
+        try:
+            yield unit
+        finally:
+            self._local.unit = None
+
+    def get(self, aggregate_id: uuid.UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        unit = self.unit
+        if unit is None or version is not None or kwargs:
+            return super().get(aggregate_id, version=version, **kwargs)
+        if aggregate_id in unit:
+            known = unit[aggregate_id]
+            if known is None:
+                raise AggregateNotFoundError(aggregate_id)
+            return known
+        try:
+            aggregate: Any = super().get(aggregate_id)
+            unit[aggregate_id] = aggregate
+        except AggregateNotFoundError:
+            unit[aggregate_id] = None  # a later record may create it; until then, none
+            raise
+        return aggregate
+
+
 class ServiceApplication(Application[uuid.UUID]):
     """An event-sourced application whose recorder also keeps tracking positions: of
     the Kafka partitions it consumes (its inbox) and of its own log (its relay)."""
 
     recorder: ProcessRecorder
+    repository: UnitOfWorkRepository
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
+
+    def construct_repository(self) -> UnitOfWorkRepository:
+        # As Application.construct_repository, with the unit-of-work repository.
+        base = super().construct_repository()
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return UnitOfWorkRepository(
+            event_store=base.event_store,
+            snapshot_store=base.snapshot_store,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=base.fastforward,
+            fastforward_skipping=base.fastforward_skipping,
+            deepcopy_from_cache=base.deepcopy_from_cache,
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -78,10 +141,38 @@ class ServiceApplication(Application[uuid.UUID]):
         `processing_event`. Services that consume override this; it must be idempotent
         by natural key, because a producer may publish the same event twice."""
 
-    def process_event(self, envelope: Envelope[Any] | Quarantine, tracking: Tracking) -> None:
+    def process_event(
+        self,
+        item: Envelope[Any] | Quarantine,
+        tracking: Tracking | None,
+        also: Sequence[Aggregate] = (),
+    ) -> None:
+        """Act on one consumed record and record its effects, the aggregates in `also`
+        and the position `tracking`, in one transaction."""
         processing_event = ProcessingEvent[uuid.UUID](tracking=tracking)
-        if isinstance(envelope, Envelope):
-            self.policy(envelope, processing_event)
-        else:  # set aside: the record is kept whole instead
-            processing_event.collect_events(envelope.to_aggregate())
+        self._collect(item, processing_event)
+        processing_event.collect_events(*also)
         self._notify(self._record(processing_event))
+
+    def process_chunk(
+        self, items: Sequence[Envelope[Any] | Quarantine | None], tracking: Tracking
+    ) -> None:
+        """Act on the records of one partition in order (None: skipped by design) and
+        record all their effects with the last record's position in one transaction.
+        Each policy sees what the earlier ones changed; if any fails, nothing of the
+        chunk is recorded (the caller then goes one record at a time)."""
+        processing_event = ProcessingEvent[uuid.UUID](tracking=tracking)
+        with self.repository.unit_of_work() as unit:
+            for item in items:
+                if item is not None:
+                    self._collect(item, processing_event)
+                    unit.update(processing_event.aggregates)
+        self._notify(self._record(processing_event))
+
+    def _collect(
+        self, item: Envelope[Any] | Quarantine, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        if isinstance(item, Envelope):
+            self.policy(item, processing_event)
+        else:  # set aside: the record is kept whole instead
+            processing_event.collect_events(item.to_aggregate())

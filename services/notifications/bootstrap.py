@@ -4,14 +4,18 @@ settings, for production and tests alike. Importing it does no I/O."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 
 from events import topics
-from runtime.inbox import Inbox, Outcome, ReceivedRecord
-from runtime.kafka import document_publications, make_broker, subscribe_inbox
+from runtime.inbox import Inbox
+from runtime.kafka import (
+    dead_letter_relay,
+    document_publications,
+    make_broker,
+    subscribe_inbox,
+)
 from runtime.process import ServiceProcess
 from runtime.relay import KafkaRelay, Send
 from services.notifications.adapters.http_api import build_http_api
@@ -25,20 +29,17 @@ GROUP_ID = "jip-notifications"
 CONSUMED_TOPICS = (topics.REGISTRATION, topics.SCREENING, topics.MATCHING)
 
 
-def _documentation_only(_: ReceivedRecord) -> Outcome:
-    raise RuntimeError("documentation only")
-
-
 def declare_messaging(
-    settings: NotificationsSettings, receive: Callable[[ReceivedRecord], Outcome] | None = None
+    settings: NotificationsSettings, inbox: Inbox | None = None
 ) -> tuple[KafkaBroker, Send]:
-    """What notifications consumes and publishes. No I/O: with `receive` None it is
+    """What notifications consumes and publishes. No I/O: with `inbox` None it is
     also used to generate the AsyncAPI document."""
     broker = make_broker(settings.kafka_bootstrap, service=SERVICE)
     subscribe_inbox(
         broker,
         accepts=CONSUMES,
-        receive=receive or _documentation_only,
+        service=SERVICE,
+        inbox=inbox,
         topics=CONSUMED_TOPICS,
         group_id=GROUP_ID,
         description="Turns the applicant's milestones (registration, complete documents, "
@@ -64,10 +65,11 @@ async def bootstrap(
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
     app = await asyncio.to_thread(build_application, settings)
     inbox = Inbox(app, accepts=CONSUMES)
-    broker, send = declare_messaging(settings, receive=inbox.receive)
+    broker, send = declare_messaging(settings, inbox=inbox)
     mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     followers = [
         KafkaRelay(app, topic=topics.NOTIFICATIONS, translate=to_integration_event, send=send),
+        dead_letter_relay(app, broker, service=SERVICE),
         NotificationMailer(app, mailer),
     ]
     return ServiceProcess(

@@ -3,14 +3,18 @@ settings, for production and tests alike. Importing it does no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 
 from events import topics
-from runtime.inbox import Inbox, Outcome, ReceivedRecord
-from runtime.kafka import document_publications, make_broker, subscribe_inbox
+from runtime.inbox import Inbox
+from runtime.kafka import (
+    dead_letter_relay,
+    document_publications,
+    make_broker,
+    subscribe_inbox,
+)
 from runtime.process import ServiceProcess
 from runtime.relay import KafkaRelay, Send
 from services.screening.adapters.http_api import build_http_api
@@ -22,20 +26,17 @@ SERVICE = "screening"
 CONSUMER_GROUP = "jip-screening"
 
 
-def _documentation_only(record: ReceivedRecord) -> Outcome:
-    raise RuntimeError("documentation only")
-
-
 def declare_messaging(
-    settings: ScreeningSettings, receive: Callable[[ReceivedRecord], Outcome] | None = None
+    settings: ScreeningSettings, inbox: Inbox | None = None
 ) -> tuple[KafkaBroker, Send]:
-    """What screening consumes and publishes. No I/O: also used, without `receive`, to
+    """What screening consumes and publishes. No I/O: also used, without `inbox`, to
     generate the AsyncAPI document."""
     broker = make_broker(settings.kafka_bootstrap, service=SERVICE)
     subscribe_inbox(
         broker,
         accepts=ScreeningApplication.CONSUMES,
-        receive=receive or _documentation_only,
+        service=SERVICE,
+        inbox=inbox,
         topics=(topics.REGISTRATION,),
         group_id=CONSUMER_GROUP,
         description="Opens a screening case for each registered applicant, records their "
@@ -58,12 +59,13 @@ async def bootstrap(settings: ScreeningSettings | None = None, **overrides: Any)
     settings = settings or ScreeningSettings(**overrides)
     app = build_application(settings)
     inbox = Inbox(app, accepts=ScreeningApplication.CONSUMES)
-    broker, send = declare_messaging(settings, receive=inbox.receive)
+    broker, send = declare_messaging(settings, inbox=inbox)
     return ServiceProcess(
         name=SERVICE,
         broker=broker,
         followers=[
-            KafkaRelay(app, topic=topics.SCREENING, translate=to_integration_event, send=send)
+            KafkaRelay(app, topic=topics.SCREENING, translate=to_integration_event, send=send),
+            dead_letter_relay(app, broker, service=SERVICE),
         ],
         http=build_http_api(app, settings.staff_token.get_secret_value()),
         http_host=settings.http_host,

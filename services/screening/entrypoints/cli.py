@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from runtime.inbox import Inbox
 from runtime.process import print_quarantine
 from runtime.process import serve as serve_process
+from runtime.quarantine import replay as replay_set_aside
+from services.screening.application.service import ScreeningApplication
 from services.screening.bootstrap import bootstrap, build_application
 from services.screening.settings import ScreeningSettings
 
@@ -36,3 +39,19 @@ def quarantine() -> None:
         print_quarantine(app)
     finally:
         app.close()
+
+
+@cli.command()
+def replay(
+    every: bool = typer.Option(False, "--all", help="Every record not yet replayed."),
+    offset: str | None = typer.Option(None, "--offset", help="One: topic:partition:offset."),
+) -> None:
+    """Run records set aside through the inbox again, after the cause was fixed."""
+    app = build_application(ScreeningSettings())
+    try:
+        code = replay_set_aside(
+            Inbox(app, accepts=ScreeningApplication.CONSUMES), every=every, position=offset
+        )
+    finally:
+        app.close()
+    raise typer.Exit(code)
