@@ -35,7 +35,7 @@ def test_what_a_chunk_changed_is_seen_by_its_later_records_and_by_no_other_threa
             seen_elsewhere.append(False)
 
     with app.repository.unit_of_work() as unit:
-        unit[created.id] = created
+        unit.aggregates[created.id] = created
         assert app.repository.get(created.id) is created
         other = threading.Thread(target=look_from_another_thread)
         other.start()
@@ -49,7 +49,7 @@ def test_an_aggregate_not_found_in_a_chunk_is_not_looked_up_again() -> None:
     missing = uuid.uuid4()
     with app.repository.unit_of_work() as unit:
         assert app.find(missing, Aggregate) is None
-        assert unit == {missing: None}
+        assert unit.aggregates == {missing: None}
         later = Aggregate()
-        unit[missing] = later  # created by a later record of the chunk
+        unit.aggregates[missing] = later  # created by a later record of the chunk
         assert app.find(missing, Aggregate) is later
