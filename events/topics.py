@@ -20,3 +20,13 @@ TOPIC_OF_PRODUCER: Final = {
     "matching": MATCHING,
     "notifications": NOTIFICATIONS,
 }
+
+#: Dead-letter topics, one per consuming service: each record the service set aside
+#: (quarantined), republished as it arrived (key and value) with the reason and its
+#: original topic, partition and offset in headers, for operators to watch and replay.
+DEAD_LETTERS: Final = {
+    "screening": "jip.screening.dlq.v1",
+    "matching": "jip.matching.dlq.v1",
+    "notifications": "jip.notifications.dlq.v1",
+}
+DEAD_LETTER_TOPICS: Final = tuple(DEAD_LETTERS.values())

@@ -135,6 +135,45 @@ def _message(model: type[Any]) -> dict[str, Any]:
     }
 
 
+#: The message of every dead-letter topic: a record a consumer set aside, as it arrived.
+DEAD_LETTER_MESSAGE = "SetAsideRecord"
+
+
+def _dead_letter_message() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "name": DEAD_LETTER_MESSAGE,
+        "title": "A record set aside by a consumer",
+        "summary": "The original record, key and value exactly as they arrived (any bytes: "
+        "it may not be JSON at all), with why and where it was set aside in headers.",
+        "payload": {"description": "The original record's value, unchanged."},
+        "headers": {
+            "type": "object",
+            "description": "The dlq-* headers, then the original record's headers that are text.",
+            "required": [
+                "dlq-reason",
+                "dlq-original-topic",
+                "dlq-original-partition",
+                "dlq-original-offset",
+                "dlq-consumer",
+            ],
+            "properties": {
+                "dlq-reason": {**text, "description": "The fields at fault, or the failure."},
+                "dlq-original-topic": text,
+                "dlq-original-partition": {**text, "pattern": "^[0-9]+$"},
+                "dlq-original-offset": {**text, "pattern": "^[0-9]+$"},
+                "dlq-consumer": {**text, "description": "The consuming service."},
+            },
+        },
+        "bindings": {
+            "kafka": {
+                "key": {"description": "The original record's key, unchanged."},
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+
+
 def _complete_from_the_contract(document: dict[str, Any]) -> dict[str, Any]:
     """Say in the document what faststream (0.7) cannot express:
 
@@ -149,11 +188,14 @@ def _complete_from_the_contract(document: dict[str, Any]) -> dict[str, Any]:
       description ("Consumes: A, B; ..."), which `runtime/kafka.py` writes from the
       same list the inbox uses;
     - the payload schemas are the contract's own (pydantic, serialization mode), so
-      the document and `events/schemas/` say the same.
+      the document and `events/schemas/` say the same;
+    - a dead-letter topic carries records as they arrived, not events: one message,
+      `SetAsideRecord`, says so, with the headers that explain each record.
     """
     from pydantic.json_schema import models_json_schema
 
     from events.catalog import EVENT_MODELS, topic_of
+    from events.topics import DEAD_LETTER_TOPICS
 
     by_name = {m.__name__: m for m in EVENT_MODELS}
     _, definitions = models_json_schema(
@@ -162,7 +204,10 @@ def _complete_from_the_contract(document: dict[str, Any]) -> dict[str, Any]:
     )
     document["components"] = {
         "schemas": dict(sorted(definitions["$defs"].items())),
-        "messages": {message_key(m): _message(m) for m in EVENT_MODELS},
+        "messages": {
+            **{message_key(m): _message(m) for m in EVENT_MODELS},
+            DEAD_LETTER_MESSAGE: _dead_letter_message(),
+        },
     }
     channels: dict[str, Any] = {}
     for old_key, channel in document["channels"].items():
@@ -181,6 +226,9 @@ def _complete_from_the_contract(document: dict[str, Any]) -> dict[str, Any]:
         channel["messages"] = {
             message_key(m): {"$ref": f"#/components/messages/{message_key(m)}"} for m in models
         }
+        if address in DEAD_LETTER_TOPICS:
+            ref = {"$ref": f"#/components/messages/{DEAD_LETTER_MESSAGE}"}
+            channel["messages"] = {DEAD_LETTER_MESSAGE: ref}
         channels[_key(old_key)] = channel
     operations: dict[str, Any] = {}
     for old_key, operation in document["operations"].items():

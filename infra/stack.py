@@ -41,7 +41,8 @@ def _silent(component: str, message: str, seconds: float) -> None:
 
 
 def project_topics() -> list[str]:
-    """Topic names from ``events.topics.ALL_TOPICS``, or ``[]`` if that module is absent.
+    """Topic names from ``events.topics.ALL_TOPICS`` and ``DEAD_LETTER_TOPICS``, or
+    ``[]`` if that module is absent.
 
     Items may be plain names or objects with a ``name`` attribute. Only a missing
     ``events`` / ``events.topics`` module is tolerated; an error *inside* it propagates.
@@ -52,7 +53,11 @@ def project_topics() -> list[str]:
         if exc.name in ("events", "events.topics"):
             return []
         raise
-    items: Iterable[object] = getattr(module, "ALL_TOPICS", ())
+    # The event topics, then the consumers' dead-letter topics (created alike).
+    items: Iterable[object] = (
+        *getattr(module, "ALL_TOPICS", ()),
+        *getattr(module, "DEAD_LETTER_TOPICS", ()),
+    )
     return [item if isinstance(item, str) else str(item.name) for item in items]  # type: ignore[attr-defined]
 
 

@@ -16,15 +16,11 @@ from events.envelope import Envelope
 from events.topics import TOPIC_OF_PRODUCER
 from runtime.application import ServiceApplication
 from runtime.follower import LogFollower
-from runtime.inbox import Inbox, Outcome, ReceivedRecord
-from runtime.kafka import document_publications, make_broker, subscribe_inbox
+from runtime.inbox import Inbox
+from runtime.kafka import dead_letter_relay, document_publications, make_broker, subscribe_inbox
 from runtime.process import ServiceProcess
 from runtime.relay import KafkaRelay, Send, Translator
 from runtime.settings import ServiceSettings
-
-
-def _documentation_only(_: ReceivedRecord) -> Outcome:
-    raise RuntimeError("documentation only")
 
 
 @dataclass(frozen=True)
@@ -52,17 +48,17 @@ class Messaging:
     def accepts(self) -> tuple[type[Envelope[Any]], ...]:
         return self.application.consumed_event_types()
 
-    def declare(
-        self, kafka_bootstrap: str, receive: Callable[[ReceivedRecord], Outcome] | None = None
-    ) -> tuple[KafkaBroker, Send]:
-        """The service's broker, subscriber and publisher. No I/O: without `receive`
-        it is what the contract generator reads to write the AsyncAPI document."""
+    def declare(self, kafka_bootstrap: str, inbox: Inbox | None = None) -> tuple[KafkaBroker, Send]:
+        """The service's broker, subscriber (with its dead-letter topic) and publisher.
+        No I/O: without `inbox` it is what the contract generator reads to write the
+        AsyncAPI document."""
         broker = make_broker(kafka_bootstrap, service=self.service)
         if self.consumes:
             subscribe_inbox(
                 broker,
+                service=self.service,
                 accepts=self.accepts,
-                receive=receive or _documentation_only,
+                inbox=inbox,
                 topics=self.consumes,
                 group_id=self.consumer_group,
                 description=self.consumes_description,
@@ -85,10 +81,10 @@ def service_process(
     its events to its topic, its own followers (mailers, projectors) and its HTTP API.
     `closers` run after everything stopped, before the application is closed."""
     inbox = Inbox(app, accepts=messaging.accepts) if messaging.consumes else None
-    broker, send = messaging.declare(
-        settings.kafka_bootstrap, receive=inbox.receive if inbox else None
-    )
+    broker, send = messaging.declare(settings.kafka_bootstrap, inbox=inbox)
     relay = KafkaRelay(app, topic=messaging.topic, translate=translate, send=send)
+    if inbox is not None:
+        followers = [*followers, dead_letter_relay(app, broker, service=messaging.service)]
     return ServiceProcess(
         name=messaging.service,
         broker=broker,

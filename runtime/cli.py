@@ -1,6 +1,7 @@
-"""The command line every service shares: `serve` (the default), `quarantine` for a
-service that consumes, `rebuild-read-models` for one that keeps read models. A service's
-`entrypoints/cli.py` builds it with `service_cli` and adds only its own commands."""
+"""The command line every service shares: `serve` (the default), `quarantine` and
+`replay` for a service that consumes, `rebuild-read-models` for one that keeps read
+models. A service's `entrypoints/cli.py` builds it with `service_cli` and adds only its
+own commands."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import typer
 
 from runtime.application import ServiceApplication
 from runtime.bootstrap import Messaging
+from runtime.inbox import Inbox
 from runtime.process import ServiceProcess, print_quarantine, serve
+from runtime.quarantine import replay as replay_set_aside
 
 
 def service_cli(
@@ -50,6 +53,23 @@ def service_cli(
                 print_quarantine(app)
             finally:
                 app.close()
+
+        @cli.command()
+        def replay(
+            every: bool = typer.Option(False, "--all", help="Every record not yet replayed."),
+            offset: str | None = typer.Option(
+                None, "--offset", help="One record: topic:partition:offset."
+            ),
+        ) -> None:
+            """Run records set aside through the inbox again, after the cause was fixed."""
+            app = open_application()
+            try:
+                code = replay_set_aside(
+                    Inbox(app, accepts=messaging.accepts), every=every, position=offset
+                )
+            finally:
+                app.close()
+            raise typer.Exit(code)
 
     if rebuild_read_models is not None:
         rebuild = rebuild_read_models

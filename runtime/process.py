@@ -91,17 +91,8 @@ def serve(build: Callable[[], Awaitable[ServiceProcess]]) -> None:
 
 
 def print_quarantine(app: Any) -> None:
-    """The body of every consuming service's `quarantine` command."""
-    from rich.console import Console
-    from rich.table import Table
+    """The body of every consuming service's `quarantine` command (see
+    `runtime.quarantine`)."""
+    from runtime.quarantine import print_quarantine as print_table
 
-    from runtime.inbox import quarantined_messages
-
-    messages = quarantined_messages(app)
-    table = Table(title=f"{app.name}: records set aside ({len(messages)})")
-    for column in ("topic", "partition", "offset", "reason", "bytes"):
-        table.add_column(column)
-    for m in messages:
-        size = len(m.value_base64) * 3 // 4
-        table.add_row(m.topic, str(m.partition), str(m.offset), m.reason, str(size))
-    Console(width=160).print(table)
+    print_table(app)

@@ -18,6 +18,7 @@ from events.catalog import CATALOG, EVENT_MODELS, UnknownEventType, parse_event,
 from events.envelope import derive_event_id
 from events.registration import ApplicantPreregistered
 from infra import contract
+from infra.contract import DEAD_LETTER_MESSAGE
 
 GOLDEN = Path(__file__).resolve().parents[2] / "events" / "golden"
 
@@ -159,7 +160,14 @@ def rule_violations(document: dict) -> list[str]:
         problems += [f"components.{section}.{k}" for k in items if not COMPONENT_KEY.match(k)]
     for section in ("channels", "operations"):
         problems += [f"{section}.{k}" for k in document[section] if not COMPONENT_KEY.match(k)]
-    for key, message in document["components"].get("messages", {}).items():
+    messages = document["components"].get("messages", {})
+    dead_letter = messages.get(DEAD_LETTER_MESSAGE, {})
+    for header_name in ("dlq-reason", "dlq-original-topic", "dlq-original-offset"):
+        if header_name not in dead_letter.get("headers", {}).get("required", []):
+            problems.append(f"dead letters: header {header_name} not declared")
+    for key, message in messages.items():
+        if key == DEAD_LETTER_MESSAGE:
+            continue
         location = message.get("correlationId", {}).get("location", "")
         header = location.removeprefix("$message.header#/")
         if header not in message.get("headers", {}).get("properties", {}):

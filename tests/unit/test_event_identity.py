@@ -30,6 +30,7 @@ from events import topics
 from events.catalog import EVENT_MODELS, parse_event
 from events.chain import event_hash, verify_chain
 from events.envelope import Envelope, derive_event_id, identity_of
+from kernel.actor import staff
 from runtime.inbox import Inbox, ReceivedRecord
 from runtime.relay import KafkaRelay, envelope_for
 from services.matching.application.publishing import (
@@ -49,7 +50,6 @@ from services.screening.application.publishing import (
     to_integration_event as screening_translator,
 )
 from services.screening.application.service import ScreeningApplication
-from kernel.actor import staff
 from tests.envelopes import golden
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
