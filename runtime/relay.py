@@ -38,7 +38,7 @@ class KafkaRelay(LogFollower):
         translate: Translator,
         send: Send,
         batch_size: int = 500,
-        idle_seconds: float = 0.1,
+        idle_seconds: float = 1.0,
     ) -> None:
         super().__init__(
             app, name=f"relay:{topic}", batch_size=batch_size, idle_seconds=idle_seconds

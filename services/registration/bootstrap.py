@@ -91,5 +91,6 @@ async def bootstrap(
         http=http,
         http_host=settings.http_host,
         http_port=settings.http_port,
+        http_keep_alive_seconds=settings.http_keep_alive_seconds,
         closers=[view.pool.close, app.close],
     )

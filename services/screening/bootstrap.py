@@ -68,5 +68,6 @@ async def bootstrap(settings: ScreeningSettings | None = None, **overrides: Any)
         http=build_http_api(app, settings.staff_token.get_secret_value()),
         http_host=settings.http_host,
         http_port=settings.http_port,
+        http_keep_alive_seconds=settings.http_keep_alive_seconds,
         closers=[app.close],
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from runtime.application import ServiceApplication
+from runtime.application import ServiceApplication, conflict_retried
 from services.registration.application.tokens import TokenSigner
 from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
 from services.registration.domain.cohort import Cohort, cohort_aggregate_id
@@ -47,6 +47,7 @@ class RegistrationApplication(ServiceApplication):
         self.clock = clock
 
     # -- cohorts -----------------------------------------------------------------------
+    @conflict_retried
     def open_cohort(self, spec: dict[str, Any], opened_by: str, correlation_id: uuid.UUID) -> bool:
         """Opens a cohort; opening the same cohort again with the same spec is a no-op
         (returns False), with a different spec a conflict."""
@@ -203,6 +204,7 @@ class RegistrationApplication(ServiceApplication):
         return self.retry_once_on_conflict(attempt)
 
     # -- inquiries ---------------------------------------------------------------------
+    @conflict_retried
     def receive_inquiry(
         self, form: dict[str, Any], correlation_id: uuid.UUID
     ) -> tuple[uuid.UUID, bool]:
