@@ -55,18 +55,7 @@ class ServiceProcess:
                 summary="Which log followers are active in this instance",
                 tags=["health"],
             )
-            config = uvicorn.Config(
-                self.http,
-                host=self.http_host,
-                port=self.http_port,
-                log_config=None,
-                access_log=False,
-                lifespan="on",
-                # uvicorn's default (5 s) equals many clients' idle timeout: the server
-                # could close a connection just as the client reused it, which the
-                # client sees as "Server disconnected without sending a response".
-                timeout_keep_alive=self.http_keep_alive_seconds,
-            )
+            config = self.http_config()
             # uvicorn (>= 0.29) takes SIGINT/SIGTERM itself while it serves, stops the
             # HTTP server, then restores our handlers and raises the signal again, which
             # sets `stop_event`: HTTP stops first, then consumers, followers, broker.
@@ -89,6 +78,21 @@ class ServiceProcess:
             for sig in handled:
                 loop.remove_signal_handler(sig)
             log.info("%s stopped", self.name)
+
+    def http_config(self) -> uvicorn.Config:
+        assert self.http is not None
+        return uvicorn.Config(
+            self.http,
+            host=self.http_host,
+            port=self.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            # uvicorn's default (5 s) equals many clients' idle timeout: the server
+            # could close a connection just as the client reused it, which the
+            # client sees as "Server disconnected without sending a response".
+            timeout_keep_alive=self.http_keep_alive_seconds,
+        )
 
     def followers_health(self) -> dict[str, Any]:
         """Of each log follower, whether this instance is the one following the log
