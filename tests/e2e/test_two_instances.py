@@ -47,6 +47,9 @@ def environments(infra: InfraSettings, port_shift: int, documents: str) -> dict:
             # Links are opened at the first instance's address; either instance answers.
             extra={
                 "PUBLIC_BASE_URL": f"http://127.0.0.1:{HTTP_PORTS[name] + 200}",
+                # Eight processes on a PostgreSQL shared with other test sessions: small
+                # pools (each follower holds a connection of its own besides).
+                "PG_POOL_SIZE": "2",
                 **({"DOCUMENTS_DIR": documents} if name == "registration" else {}),
             },
         )
