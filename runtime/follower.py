@@ -97,7 +97,7 @@ class LogFollower(ABC):
                         await self._follow(stop, lease)
             except Exception as error:
                 log.error(
-                    "%s lost its lease; retrying in %.1fs: %s",
+                    "%s cannot hold its lease (database unreachable?); trying again in %.1fs: %s",
                     self.name,
                     self.standby_retry_seconds,
                     describe_failure(error),
@@ -108,27 +108,25 @@ class LogFollower(ABC):
                 self.active = False
 
     async def _follow(self, stop: asyncio.Event, lease: Lease) -> None:
-        backoff = self.idle_seconds
+        retry_in = 0.0  # after a failure: 0.5 s, doubling up to 10 s
         while not stop.is_set():
             if not lease.held:
                 raise ConnectionError("the lease connection closed")
             # Cleared before reading: an event committed while this step reads is
             # announced after, and wakes the next wait instead of being missed.
             lease.woken.clear()
-            failed = False
             try:
                 count = await self.step()
-                backoff = self.idle_seconds
+                retry_in = 0.0
             except Exception as error:
+                retry_in = min(max(retry_in * 2, 0.5), 10.0)
                 log.error(
-                    "%s failed; retrying in %.1fs: %s", self.name, backoff, describe_failure(error)
+                    "%s failed; retrying in %.1fs: %s", self.name, retry_in, describe_failure(error)
                 )
-                count = 0
-                failed = True
-                backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
+                # Only the pause counts: waking on every new event would defeat it.
+                await wait_any(stop, lease.lost, timeout=retry_in)
+                continue
             if count < self.batch_size:
                 # New events wake the follower at once; the timeout is the fallback poll
-                # (a notification missed while reconnecting). After a failure only the
-                # backoff counts: waking on every new event would defeat it.
-                wakers = (stop, lease.lost) if failed else (stop, lease.lost, lease.woken)
-                await wait_any(*wakers, timeout=backoff)
+                # (for a notification missed while the listening connection reconnects).
+                await wait_any(stop, lease.lost, lease.woken, timeout=self.idle_seconds)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import psycopg
 import pytest
 from eventsourcing.domain import Aggregate, event
 
@@ -115,5 +116,37 @@ async def test_a_follower_is_woken_by_a_new_event_rather_than_by_its_poll(instan
     # When an event is committed, then it is handled long before the next poll
     write(app, "wake up")
     await eventually(lambda: seen == ["wake up"], timeout=20, what="the note handled")
+    stop.set()
+    await task
+
+
+def locks(infra: InfraSettings, select: str) -> list[tuple[object, ...]]:
+    """`select` over the advisory locks held in the test database."""
+    with psycopg.connect(infra.postgres_dsn(database_of("followers"))) as conn:
+        return conn.execute(
+            f"SELECT {select} FROM pg_locks l JOIN pg_database d"
+            " ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = %s",
+            (database_of("followers"),),
+        ).fetchall()
+
+
+async def test_a_follower_whose_database_connection_drops_takes_its_lease_again(
+    instances, infra: InfraSettings
+):
+    app, _ = instances
+    seen: list[str] = []
+    follower = Collector(app, seen, standby_retry_seconds=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(follower.run(stop))
+    await eventually(lambda: follower.active, what="the follower to be active")
+
+    # When the database ends the session that holds the lease (a restart, a failover)
+    assert locks(infra, "pg_terminate_backend(l.pid)") == [(True,)]
+
+    # Then the follower takes its lease again and goes on
+    await eventually(lambda: locks(infra, "l.granted") == [(True,)], what="the lease taken again")
+    write(app, "after the drop")
+    await eventually(lambda: seen == ["after the drop"], what="the note handled")
+    assert follower.active
     stop.set()
     await task
