@@ -27,6 +27,7 @@ from tests.support import (
     body_of,
     database_of,
     eventually,
+    fresh_cohort_id,
     read_topic,
     wait_for_event,
 )
@@ -208,7 +209,7 @@ async def test_two_instances_of_every_service_give_the_outcome_of_one(
     assert all_are("standby", second)
 
     async with httpx.AsyncClient(timeout=30) as http:
-        cohort_id = f"FY{uuid.uuid4().int % 9000 + 1000}"
+        cohort_id = fresh_cohort_id()
         r = await http.post(
             f"{second['registration'].base_url}/cohorts", headers=STAFF, json=cohort_spec(cohort_id)
         )
