@@ -66,17 +66,21 @@ def start(
     environments: Mapping[str, dict[str, str]],
     *,
     timeout: float = 60.0,
+    instance: str = "",
 ) -> list[RunningService]:
     """Start each named service with its environment and wait until its /health
-    answers. A service that dies or stays silent fails with the tail of its log."""
+    answers. A service that dies or stays silent fails with the tail of its log.
+    `instance` names a further instance of the same services (its own log and pid
+    file); the instances share the work (see README, "Several instances")."""
     running = []
+    suffix = f"-{instance}" if instance else ""
     for name, env in environments.items():
         port = int(env[f"JIP_{name.upper()}_HTTP_PORT"])
-        log_file = infra.log_dir / f"{name}.log"
+        log_file = infra.log_dir / f"{name}{suffix}.log"
         proc = spawn_detached(
             [sys.executable, "-m", f"services.{name}", "serve"],
             log_file=log_file,
-            pid_file=infra.run_dir / f"{name}.pid",
+            pid_file=infra.run_dir / f"{name}{suffix}.pid",
             cwd=REPO_ROOT,
             env={**os.environ, **env},
         )

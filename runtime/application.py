@@ -3,9 +3,13 @@ tracking positions (of the Kafka partitions it consumes, and of its own log)."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
+import logging
+import random
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -13,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import singledispatchmethod
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from eventsourcing.application import (
     AggregateNotFoundError,
@@ -42,7 +46,10 @@ from kernel.actor import Actor
 if TYPE_CHECKING:
     from runtime.inbox import Quarantine
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
+P = ParamSpec("P")
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -248,14 +255,23 @@ class ServiceApplication(Application[uuid.UUID]):
         return aggregate if isinstance(aggregate, kind) else None
 
     @staticmethod
-    def retry_once_on_conflict(attempt: Callable[[], T]) -> T:
+    def retry_on_conflict(attempt: Callable[[], T]) -> T:
         """Run a command that loads, decides and saves; if saving fails because an
         aggregate changed since it was read (a policy or a concurrent request), read
-        again and decide again: a no-op for a double submission, a conflict for a clash."""
-        try:
-            return attempt()
-        except IntegrityError:
-            return attempt()
+        again and decide again, until the decision is made against the current state:
+        a no-op for a double submission (the command finds its own result), a rule's
+        conflict for a real clash. Under contention (twenty identical requests at once)
+        one attempt may lose to several others in turn, hence several attempts, with a
+        small random pause so that the losers do not collide again in step."""
+        for attempt_number in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                if attempt_number == CONFLICT_ATTEMPTS:
+                    raise
+                log.debug("conflict on attempt %d; deciding again", attempt_number)
+                time.sleep(conflict_pause(attempt_number))
+        raise AssertionError("unreachable")
 
     @singledispatchmethod
     def policy(self, envelope: Envelope[Any], processing_event: ProcessingEvent[uuid.UUID]) -> None:
@@ -364,3 +380,25 @@ class ServiceApplication(Application[uuid.UUID]):
             self.policy(item, processing_event)
         else:  # set aside: the record is kept whole instead
             processing_event.collect_events(item.to_aggregate())
+
+
+def conflict_retried(command: Callable[P, T]) -> Callable[P, T]:
+    """Decorate a command method that loads, decides and saves: it is run again, on the
+    current state, when saving meets a concurrent change (see `retry_on_conflict`). An
+    identical request sent twice at once then finds its own result instead of a 409."""
+
+    @functools.wraps(command)
+    def retried(*args: P.args, **kwargs: P.kwargs) -> T:
+        return ServiceApplication.retry_on_conflict(lambda: command(*args, **kwargs))
+
+    return retried
+
+
+#: Attempts of a command or policy that keeps meeting concurrent changes. Each attempt
+#: re-reads the state, so the bound is reached only by a real livelock.
+CONFLICT_ATTEMPTS = 10
+
+
+def conflict_pause(attempt_number: int) -> float:
+    """A few milliseconds, growing with the attempts, randomised (full jitter)."""
+    return random.uniform(0, min(0.002 * 2**attempt_number, 0.1))  # noqa: S311 - not crypto

@@ -92,5 +92,6 @@ def service_process(
         http=http,
         http_host=settings.http_host,
         http_port=settings.http_port,
+        http_keep_alive_seconds=settings.http_keep_alive_seconds,
         closers=[*closers, app.close],
     )

@@ -13,6 +13,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
 from runtime.failures import describe_failure
+from runtime.leadership import Lease, wait_any
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 class LogFollower(ABC):
     """Reads the application's notification log in batches after the position recorded
     under `name`, hands each batch to `handle`, then records the new position.
+
+    One instance at a time follows (it holds the follower's lease, see
+    `runtime.leadership`); in the others the follower stands by, ready to take over.
 
     Delivery is at least once: a crash after `handle` and before the position is
     recorded repeats the batch, so `handle` must be idempotent downstream (events carry
@@ -32,7 +36,8 @@ class LogFollower(ABC):
         *,
         name: str,
         batch_size: int = 500,
-        idle_seconds: float = 0.1,
+        idle_seconds: float = 1.0,
+        standby_retry_seconds: float = 1.0,
     ) -> None:
         if not isinstance(app.recorder, ProcessRecorder):
             raise TypeError("LogFollower needs an application with a ProcessRecorder")
@@ -40,7 +45,12 @@ class LogFollower(ABC):
         self.recorder: ProcessRecorder = app.recorder
         self.name = name
         self.batch_size = batch_size
+        #: The fallback poll: new events normally wake the follower at once (NOTIFY).
         self.idle_seconds = idle_seconds
+        #: How often a standby instance tries to take over the follower.
+        self.standby_retry_seconds = standby_retry_seconds
+        #: Whether this instance is the one following now (shown in /health/followers).
+        self.active = False
 
     @abstractmethod
     async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
@@ -72,19 +82,51 @@ class LogFollower(ABC):
         return len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Follow the log until `stop` is set. Errors are logged and retried after a
-        pause, so a broker or mail server outage delays work without losing it."""
-        backoff = self.idle_seconds
+        """Follow the log until `stop` is set, while this instance holds the follower's
+        lease (see `runtime.leadership`); stand by while another instance holds it.
+        Errors are logged and retried after a pause, so a broker or mail server outage
+        delays work without losing it; a lost database connection gives the lease up
+        and takes it again (here or elsewhere) once the database answers."""
         while not stop.is_set():
             try:
-                count = await self.step()
-                backoff = self.idle_seconds
+                async with Lease(
+                    self.app, self.name, standby_retry_seconds=self.standby_retry_seconds
+                ) as lease:
+                    if await lease.acquire(stop):
+                        self.active = True
+                        await self._follow(stop, lease)
             except Exception as error:
                 log.error(
-                    "%s failed; retrying in %.1fs: %s", self.name, backoff, describe_failure(error)
+                    "%s cannot hold its lease (database unreachable?); trying again in %.1fs: %s",
+                    self.name,
+                    self.standby_retry_seconds,
+                    describe_failure(error),
                 )
-                count = 0
-                backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
-            if count < self.batch_size:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                    await asyncio.wait_for(stop.wait(), timeout=self.standby_retry_seconds)
+            finally:
+                self.active = False
+
+    async def _follow(self, stop: asyncio.Event, lease: Lease) -> None:
+        retry_in = 0.0  # after a failure: 0.5 s, doubling up to 10 s
+        while not stop.is_set():
+            if not lease.held:
+                raise ConnectionError("the lease connection closed")
+            # Cleared before reading: an event committed while this step reads is
+            # announced after, and wakes the next wait instead of being missed.
+            lease.woken.clear()
+            try:
+                count = await self.step()
+                retry_in = 0.0
+            except Exception as error:
+                retry_in = min(max(retry_in * 2, 0.5), 10.0)
+                log.error(
+                    "%s failed; retrying in %.1fs: %s", self.name, retry_in, describe_failure(error)
+                )
+                # Only the pause counts: waking on every new event would defeat it.
+                await wait_any(stop, lease.lost, timeout=retry_in)
+                continue
+            if count < self.batch_size:
+                # New events wake the follower at once; the timeout is the fallback poll
+                # (for a notification missed while the listening connection reconnects).
+                await wait_any(stop, lease.lost, lease.woken, timeout=self.idle_seconds)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import enum
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from pydantic import ValidationError
 
 from events.catalog import UnknownEventType, parse_event
 from events.envelope import Envelope
-from runtime.application import ServiceApplication
+from runtime.application import CONFLICT_ATTEMPTS, ServiceApplication, conflict_pause
 from runtime.failures import describe_failure
 
 log = logging.getLogger(__name__)
@@ -252,7 +253,7 @@ class Inbox:
         app: ServiceApplication,
         accepts: tuple[type[Envelope[Any]], ...],
         *,
-        policy_attempts: int = 3,
+        policy_attempts: int = CONFLICT_ATTEMPTS,
     ) -> None:
         self.app = app
         self.accepts = accepts
@@ -296,7 +297,7 @@ class Inbox:
         if isinstance(item, Quarantine):
             return self._set_aside(item)
         failure: Exception | None = None
-        for _ in range(self.policy_attempts):
+        for attempt in range(1, self.policy_attempts + 1):
             try:
                 self.app.process_event(item, tracking)
             except TRANSIENT_ERRORS:
@@ -307,6 +308,15 @@ class Inbox:
                     # (a rebalance handed the partition over while a record was in flight).
                     return Outcome.DUPLICATE
                 failure = error
+                if attempt < self.policy_attempts:
+                    # Expected under load (an HTTP command saved the same case) and
+                    # resolved by deciding again: not an error, so not logged as one.
+                    log.info(
+                        "version conflict at %s (attempt %d); deciding again",
+                        record.position,
+                        attempt,
+                    )
+                    time.sleep(conflict_pause(attempt))
             except Exception as error:
                 failure = error
                 break

@@ -31,6 +31,8 @@ class ServiceProcess:
     http: FastAPI | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    #: How long an idle keep-alive connection stays open (see ServiceSettings).
+    http_keep_alive_seconds: int = 75
     #: Called after everything stopped, in order (close pools, the event store).
     closers: Sequence[Callable[[], Awaitable[None] | None]] = ()
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -46,14 +48,14 @@ class ServiceProcess:
         tasks = [asyncio.create_task(f.run(self.stop_event), name=f.name) for f in self.followers]
         server = None
         if self.http is not None:
-            config = uvicorn.Config(
-                self.http,
-                host=self.http_host,
-                port=self.http_port,
-                log_config=None,
-                access_log=False,
-                lifespan="on",
+            self.http.add_api_route(
+                "/health/followers",
+                self.followers_health,
+                methods=["GET"],
+                summary="Which log followers are active in this instance",
+                tags=["health"],
             )
+            config = self.http_config()
             # uvicorn (>= 0.29) takes SIGINT/SIGTERM itself while it serves, stops the
             # HTTP server, then restores our handlers and raises the signal again, which
             # sets `stop_event`: HTTP stops first, then consumers, followers, broker.
@@ -76,6 +78,31 @@ class ServiceProcess:
             for sig in handled:
                 loop.remove_signal_handler(sig)
             log.info("%s stopped", self.name)
+
+    def http_config(self) -> uvicorn.Config:
+        assert self.http is not None
+        return uvicorn.Config(
+            self.http,
+            host=self.http_host,
+            port=self.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            # uvicorn's default (5 s) equals many clients' idle timeout: the server
+            # could close a connection just as the client reused it, which the
+            # client sees as "Server disconnected without sending a response".
+            timeout_keep_alive=self.http_keep_alive_seconds,
+        )
+
+    def followers_health(self) -> dict[str, Any]:
+        """Of each log follower, whether this instance is the one following the log
+        (`active`) or stands by while another instance does (`standby`)."""
+        from runtime.leadership import INSTANCE
+
+        return {
+            "instance": INSTANCE,
+            "followers": {f.name: "active" if f.active else "standby" for f in self.followers},
+        }
 
 
 def serve(build: Callable[[], Awaitable[ServiceProcess]]) -> None:

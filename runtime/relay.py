@@ -42,7 +42,7 @@ class KafkaRelay(LogFollower):
         translate: Translator,
         send: Send,
         batch_size: int = 500,
-        idle_seconds: float = 0.1,
+        idle_seconds: float = 1.0,
         cache_size: int = 100_000,
     ) -> None:
         super().__init__(

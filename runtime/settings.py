@@ -8,10 +8,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
+    """Settings every service reads (with its own prefix).
+
+    `http_keep_alive_seconds`: how long the HTTP server keeps an idle keep-alive
+    connection open. It must outlast the idle timeout of every client and load balancer
+    in front of the service (commonly 5 to 60 s): otherwise the server may close a
+    connection just as the client reuses it, and that request fails with no answer.
+    """
+
     model_config = SettingsConfigDict(frozen=True)
 
     http_host: str = "127.0.0.1"
     http_port: int
+    http_keep_alive_seconds: int = Field(
+        default=75,
+        gt=0,
+        description="Idle keep-alive timeout of the HTTP server, longer than its clients'.",
+    )
 
     pg_host: str = "127.0.0.1"
     pg_port: int = 5432

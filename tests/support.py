@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psycopg
 from aiokafka import AIOKafkaProducer
 
 from events.envelope import Envelope
@@ -51,6 +53,26 @@ def test_infra_settings() -> InfraSettings:
 
 def database_of(service: str) -> str:
     return f"jip_test_{service}" if TEST_SLOT == 0 else f"jip_test{TEST_SLOT}_{service}"
+
+
+def fresh_cohort_id() -> str:
+    """A cohort id (FY and four digits: few) that no cohort in the test store has: the
+    store outlives a session, and a reused id would be a cohort with other terms."""
+    from services.registration.domain.cohort import cohort_aggregate_id
+
+    dsn = test_infra_settings().postgres_dsn(database_of("registration"))
+    with psycopg.connect(dsn) as conn:
+        exists = conn.execute("SELECT to_regclass('registration_events')").fetchone()
+        while True:
+            cohort_id = f"FY{random.randint(1000, 9999)}"
+            if exists is None or exists[0] is None:
+                return cohort_id
+            taken = conn.execute(
+                "SELECT 1 FROM registration_events WHERE originator_id = %s LIMIT 1",
+                (cohort_aggregate_id(cohort_id),),
+            ).fetchone()
+            if taken is None:
+                return cohort_id
 
 
 def service_env(service: str, infra: InfraSettings, **extra: str) -> dict[str, str]:

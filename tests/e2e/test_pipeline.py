@@ -26,6 +26,7 @@ from tests.support import (
     Mailbox,
     body_of,
     database_of,
+    fresh_cohort_id,
     wait_for_event,
 )
 
@@ -84,7 +85,7 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
             processes["screening"],
             processes["matching"],
         )
-        cohort_id = f"FY{uuid.uuid4().int % 9000 + 1000}"
+        cohort_id = fresh_cohort_id()
         now = datetime.now(UTC)
         r = await http.post(
             f"{registration}/cohorts",

@@ -32,6 +32,7 @@ from tests.support import (
     body_of,
     database_of,
     eventually,
+    fresh_cohort_id,
     read_topic,
     running,
     service_env,
@@ -94,10 +95,6 @@ def cohort_spec(cohort_id: str, *, open_now: bool = True) -> dict:
         ],
         "rules": {"excluded_nationalities": ["CN"], "language_rule": "jlpt_n3_or_english"},
     }
-
-
-def fresh_cohort_id() -> str:
-    return f"FY{uuid.uuid4().int % 9000 + 1000}"
 
 
 def registration_form(token: str, **changes) -> dict:

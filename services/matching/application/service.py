@@ -102,7 +102,7 @@ class MatchingApplication(ServiceApplication):
             self.save(candidate, match)
             return match, True
 
-        return self.retry_once_on_conflict(attempt)
+        return self.retry_on_conflict(attempt)
 
     def sign_agreement(
         self,
@@ -124,4 +124,4 @@ class MatchingApplication(ServiceApplication):
                 self.save(match)
             return match, signed
 
-        return self.retry_once_on_conflict(attempt)
+        return self.retry_on_conflict(attempt)

@@ -237,7 +237,7 @@ class NotificationsApplication(ServiceApplication):
             self.save(notification)
             return notification
 
-        return self.retry_once_on_conflict(attempt)
+        return self.retry_on_conflict(attempt)
 
 
 class _Effects:

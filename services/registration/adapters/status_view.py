@@ -69,10 +69,19 @@ class StatusView:
             )
         return int(value or 0)
 
-    async def apply_batch(self, batch: Sequence[tuple[Any, int]]) -> None:
-        """Apply events and record the new position in one transaction: the view is
-        exactly as far as its recorded position says."""
+    async def apply_batch(self, batch: Sequence[tuple[Any, int]], *, after: int) -> bool:
+        """Apply events read after position `after` and record the new position in one
+        transaction: the view is exactly as far as its recorded position says. Nothing
+        is applied (False) if the position is no longer `after`: the view was cleared
+        for a rebuild, or the rebuild command applied this batch, meanwhile."""
         async with self.pool.acquire() as conn, conn.transaction():
+            # The row lock orders this batch with `clear` and with another projector.
+            position = await conn.fetchval(
+                "SELECT notification_id FROM read_model_position WHERE name = $1 FOR UPDATE",
+                PROJECTOR_NAME,
+            )
+            if int(position or 0) != after:
+                return False
             for domain_event, _ in batch:
                 await self.apply(conn, domain_event)
             await conn.execute(
@@ -81,6 +90,7 @@ class StatusView:
                 PROJECTOR_NAME,
                 batch[-1][1],
             )
+        return True
 
     @classmethod
     async def apply(cls, conn: asyncpg.Connection, e: Any) -> None:
@@ -162,12 +172,16 @@ class StatusProjector(LogFollower):
     def __init__(self, app: RegistrationApplication, view: StatusView, **kwargs: Any) -> None:
         super().__init__(app, name=PROJECTOR_NAME, **kwargs)
         self.view = view
+        self.loaded_position = 0
 
     async def load_position(self) -> int:
-        return await self.view.position()
+        self.loaded_position = await self.view.position()
+        return self.loaded_position
 
     async def save_position(self, notification_id: int) -> None:
         """Already saved by `handle`, in the view's own transaction."""
 
     async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
-        await self.view.apply_batch(batch)
+        # The service's projector and the rebuild command may both be running: each
+        # batch is applied only if the view is still where this one read it.
+        await self.view.apply_batch(batch, after=self.loaded_position)

@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from kernel import actor as acting
 from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
-from runtime.application import ServiceApplication
+from runtime.application import ServiceApplication, conflict_retried
 from services.registration.application.tokens import TokenSigner
 from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
 from services.registration.domain.cohort import Cohort, cohort_aggregate_id
@@ -44,6 +44,7 @@ class RegistrationApplication(ServiceApplication):
         self.clock = clock
 
     # -- cohorts -----------------------------------------------------------------------
+    @conflict_retried
     def open_cohort(self, spec: dict[str, Any], actor: Actor, correlation_id: uuid.UUID) -> bool:
         """Opens a cohort; opening the same cohort again with the same spec is a no-op
         (returns False), with a different spec a conflict."""
@@ -173,7 +174,7 @@ class RegistrationApplication(ServiceApplication):
             self.save(applicant)
             return applicant, True
 
-        return self.retry_once_on_conflict(attempt)
+        return self.retry_on_conflict(attempt)
 
     def submit_documents(
         self,
@@ -196,7 +197,7 @@ class RegistrationApplication(ServiceApplication):
             self.save(applicant)
             return applicant, new
 
-        return self.retry_once_on_conflict(attempt)
+        return self.retry_on_conflict(attempt)
 
     def amend_details(
         self,
@@ -219,9 +220,10 @@ class RegistrationApplication(ServiceApplication):
             self.save(applicant)
             return True
 
-        return self.retry_once_on_conflict(attempt)
+        return self.retry_on_conflict(attempt)
 
     # -- inquiries ---------------------------------------------------------------------
+    @conflict_retried
     def receive_inquiry(
         self, form: dict[str, Any], correlation_id: uuid.UUID
     ) -> tuple[uuid.UUID, bool]:

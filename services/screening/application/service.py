@@ -197,7 +197,7 @@ class ScreeningApplication(ServiceApplication):
                 self.save(case)
             return case, recorded
 
-        return self.retry_once_on_conflict(attempt)
+        return self.retry_on_conflict(attempt)
 
 
 def _fact_changes(changes: registration.AmendedDetails) -> dict[str, Any]:
