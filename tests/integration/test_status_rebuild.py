@@ -11,6 +11,7 @@ from datetime import date, datetime
 import pytest
 
 from infra import InfraSettings
+from kernel.actor import staff
 from services.registration.adapters.status_view import StatusProjector, StatusView
 from services.registration.application.service import RegistrationApplication
 from services.registration.bootstrap import build_application, connect_status_view
@@ -57,7 +58,7 @@ async def test_a_batch_read_before_the_view_was_cleared_is_not_applied_to_it(ser
     app, view = service
     projector = StatusProjector(app, view)
     cohort_id = fresh_cohort_id()
-    app.open_cohort(cohort(cohort_id), "office-staff", uuid.uuid4())
+    app.open_cohort(cohort(cohort_id), staff("staff-001", "admin"), uuid.uuid4())
     earlier = preregister(app, cohort_id)
     await catch_up(projector)
     later = preregister(app, cohort_id)
