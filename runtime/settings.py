@@ -3,6 +3,8 @@ own environment prefix (JIP_<SERVICE>_) and defaults, and adds what only it need
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,4 +51,18 @@ class MailSettings(BaseSettings):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the mail server.")
     mail_from: str = "JIP Program Office <office@jip.example>"
+    mail_retry_first: timedelta = Field(
+        default=timedelta(minutes=1),
+        description="Wait before the first retry of a message the mail server deferred (4xx); "
+        "each later wait doubles.",
+    )
+    mail_retry_longest: timedelta = Field(
+        default=timedelta(hours=1), description="The longest wait between two retries."
+    )
+    mail_retry_attempts: int = Field(
+        default=12,
+        description="Deferrals after which a message counts as undeliverable (with the "
+        "defaults, about seven hours).",
+    )

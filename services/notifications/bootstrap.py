@@ -12,10 +12,12 @@ from faststream.kafka import KafkaBroker
 from events import topics
 from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from runtime.kafka import document_publications, make_broker, subscribe_inbox
+from runtime.mail import retry_schedule, smtp_mailer
+from runtime.mail_api import undeliverable_router
 from runtime.process import ServiceProcess
 from runtime.relay import KafkaRelay, Send
 from services.notifications.adapters.http_api import build_http_api
-from services.notifications.adapters.mail import NotificationMailer, SmtpMailer
+from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import CONSUMES, NotificationsApplication
 from services.notifications.settings import NotificationsSettings
@@ -65,16 +67,24 @@ async def bootstrap(
     app = await asyncio.to_thread(build_application, settings)
     inbox = Inbox(app, accepts=CONSUMES)
     broker, send = declare_messaging(settings, receive=inbox.receive)
-    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    mailer = NotificationMailer(
+        app,
+        smtp_mailer(settings),
+        schedule=retry_schedule(settings),
+        patience=settings.mail_order_patience,
+    )
     followers = [
         KafkaRelay(app, topic=topics.NOTIFICATIONS, translate=to_integration_event, send=send),
-        NotificationMailer(app, mailer),
+        mailer,
     ]
+    staff_token = settings.staff_token.get_secret_value()
+    http = build_http_api(app, staff_token)
+    http.include_router(undeliverable_router(app.undeliverable, staff_token))
     return ServiceProcess(
         name=SERVICE,
         broker=broker,
         followers=followers,
-        http=build_http_api(app, settings.staff_token.get_secret_value()),
+        http=http,
         http_host=settings.http_host,
         http_port=settings.http_port,
         closers=[app.close],

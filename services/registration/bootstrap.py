@@ -12,11 +12,13 @@ from faststream.kafka import KafkaBroker
 from events import topics
 from runtime.inbox import Outcome, ReceivedRecord
 from runtime.kafka import document_publications, make_broker
+from runtime.mail import retry_schedule, smtp_mailer
+from runtime.mail_api import undeliverable_router
 from runtime.process import ServiceProcess
 from runtime.relay import KafkaRelay, Send
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api import build_http_api
-from services.registration.adapters.mail import RegistrationLinkMailer, SmtpMailer
+from services.registration.adapters.mail import RegistrationLinkMailer, undeliverable_links
 from services.registration.adapters.status_view import StatusProjector, StatusView
 from services.registration.application.publishing import to_integration_event
 from services.registration.application.service import RegistrationApplication
@@ -72,10 +74,12 @@ async def bootstrap(
     app = build_application(settings)
     view = await connect_status_view(settings)
     broker, send = declare_messaging(settings)
-    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    link_mailer = RegistrationLinkMailer(
+        app, smtp_mailer(settings), settings.public_base_url, schedule=retry_schedule(settings)
+    )
     followers = [
         KafkaRelay(app, topic=topics.REGISTRATION, translate=to_integration_event, send=send),
-        RegistrationLinkMailer(app, mailer, settings.public_base_url),
+        link_mailer,
         StatusProjector(app, view),
     ]
     http = build_http_api(
@@ -83,6 +87,11 @@ async def bootstrap(
         DocumentStore(settings.documents_dir, settings.max_document_bytes),
         view,
         settings.staff_token.get_secret_value(),
+    )
+    http.include_router(
+        undeliverable_router(
+            lambda: undeliverable_links(app), settings.staff_token.get_secret_value()
+        )
     )
     return ServiceProcess(
         name=SERVICE,

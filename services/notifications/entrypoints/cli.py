@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from runtime.mail import print_undeliverable
 from runtime.process import print_quarantine
 from runtime.process import serve as serve_process
 from services.notifications.bootstrap import bootstrap, build_application
@@ -31,5 +32,15 @@ def quarantine() -> None:
     app = build_application(NotificationsSettings())
     try:
         print_quarantine(app)
+    finally:
+        app.close()
+
+
+@cli.command()
+def undeliverable() -> None:
+    """List the messages the mail server refused for good (no addresses shown)."""
+    app = build_application(NotificationsSettings())
+    try:
+        print_undeliverable("notifications", app.undeliverable())
     finally:
         app.close()

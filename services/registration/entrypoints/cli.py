@@ -6,7 +6,9 @@ import asyncio
 
 import typer
 
+from runtime.mail import print_undeliverable
 from runtime.process import serve as serve_process
+from services.registration.adapters.mail import undeliverable_links
 from services.registration.adapters.status_view import StatusProjector
 from services.registration.bootstrap import bootstrap, build_application, connect_status_view
 from services.registration.settings import RegistrationSettings
@@ -45,3 +47,13 @@ def rebuild_read_models() -> None:
         app.close()
 
     asyncio.run(main())
+
+
+@cli.command()
+def undeliverable() -> None:
+    """List the registration links the mail server refused for good (no addresses)."""
+    app = build_application(RegistrationSettings())
+    try:
+        print_undeliverable("registration", undeliverable_links(app))
+    finally:
+        app.close()
