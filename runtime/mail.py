@@ -459,6 +459,14 @@ class MailFollower(LogFollower):
         if self._cursor is None:
             self._cursor = self._saved = await self.load_position()
         batch = await asyncio.to_thread(self._read_watched_after, self._cursor)
+        try:
+            await self.handle(batch)
+        finally:
+            await self._save_low_water()
+        return len(batch)
+
+    async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
+        """Note the messages the batch made owed, then deliver every message due."""
         for domain_event, log_id in batch:
             for key, source in self.owed_by(domain_event):
                 owed = self._owed.get(key)
@@ -468,11 +476,7 @@ class MailFollower(LogFollower):
                     owed.due = None
         if batch:
             self._cursor = batch[-1][1]
-        try:
-            await self._deliver_due()
-        finally:
-            await self._save_low_water()
-        return len(batch)
+        await self._deliver_due()
 
     async def _deliver_due(self) -> None:
         while True:
