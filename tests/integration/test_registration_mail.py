@@ -228,4 +228,3 @@ async def test_a_crash_in_the_middle_of_a_batch_sends_at_most_one_link_twice(inf
     # a repeat is the same message (same Message-ID), recognisable as such
     ids = [str(m["Message-ID"]) for m in ours()]
     assert len(set(ids)) == 15
-
