@@ -53,6 +53,7 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
     deferred = applicant_at(app, "deferred-an@example.org", interviewed=True)
     refused = applicant_at(app, "refused-linh@example.org", interviewed=False)
     fine = applicant_at(app, "budi@example.org", interviewed=True)
+    assert states(app, fine) == {"application_received": "pending", "interview_passed": "pending"}
     inquiry = uuid.uuid4()
     answer = upstream(
         registration.InquiryAnswered,
