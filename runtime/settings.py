@@ -52,6 +52,13 @@ class MailSettings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the mail server.")
+    smtp_connections: int = Field(
+        default=1,
+        ge=1,
+        description="SMTP connections used at once, each with one message in flight (of "
+        "different people). A crash sends at most the messages in flight twice: with 1, "
+        "at most one message.",
+    )
     mail_from: str = "JIP Program Office <office@jip.example>"
     mail_retry_first: timedelta = Field(
         default=timedelta(minutes=1),

@@ -260,7 +260,7 @@ async def test_a_mail_server_outage_or_a_crash_delays_mail_but_never_loses_it(
     # when the server is back, but the process dies right after sending
     mailer.mailer = SmtpMailer(infra.smtp_host, infra.smtp_port, sender)
     with monkeypatch.context() as crash:
-        crash.setattr(app, "record_delivery", Mock(side_effect=SystemExit("killed")))
+        crash.setattr(app, "save", Mock(side_effect=SystemExit("killed")))
         with pytest.raises(SystemExit):
             await mailer.step()
     # the restarted process (a new mailer) reads the same log again

@@ -23,7 +23,15 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from runtime.mail import Delivery, Later, MailFollower, RetrySchedule, Send, SmtpMailer
+from runtime.mail import (
+    Delivery,
+    Later,
+    MailFollower,
+    RetrySchedule,
+    Send,
+    Settled,
+    SmtpMailer,
+)
 from services.notifications.application.service import (
     Held,
     NotificationsApplication,
@@ -118,6 +126,11 @@ class NotificationMailer(MailFollower):
             decision.to, rendered.subject, rendered.body, decision.message_id
         )
         return Send(message, decision.lane, decision)
+
+    def settle(self, key: Hashable, send: Send, outcome: Delivery, now: datetime) -> Settled:
+        mail: OutgoingMail = send.state
+        retry_at = self.notifications.apply_delivery(mail, outcome, self.schedule)
+        return Settled(retry_at, [mail.notification])
 
     def record(
         self, key: Hashable, send: Send, outcome: Delivery, now: datetime

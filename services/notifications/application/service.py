@@ -16,7 +16,6 @@ from typing import Any, Final
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from events import matching, registration, screening
 from events.envelope import Envelope
@@ -237,31 +236,47 @@ class NotificationsApplication(ServiceApplication):
             notification=notification,
         )
 
+    def apply_delivery(
+        self, mail: OutgoingMail, outcome: Delivery, schedule: RetrySchedule
+    ) -> datetime | None:
+        """Apply what became of one sending to its notification, as loaded to send it
+        (not saved: the mailer saves it, possibly with others); returns when to try
+        again after a deferral (None: settled)."""
+        return self._apply(mail.notification, mail.message_id, outcome, schedule)
+
     def record_delivery(
         self, mail: OutgoingMail, outcome: Delivery, schedule: RetrySchedule
     ) -> datetime | None:
-        """Record what became of one sending, durably, before the next is sent; returns
-        when to try again after a deferral (None: settled)."""
+        """Record what became of one sending on the notification as it is now, and save
+        it: before the next message is sent."""
 
-        def attempt(notification: Notification) -> datetime | None:
-            if not notification.sendable:
-                return None  # settled meanwhile (never by anyone but this mailer today)
-            now = self.clock()
-            retry_at = None
-            if isinstance(outcome, Accepted):
-                notification.record_sent(now, mail.message_id)
-            elif isinstance(outcome, Deferred):
-                retry_at = schedule.next_attempt(notification.deferrals + 1, now)
-                notification.record_deferred(outcome.reason, now, retry_at)
-            else:
-                notification.record_refused(outcome.reason, now)
+        def attempt() -> datetime | None:
+            notification: Notification = self.repository.get(mail.notification_id)
+            retry_at = self._apply(notification, mail.message_id, outcome, schedule)
             self.save(notification)
             return retry_at
 
-        try:
-            return attempt(mail.notification)
-        except IntegrityError:  # changed since it was read: decide again on the new state
-            return attempt(self.repository.get(mail.notification_id))
+        return self.retry_once_on_conflict(attempt)
+
+    def _apply(
+        self,
+        notification: Notification,
+        message_id: str,
+        outcome: Delivery,
+        schedule: RetrySchedule,
+    ) -> datetime | None:
+        if not notification.sendable:
+            return None  # settled meanwhile (never by anyone but this mailer today)
+        now = self.clock()
+        if isinstance(outcome, Accepted):
+            notification.record_sent(now, message_id)
+            return None
+        if isinstance(outcome, Deferred):
+            retry_at = schedule.next_attempt(notification.deferrals + 1, now)
+            notification.record_deferred(outcome.reason, now, retry_at)
+            return retry_at
+        notification.record_refused(outcome.reason, now)
+        return None
 
     def undeliverable(self) -> list[UndeliverableMail]:
         """Messages the mail server refused for good (not resent since), oldest first."""

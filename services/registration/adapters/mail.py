@@ -31,6 +31,7 @@ from runtime.mail import (
     MailFollower,
     RetrySchedule,
     Send,
+    Settled,
     SmtpMailer,
     UndeliverableMail,
     delivery_view,
@@ -102,12 +103,20 @@ class RegistrationLinkMailer(MailFollower):
         delivery = delivery or MailDelivery(message_key=key, kind=KIND, about=e.originator_id)
         return Send(message, lane=e.originator_id, state=delivery)
 
+    def settle(self, key: Hashable, send: Send, outcome: Delivery, now: datetime) -> Settled:
+        delivery: MailDelivery = send.state
+        return Settled(delivery.record(outcome, now, self.schedule), [delivery])
+
     def record(
         self, key: Hashable, send: Send, outcome: Delivery, now: datetime
     ) -> datetime | None:
-        delivery: MailDelivery = send.state
+        assert isinstance(key, uuid.UUID)
+        delivery = self.registration.find(key, MailDelivery) or MailDelivery(
+            message_key=key, kind=KIND, about=send.lane
+        )
+        if delivery.settled:
+            return None
         retry_at = delivery.record(outcome, now, self.schedule)
-        # Only this mailer writes a link's delivery, one attempt at a time: no conflict.
         self.registration.save(delivery)
         return retry_at
 

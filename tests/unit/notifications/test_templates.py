@@ -90,4 +90,4 @@ def test_a_message_carries_a_deterministic_message_id_and_asks_for_no_auto_repli
     assert message["Message-ID"] == "<abc.1@jip.example>"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["To"] == "linh@example.org"
-    assert message.get_content() == mail.body
+    assert message.get_payload(decode=True).decode() == mail.body
