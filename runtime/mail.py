@@ -486,6 +486,9 @@ class MailFollower(LogFollower):
         #: Outcomes waiting to be saved, and whether a save is under way.
         self._unsaved: list[_Unsaved] = []
         self._saving = False
+        #: Messages settled so far (a message held behind another looks again if one
+        #: settled while it was being prepared).
+        self._settled_count = 0
 
     # -- what each service says ----------------------------------------------------------
     @abstractmethod
@@ -588,12 +591,15 @@ class MailFollower(LogFollower):
         owed = self._owed.get(key)
         if owed is None:
             return False
+        settled_before = self._settled_count
         decision = await asyncio.to_thread(self.prepare, key, owed.source, now)
         if decision is None:
             del self._owed[key]
             return False
         if isinstance(decision, Later):
             owed.due, owed.lane = decision.until, decision.lane
+            if decision.lane is not None and self._settled_count != settled_before:
+                owed.due = None  # what it waits for may have settled while it was read
             return False
         if decision.lane in self._sending:  # that person's other message is in flight
             owed.due, owed.lane = now + timedelta(seconds=1), decision.lane
@@ -616,6 +622,7 @@ class MailFollower(LogFollower):
             owed.due = retry_at
             return False
         del self._owed[key]
+        self._settled_count += 1
         for other in self._owed.values():
             if other.lane is not None and other.lane == decision.lane:
                 other.due = None
