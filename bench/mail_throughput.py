@@ -7,16 +7,20 @@ the usual JIP_* variables (JIP_SMTP_PORT, JIP_VAR_DIR, ...). A fresh database
 `jip_bench_mail` is filled with N welcomes owed (through the service's real inbox and
 policy, not timed), then the service's own mailer sends them all: the time from its
 first look at the log to the last outcome recorded, and the CPU it used per mail.
-Prints one JSON object.
+Prints one JSON object. The benchmark's own messages are removed from the server's
+Maildir afterwards (tests read that Maildir whole, and thousands of messages slow them).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import mailbox
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -48,6 +52,16 @@ def owe_welcomes(app: NotificationsApplication, count: int) -> None:
         )
 
 
+def remove_bench_mail(mail_dir: Path) -> None:
+    if not (mail_dir / "new").is_dir():
+        return
+    box = mailbox.Maildir(mail_dir, create=False)
+    for key in list(box.keys()):
+        with contextlib.suppress(KeyError):
+            if str(box.get_message(key)["To"]).startswith("bench-"):
+                box.remove(key)
+
+
 async def measure(infra: InfraSettings, count: int, connections: int) -> dict[str, Any]:
     postgres.drop_database(infra, DATABASE)
     postgres.ensure_database(infra, DATABASE)
@@ -77,6 +91,7 @@ async def measure(infra: InfraSettings, count: int, connections: int) -> dict[st
     finally:
         app.close()
         postgres.drop_database(infra, DATABASE)
+        remove_bench_mail(infra.mail_dir)
     return {
         "benchmark": "mail",
         "mails": count,
