@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from events.registration import CohortRules, Course
 from infra import InfraSettings
 from runtime.mail import SENT, MailDelivery, MailServerUnavailable, RetrySchedule
 from runtime.mail import SmtpMailer as Smtp
@@ -46,8 +47,14 @@ def cohort_spec(cohort_id: str = "FY2025") -> dict:
         "min_age": 18,
         "max_age": 40,
         "results_by": date(2025, 8, 31),
-        "courses": [{"code": "B"}],
-        "rules": {},
+        # As the office's endpoint records it: the crash test runs registration's relay,
+        # which publishes it, so it must read as the contract says.
+        "courses": [
+            Course(code="B", name="Online", mode="online", daily_allowance_yen=1000).model_dump(
+                mode="json"
+            )
+        ],
+        "rules": CohortRules().model_dump(mode="json"),
     }
 
 
