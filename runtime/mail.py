@@ -1,6 +1,6 @@
 """Outgoing e-mail, the same for every service that writes to people: one SMTP client
-that keeps its connection and says what became of each message, and one mailer that
-follows the service's own log and delivers every message owed, one by one.
+that keeps its connections and says what became of each message, and one mailer that
+follows the service's own log and delivers every message owed.
 
 What becomes of a message (`Delivery`):
 
@@ -17,11 +17,11 @@ sender is not any one message's fault: `MailServerUnavailable` pauses the whole 
 (the log follower retries with backoff) and no message loses its place.
 
 The guarantee, after a crash: every message's outcome (sent, deferred until T, refused)
-is recorded durably before the next message is sent, so at most the one message in
-flight can be sent twice, with the same Message-ID (so the recipient's mail system can
-tell). Messages of one person go one at a time, in the order the service decides
-(`MailFollower.prepare`); a message waiting for its retry holds back only that person's
-later messages.
+is recorded durably before its connection sends the next message, so at most the
+messages in flight, one per SMTP connection (one by default), can be sent twice, with
+the same Message-ID (so the recipient's mail system can tell). Messages of one person go
+one at a time, in the order the service decides (`MailFollower.prepare`); a message
+waiting for its retry holds back only that person's later messages.
 
 Addresses and texts are personal data: this module never logs them, and the SMTP
 library's errors (which may quote the address) are replaced by reasons that give the
@@ -453,8 +453,10 @@ class _Owed:
 
 
 class MailFollower(LogFollower):
-    """Follows the service's own log for messages owed, and delivers them one by one
-    over one kept SMTP connection, recording each outcome before the next message.
+    """Follows the service's own log for messages owed and delivers them over the
+    mailer's kept SMTP connections, one message in flight on each (and never two of the
+    same person at once); each outcome is saved before its connection sends the next
+    message, those that finish together in one transaction.
 
     Messages that must wait (a retry at a later time, a person's earlier message still
     owed) are kept in memory with the log position that made them owed; the position

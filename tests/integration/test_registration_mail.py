@@ -235,3 +235,37 @@ async def test_a_crash_in_the_middle_of_a_batch_sends_at_most_one_link_twice(inf
     # a repeat is the same message (same Message-ID), recognisable as such
     ids = [str(m["Message-ID"]) for m in ours()]
     assert len(set(ids)) == 15
+
+
+async def test_a_deferred_link_replaced_by_a_newer_one_is_not_sent_after_it():
+    # given a link to an address the server defers
+    app = registration_with_applicants("deferred-tuan@example.org")
+    server = MisbehavingHandler()
+    with smtp_server(server) as port:
+        mailer = RegistrationLinkMailer(
+            app, Smtp("127.0.0.1", port, SENDER), "http://x", schedule=QUICK_RETRIES
+        )
+        await mailer.step()
+        assert link_delivery(app, "deferred-tuan@example.org").state == "retrying"
+
+        # when the applicant asks for a new link, and the server takes the address again
+        app.reissue_registration_link("FY2025", "deferred-tuan@example.org", uuid.uuid4())
+        server.deferring.clear()
+
+        async def sent() -> bool:
+            await mailer.step()
+            return bool(server.to("deferred-tuan"))
+
+        await eventually(sent, what="the new link")
+
+        async def nothing_owed() -> bool:
+            await mailer.step()
+            return mailer.waiting == 0
+
+        await eventually(nothing_owed, what="the replaced link given up")
+
+    # then only the new link arrives: the replaced one would no longer work
+    [mail] = server.to("deferred-tuan")
+    assert (
+        mail["Message-ID"] == f"<{link_delivery(app, 'deferred-tuan@example.org').id}@jip.example>"
+    )

@@ -93,6 +93,11 @@ class RegistrationLinkMailer(MailFollower):
         if delivery is not None and delivery.retry_at is not None and delivery.retry_at > now:
             return Later(delivery.retry_at)
         e = source
+        applicant = self.registration.find(e.originator_id, Applicant)
+        if applicant is None or applicant.link_number != e.link_number or applicant.details:
+            # Replaced by a newer link (which is sent instead) or already used: a link
+            # retried after a deferral must not arrive after it stopped working.
+            return None
         token = self.registration.registration_link(e.originator_id, e.link_number)
         body = _link_template().render(
             cohort_id=e.cohort_id,
