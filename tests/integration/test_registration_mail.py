@@ -14,6 +14,7 @@ import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
 
 from events.registration import CohortRules, Course
@@ -27,11 +28,11 @@ from services.registration.adapters.mail import (
 )
 from services.registration.application.service import RegistrationApplication
 from services.registration.application.tokens import TokenSigner
-from services.registration.bootstrap import build_application
+from services.registration.bootstrap import bootstrap, build_application
 from services.registration.domain.applicant import EmailClaim
 from services.registration.settings import RegistrationSettings
 from tests.smtp_servers import MisbehavingHandler, free_port, smtp_server
-from tests.support import database_of, eventually, service_env
+from tests.support import database_of, eventually, running, service_env
 
 SENDER = "JIP <office@jip.example>"
 QUICK_RETRIES = RetrySchedule(first=timedelta(milliseconds=50), attempts=50)
@@ -166,8 +167,9 @@ def stored_links(infra: InfraSettings, cohort_id: str, addresses: set[str]) -> i
         app.close()
 
 
-def settings_for(infra: InfraSettings, *, smtp_port: int) -> RegistrationSettings:
+def settings_for(infra: InfraSettings, *, smtp_port: int, **extra: object) -> RegistrationSettings:
     return RegistrationSettings(
+        **extra,  # type: ignore[arg-type]
         pg_host=infra.pg_host,
         pg_port=infra.pg_port,
         pg_database=database_of("registration"),
@@ -269,3 +271,72 @@ async def test_a_deferred_link_replaced_by_a_newer_one_is_not_sent_after_it():
     assert (
         mail["Message-ID"] == f"<{link_delivery(app, 'deferred-tuan@example.org').id}@jip.example>"
     )
+
+
+def applicant_of(infra: InfraSettings, cohort_id: str, address: str) -> uuid.UUID:
+    app = build_application(settings_for(infra, smtp_port=0))
+    try:
+        claim = app.find(EmailClaim.id_for(cohort_id, address), EmailClaim)
+        assert claim is not None
+        return claim.applicant_id
+    finally:
+        app.close()
+
+
+async def test_the_office_sees_a_refused_link_without_the_address(infra):
+    # given registration running on the real stack, with a mail server that refuses
+    server = MisbehavingHandler()
+    cohort_id = f"FY{uuid.uuid4().int % 9000 + 1000}"
+    address = f"refused-{uuid.uuid4().hex[:8]}@example.org"
+    with smtp_server(server) as smtp_port:
+        settings = settings_for(
+            infra,
+            smtp_port=smtp_port,
+            kafka_bootstrap=infra.kafka_bootstrap,
+            http_port=free_port(),
+            staff_token="a-staff-token",
+        )
+        staff = {"Authorization": "Bearer a-staff-token"}
+        async with (
+            running(await bootstrap(settings)) as base_url,
+            httpx.AsyncClient(base_url=base_url) as http,
+        ):
+            spec = cohort_spec(cohort_id)
+            for field in ("applications_open_at", "applications_close_at"):
+                spec[field] = spec[field].isoformat()
+            for field in ("age_reference_date", "results_by"):
+                spec[field] = spec[field].isoformat()
+            opened = await http.post("/cohorts", json=spec, headers=staff)
+            assert opened.status_code == 201, opened.text
+
+            # when an applicant pre-registers with an address the server refuses
+            answer = await http.post(
+                f"/cohorts/{cohort_id}/preregistrations", json={"email": address}
+            )
+            assert answer.status_code == 202
+            applicant_id = str(applicant_of(infra, cohort_id, address))
+
+            # then the office sees which applicant's link was refused, and why
+            async def listed() -> dict | None:
+                found = await http.get("/mail/undeliverable", headers=staff)
+                assert found.status_code == 200, found.text
+                mine = [m for m in found.json()["messages"] if m["applicant_id"] == applicant_id]
+                return mine[0] if mine else None
+
+            refused = await eventually(listed, what="the refused link listed")
+            assert refused["kind"] == "registration_link"
+            assert refused["reason"] == "recipient refused: SMTP 550"
+            assert address not in str(refused)
+            assert (await http.get("/mail/undeliverable")).status_code == 401
+
+    # and so does the operator's command line
+    env = {**os.environ, **service_env("registration", infra)}
+    printed = subprocess.run(
+        [sys.executable, "-m", "services.registration", "undeliverable"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert applicant_id in printed and "recipient refused: SMTP 550" in printed
+    assert address not in printed
