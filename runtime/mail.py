@@ -48,9 +48,10 @@ from typing import Any, Final
 
 import aiosmtplib
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
+from runtime.failures import describe_failure
 from runtime.follower import LogFollower
 from runtime.settings import MailSettings
 
@@ -444,6 +445,10 @@ class _Unsaved:
     saved: asyncio.Future[datetime | None]
 
 
+#: How long a message that cannot be prepared waits before it is looked at again.
+SET_ASIDE_FOR = timedelta(hours=1)
+
+
 @dataclass
 class _Owed:
     log_id: int
@@ -594,7 +599,23 @@ class MailFollower(LogFollower):
         if owed is None:
             return False
         settled_before = self._settled_count
-        decision = await asyncio.to_thread(self.prepare, key, owed.source, now)
+        try:
+            decision = await asyncio.to_thread(self.prepare, key, owed.source, now)
+        except PersistenceError:
+            raise  # the store is unreachable: every message waits
+        except Exception as error:
+            # This one message cannot be written (a bug, or data no template foresaw).
+            # It must not stop everyone else's: set aside, looked at again later (and
+            # after a restart, since it keeps the mailer's saved position back).
+            log.error(
+                "%s: message %s cannot be prepared; set aside for %s: %s",
+                self.name,
+                key,
+                SET_ASIDE_FOR,
+                describe_failure(error),
+            )
+            owed.due = now + SET_ASIDE_FOR
+            return False
         if decision is None:
             del self._owed[key]
             return False

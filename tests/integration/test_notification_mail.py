@@ -19,6 +19,7 @@ from runtime.mail_api import undeliverable_router
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.service import CONSUMES, NotificationsApplication
+from services.notifications.domain.notification import Notification
 from tests.envelopes import upstream
 from tests.smtp_servers import MisbehavingHandler, smtp_server
 from tests.support import eventually
@@ -128,3 +129,42 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
     assert "refused-linh" not in listed.text
     [welcome] = one.json()["notifications"]
     assert (welcome["state"], welcome["failure"]) == ("failed", "recipient refused: SMTP 550")
+
+
+async def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_go_on(caplog):
+    # given a message whose details no template foresaw (here: none at all), owed first
+    app = NotificationsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    broken = Notification.request(
+        template="inquiry_answer",
+        cause_event_id=uuid.uuid4(),
+        address="broken@example.org",
+        context={},
+        recipient_known=True,
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+    )
+    app.save(broken)
+    # and a good one after it
+    inquiry = uuid.uuid4()
+    deliver(
+        app,
+        upstream(
+            registration.InquiryAnswered,
+            aggregate_id=inquiry,
+            inquiry_id=inquiry,
+            email="mai@example.org",
+            answer="Yes.",
+        ),
+    )
+
+    server = MisbehavingHandler()
+    with smtp_server(server) as port, caplog.at_level(logging.ERROR):
+        mailer = NotificationMailer(app, SmtpMailer("127.0.0.1", port, "JIP <office@jip.example>"))
+        await mailer.step()
+
+    # then the good one went out, the broken one waits (logged, without its address)
+    assert len(server.to("mai@example.org")) == 1
+    assert app.get_notification(broken.id).state == "pending" and mailer.waiting == 1
+    [error] = [r for r in caplog.records if r.name == "runtime.mail"]
+    assert "cannot be prepared" in error.getMessage()
+    assert "broken@example.org" not in error.getMessage()
