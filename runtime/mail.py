@@ -203,7 +203,7 @@ class SmtpMailer:
             # A kept connection may have been closed by the server while idle; that
             # shows only when it is used: one new connection, then the server is down.
             for last_try in (False, True):
-                smtp = self._idle.pop() if self._idle else await self._connect()
+                smtp = self._idle.pop() if self._idle and not last_try else await self._connect()
                 try:
                     delivery = await self._send(smtp, message)
                 except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError):

@@ -58,10 +58,14 @@ class MisbehavingHandler:
 
 
 @contextmanager
-def smtp_server(handler: MisbehavingHandler, *, smtputf8: bool = True) -> Iterator[int]:
-    """Run the server on a free port for the length of the block; yields the port."""
+def smtp_server(
+    handler: MisbehavingHandler, *, smtputf8: bool = True, **options: Any
+) -> Iterator[int]:
+    """Run the server on a free port for the length of the block; yields the port.
+    `options` go to aiosmtpd's SMTP server (e.g. `timeout`, after which it closes an
+    idle connection)."""
     controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8
+        handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8, **options
     )
     controller.start()
     try:
