@@ -226,7 +226,10 @@ class SmtpMailer:
         if utf8 and not smtp.supports_extension("smtputf8"):
             return Refused("address has non-ASCII characters; the mail server has no SMTPUTF8")
         # An address with non-ASCII characters goes with SMTPUTF8 and headers in UTF-8.
-        data = message.as_bytes(policy=SMTPUTF8) if utf8 else message.as_bytes()
+        try:
+            data = message.as_bytes(policy=SMTPUTF8) if utf8 else message.as_bytes()
+        except (UnicodeError, ValueError):  # e.g. a lone surrogate in the text
+            return Refused("message cannot be written as e-mail")
         try:
             await smtp.sendmail(
                 self.sender_address, [to], data, mail_options=["SMTPUTF8"] if utf8 else []
