@@ -6,7 +6,7 @@ own commands."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import typer
@@ -14,6 +14,7 @@ import typer
 from runtime.application import ServiceApplication
 from runtime.bootstrap import Messaging
 from runtime.inbox import Inbox
+from runtime.mail import print_undeliverable
 from runtime.process import ServiceProcess, print_quarantine, serve
 from runtime.quarantine import replay as replay_set_aside
 
@@ -25,10 +26,12 @@ def service_cli(
     open_application: Callable[[], ServiceApplication],
     serves: str,
     rebuild_read_models: Callable[[], Coroutine[Any, Any, str]] | None = None,
+    undeliverable_mail: Callable[[Any], Sequence[Any]] | None = None,
 ) -> typer.Typer:
     """`build` makes the whole process (the service's bootstrap), `open_application`
     only its event store (for maintenance); `serves` says what `serve` runs;
-    `rebuild_read_models` rebuilds them and says what it did."""
+    `rebuild_read_models` rebuilds them and says what it did; a service that sends mail
+    gets `undeliverable`, listing what `undeliverable_mail(application)` returns."""
     cli = typer.Typer(add_completion=False, help=f"JIP {messaging.service} service.")
 
     @cli.callback(invoke_without_command=True)
@@ -70,6 +73,18 @@ def service_cli(
             finally:
                 app.close()
             raise typer.Exit(code)
+
+    if undeliverable_mail is not None:
+        refused_for_good = undeliverable_mail
+
+        @cli.command()
+        def undeliverable() -> None:
+            """List the messages the mail server refused for good (no addresses shown)."""
+            app = open_application()
+            try:
+                print_undeliverable(messaging.service, refused_for_good(app))
+            finally:
+                app.close()
 
     if rebuild_read_models is not None:
         rebuild = rebuild_read_models

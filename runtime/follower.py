@@ -56,6 +56,11 @@ class LogFollower(ABC):
     async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
         """Act on (domain event, notification id) pairs, in log order."""
 
+    def on_activated(self) -> None:
+        """Called each time this instance becomes the active one. A follower that keeps
+        state in memory between steps forgets it here: while it stood by, another
+        instance moved on, and only the recorded position tells how far."""
+
     async def load_position(self) -> int:
         """The last notification id handled; kept in the service's tracking table.
         Followers that keep their position with their effect (read models) override
@@ -94,6 +99,7 @@ class LogFollower(ABC):
                 ) as lease:
                     if await lease.acquire(stop):
                         self.active = True
+                        self.on_activated()
                         await self._follow(stop, lease)
             except Exception as error:
                 log.error(

@@ -3,6 +3,8 @@ own environment prefix (JIP_<SERVICE>_) and defaults, and adds what only it need
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -62,4 +64,25 @@ class MailSettings(BaseSettings):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the mail server.")
+    smtp_connections: int = Field(
+        default=1,
+        ge=1,
+        description="SMTP connections used at once, each with one message in flight (of "
+        "different people). A crash sends at most the messages in flight twice: with 1, "
+        "at most one message.",
+    )
     mail_from: str = "JIP Program Office <office@jip.example>"
+    mail_retry_first: timedelta = Field(
+        default=timedelta(minutes=1),
+        description="Wait before the first retry of a message the mail server deferred (4xx); "
+        "each later wait doubles.",
+    )
+    mail_retry_longest: timedelta = Field(
+        default=timedelta(hours=1), description="The longest wait between two retries."
+    )
+    mail_retry_attempts: int = Field(
+        default=12,
+        description="Deferrals after which a message counts as undeliverable (with the "
+        "defaults, about seven hours).",
+    )

@@ -8,9 +8,11 @@ from typing import Any
 
 from events import topics
 from runtime.bootstrap import Messaging, service_process
+from runtime.mail import retry_schedule, smtp_mailer
+from runtime.mail_api import undeliverable_router
 from runtime.process import ServiceProcess
 from services.notifications.adapters.http_api import build_http_api
-from services.notifications.adapters.mail import NotificationMailer, SmtpMailer
+from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.settings import NotificationsSettings
@@ -36,12 +38,19 @@ async def bootstrap(
     settings = settings or NotificationsSettings(**overrides)
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
     app = await asyncio.to_thread(build_application, settings)
-    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    mailer = NotificationMailer(
+        app,
+        smtp_mailer(settings),
+        schedule=retry_schedule(settings),
+        patience=settings.mail_order_patience,
+    )
+    http = build_http_api(app, settings.staff_token.get_secret_value())
+    http.include_router(undeliverable_router(app.undeliverable))
     return service_process(
         settings,
         MESSAGING,
         app,
         translate=to_integration_event,
-        http=build_http_api(app, settings.staff_token.get_secret_value()),
-        followers=[NotificationMailer(app, mailer)],
+        http=http,
+        followers=[mailer],
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import MailSettings, ServiceSettings
@@ -12,3 +15,16 @@ class NotificationsSettings(ServiceSettings, MailSettings):
 
     http_port: int = 8004
     pg_database: str = "jip_notifications"
+    smtp_connections: int = Field(
+        default=8,
+        ge=1,
+        description="SMTP connections used at once (messages of different people in "
+        "flight together; one person's go one at a time). A crash sends at most the "
+        "messages in flight twice: at most this many, each at most twice.",
+    )
+    mail_order_patience: timedelta = Field(
+        default=timedelta(minutes=30),
+        description="How long an applicant's message waits for the news of a step that "
+        "certainly came before it (e.g. a match for the passed interview) when that "
+        "event has not been read yet; then it goes anyway.",
+    )

@@ -8,10 +8,12 @@ from typing import Any
 import asyncpg
 
 from runtime.bootstrap import Messaging, service_process
+from runtime.mail import retry_schedule, smtp_mailer
+from runtime.mail_api import undeliverable_router
 from runtime.process import ServiceProcess
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api import build_http_api
-from services.registration.adapters.mail import RegistrationLinkMailer, SmtpMailer
+from services.registration.adapters.mail import RegistrationLinkMailer, undeliverable_links
 from services.registration.adapters.status_view import StatusProjector, StatusView
 from services.registration.application.publishing import to_integration_event
 from services.registration.application.service import RegistrationApplication
@@ -55,13 +57,13 @@ async def bootstrap(
     settings = settings or RegistrationSettings(**overrides)
     app = build_application(settings)
     view = await connect_status_view(settings)
-    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     http = build_http_api(
         app,
         DocumentStore(settings.documents_dir, settings.max_document_bytes),
         view,
         settings.staff_token.get_secret_value(),
     )
+    http.include_router(undeliverable_router(lambda: undeliverable_links(app)))
     return service_process(
         settings,
         MESSAGING,
@@ -69,7 +71,12 @@ async def bootstrap(
         translate=to_integration_event,
         http=http,
         followers=[
-            RegistrationLinkMailer(app, mailer, settings.public_base_url),
+            RegistrationLinkMailer(
+                app,
+                smtp_mailer(settings),
+                settings.public_base_url,
+                schedule=retry_schedule(settings),
+            ),
             StatusProjector(app, view),
         ],
         closers=[view.pool.close],

@@ -3,7 +3,6 @@ events go in as their producers publish them, and what comes out is what an appl
 and a subscriber notice: e-mails in the mailbox and `NotificationSent` on Kafka."""
 
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from unittest.mock import Mock
@@ -16,11 +15,13 @@ from events import matching, registration, screening, topics
 from events.envelope import Envelope
 from infra import InfraSettings
 from runtime.inbox import Inbox, ReceivedRecord
-from services.notifications.adapters.mail import MailNotSent, NotificationMailer, SmtpMailer
+from runtime.mail import MailServerUnavailable, SmtpMailer
+from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.bootstrap import bootstrap
 from services.notifications.settings import NotificationsSettings
 from tests.envelopes import upstream
+from tests.smtp_servers import free_port
 from tests.support import (
     HTTP_PORTS,
     STAFF_TOKEN,
@@ -122,7 +123,7 @@ async def test_an_interview_result_read_before_the_registration_is_mailed_when_i
     service, producer, mailbox
 ):
     applicant, address = an_applicant()
-    passed = upstream(screening.InterviewPassed, aggregate_id=applicant, stage="second")
+    passed = upstream(screening.InterviewPassed, aggregate_id=applicant, stage="first")
 
     await publish(producer, passed, key=applicant)
 
@@ -138,9 +139,10 @@ async def test_an_interview_result_read_before_the_registration_is_mailed_when_i
 
     await publish(producer, registered(applicant, address), key=applicant)
 
-    [mail] = await mailbox.wait_for(address, "you passed the second interview")
-    assert "You are now a candidate" in body_of(mail)
-    await mailbox.wait_for(address, "we have received your application")
+    [mail] = await mailbox.wait_for(address, "you passed the first interview")
+    assert "a second interview" in body_of(mail)
+    # the welcome, owed later, still comes first: it is the earlier step of the path
+    assert "we have received your application" in str(mailbox.messages_to(address)[0]["Subject"])
     done = await eventually(lambda: listed("sent"), what="both mails recorded as sent")
     assert sorted(n["template"] for n in done) == ["application_received", "interview_passed"]
     assert all(n["sent_at"] for n in done)
@@ -189,6 +191,9 @@ async def test_an_applicants_path_is_told_in_their_current_name(service, produce
     await publish(producer, amended, key=applicant)
     complete = upstream(registration.DocumentsSubmitted, aggregate_id=applicant, outstanding=[])
     await publish(producer, complete, key=applicant)
+    for stage in ("first", "second"):
+        passed = upstream(screening.InterviewPassed, aggregate_id=applicant, stage=stage)
+        await publish(producer, passed, key=applicant)
     match = uuid.uuid4()
     confirmed = upstream(
         matching.MatchConfirmed, aggregate_id=match, match_id=match, applicant_id=applicant
@@ -233,12 +238,6 @@ async def test_only_office_staff_see_the_notifications(service):
     assert unknown.status_code == 404
 
 
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_a_mail_server_outage_or_a_crash_delays_mail_but_never_loses_it(
     infra, mailbox, monkeypatch
 ):
@@ -251,9 +250,9 @@ async def test_a_mail_server_outage_or_a_crash_delays_mail_but_never_loses_it(
     )
     Inbox(app, accepts=NotificationsApplication.consumed_event_types()).receive(record)
     sender = "JIP Program Office <office@jip.example>"
-    mailer = NotificationMailer(app, SmtpMailer(infra.smtp_host, unused_port(), sender))
+    mailer = NotificationMailer(app, SmtpMailer(infra.smtp_host, free_port(), sender))
 
-    with pytest.raises(MailNotSent):
+    with pytest.raises(MailServerUnavailable):
         await mailer.step()
     [welcome] = app.notifications_of(applicant)
     assert welcome.state == "pending"
@@ -261,14 +260,82 @@ async def test_a_mail_server_outage_or_a_crash_delays_mail_but_never_loses_it(
     # when the server is back, but the process dies right after sending
     mailer.mailer = SmtpMailer(infra.smtp_host, infra.smtp_port, sender)
     with monkeypatch.context() as crash:
-        crash.setattr(app, "record_sent", Mock(side_effect=SystemExit("killed")))
+        crash.setattr(app, "save", Mock(side_effect=SystemExit("killed")))
         with pytest.raises(SystemExit):
             await mailer.step()
-    await mailer.step()  # the restarted process reads the same log again
+    # the restarted process (a new mailer) reads the same log again
+    restarted = NotificationMailer(app, SmtpMailer(infra.smtp_host, infra.smtp_port, sender))
+    await restarted.step()
 
     # then the applicant got the same message twice at worst, and it is recorded once
     mails = await mailbox.wait_for(address, "received your application", count=2)
     assert len({m["Message-ID"] for m in mails}) == 1
     assert app.notifications_of(applicant)[0].state == "sent"
-    await mailer.step()  # reads its own `Sent`: nothing more to send
+    await restarted.step()  # nothing more to send
     assert len(mailbox.messages_to(address)) == 2
+
+
+def subjects(mailbox: Mailbox, address: str) -> list[str]:
+    """The applicant's mails as their inbox shows them, oldest first (just the news)."""
+    return [str(m["Subject"]).split(": ", 1)[1] for m in mailbox.messages_to(address)]
+
+
+def interview(applicant: uuid.UUID, stage: str) -> screening.InterviewPassed:
+    return upstream(screening.InterviewPassed, aggregate_id=applicant, stage=stage)
+
+
+def match_of(applicant: uuid.UUID) -> matching.MatchConfirmed:
+    match = uuid.uuid4()
+    return upstream(
+        matching.MatchConfirmed, aggregate_id=match, match_id=match, applicant_id=applicant
+    )
+
+
+PATH_ORDER = [
+    "we have received your application",
+    "you passed the first interview",
+    "you passed the second interview",
+    "a host company has chosen you",
+]
+
+
+async def test_an_applicants_mails_follow_their_path_when_the_match_is_read_first(
+    service, producer, mailbox
+):
+    # given a registered applicant, welcomed
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    await mailbox.wait_for(address, "we have received your application")
+
+    # when the match is read before the interview results that led to it, and the
+    # second interview before the first (three topics, read in no agreed order)
+    confirmed = match_of(applicant)
+    await publish(producer, confirmed, key=confirmed.aggregate_id)
+
+    async def match_owed() -> bool:
+        answer = await service.get(
+            "/notifications", params={"applicant_id": str(applicant)}, headers=STAFF
+        )
+        return any(n["template"] == "match_confirmed" for n in answer.json()["notifications"])
+
+    await eventually(match_owed, what="the match's message owed")
+    await publish(producer, interview(applicant, "second"), key=applicant)
+    await publish(producer, interview(applicant, "first"), key=applicant)
+
+    # then the applicant reads the news in the order it happened
+    await mailbox.wait_for(address, "a host company has chosen you")
+    assert subjects(mailbox, address) == PATH_ORDER
+
+
+async def test_mails_owed_before_the_registration_go_out_in_the_order_of_the_path(
+    service, producer, mailbox
+):
+    applicant, address = an_applicant()
+    confirmed = match_of(applicant)
+    await publish(producer, confirmed, key=confirmed.aggregate_id)
+    await publish(producer, interview(applicant, "second"), key=applicant)
+    await publish(producer, interview(applicant, "first"), key=applicant)
+    await publish(producer, registered(applicant, address), key=applicant)
+
+    await mailbox.wait_for(address, "a host company has chosen you")
+    assert subjects(mailbox, address) == PATH_ORDER

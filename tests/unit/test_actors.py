@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from events import topics
@@ -15,9 +15,10 @@ from events.envelope import Envelope
 from kernel import actor as acting
 from runtime.application import ServiceApplication
 from runtime.inbox import Inbox, ReceivedRecord
+from runtime.mail import Accepted, RetrySchedule
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.candidate import Candidate
-from services.notifications.application.service import NotificationsApplication
+from services.notifications.application.service import NotificationsApplication, OutgoingMail
 from services.registration.application.service import RegistrationApplication
 from services.registration.application.tokens import TokenSigner
 from services.screening.application.service import ScreeningApplication
@@ -130,7 +131,9 @@ def test_notifications_act_on_their_own_and_a_resend_is_the_offices() -> None:
 
     deliver(app, envelopes.applicant_registered(applicant_id), topics.REGISTRATION, 0)
     [notification] = app.notifications_of(applicant_id)
-    app.record_sent(notification.id, "<1@jip.example>")
+    mail = app.mail_to_send(notification.id, T0, "jip.example", timedelta(minutes=30))
+    assert isinstance(mail, OutgoingMail)
+    app.record_delivery(mail, Accepted(), RetrySchedule())
     actors = actors_since(app, 0)
     assert actors and all(actor == acting.system("notifications") for actor in actors.values())
 

@@ -32,6 +32,7 @@ from events.chain import event_hash, verify_chain
 from events.envelope import Envelope, derive_event_id, identity_of
 from kernel.actor import staff
 from runtime.inbox import Inbox, ReceivedRecord
+from runtime.mail import Accepted, RetrySchedule
 from runtime.relay import KafkaRelay, envelope_for
 from services.matching.application.publishing import (
     to_integration_event as matching_translator,
@@ -40,7 +41,7 @@ from services.matching.application.service import MatchingApplication
 from services.notifications.application.publishing import (
     to_integration_event as notifications_translator,
 )
-from services.notifications.application.service import NotificationsApplication
+from services.notifications.application.service import NotificationsApplication, OutgoingMail
 from services.registration.application.publishing import (
     to_integration_event as registration_translator,
 )
@@ -155,9 +156,11 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
         from_registration + from_screening,
     )
     for notification in notifications.notifications_of(applicant_id):
-        mail = notifications.outgoing(notification.id, "jip.example")
-        if mail is not None:
-            notifications.record_sent(notification.id, mail.message_id)
+        mail = notifications.mail_to_send(
+            notification.id, NOW, "jip.example", timedelta(minutes=30)
+        )
+        if isinstance(mail, OutgoingMail):
+            notifications.record_delivery(mail, Accepted(), RetrySchedule())
     from_notifications = await relayed(
         notifications, notifications_translator, topics.NOTIFICATIONS
     )

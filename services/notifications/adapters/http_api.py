@@ -23,15 +23,21 @@ from services.notifications.domain.notification import Notification
 class NotificationView(BaseModel):
     notification_id: uuid.UUID
     template: str = Field(description="Which message, e.g. interview_passed.")
-    state: Literal["awaiting_recipient", "pending", "sent", "failed"] = Field(
+    state: Literal["awaiting_recipient", "pending", "retrying", "sent", "failed"] = Field(
         description="awaiting_recipient: owed before the applicant's registration was "
-        "read; pending: to be sent; sent: accepted by the mail server; failed: refused "
-        "by the mail server for good (may be resent)."
+        "read; pending: to be sent (in the order of the applicant's path); retrying: the "
+        "mail server deferred it, it is tried again at retry_at; sent: accepted by the "
+        "mail server; failed: refused by the mail server for good (may be resent)."
     )
     cause_event_id: uuid.UUID = Field(description="The event this notification answers.")
     requested_at: datetime
     sent_at: datetime | None = Field(description="When it was last sent.")
     sends: int = Field(description="How many times it was sent (resends included).")
+    failure: str | None = Field(
+        default=None,
+        description="Why the last attempt failed (the mail server's reply code), if it did.",
+    )
+    retry_at: datetime | None = Field(default=None, description="When it is tried again.")
 
     @classmethod
     def of(cls, n: Notification) -> "NotificationView":
@@ -43,6 +49,8 @@ class NotificationView(BaseModel):
             requested_at=n.created_on,
             sent_at=n.sent_at,
             sends=n.sends,
+            failure=n.failure,
+            retry_at=n.retry_at,
         )
 
 

@@ -1,40 +1,43 @@
-"""E-mail: the templates, the SMTP client, and the mailer that follows this service's
-own log and sends every notification that became sendable.
+"""E-mail: the templates, and the mailer that follows this service's own log and sends
+every notification that became sendable, through the runtime's one SMTP mailer.
 
-Sending is at least once. The mailer sends, then records `Notification.Sent`, then its
-log position: a crash in between sends the same message again, with the same
-Message-ID (derived from the notification id and its send number), and a notification
-already recorded as sent is skipped when the log is read again. A mail server that is
-down or answers "try later" fails the batch, which `LogFollower.run` retries with
-backoff; only a recipient refused for good (5xx) is set aside, as `failed`, for the
-office to see and resend.
+Each sending's outcome is recorded on its notification (`Sent`, `Deferred` with its
+retry time, or `Refused`) before the next message is sent, so a crash sends at most
+the one message in flight twice, with the same Message-ID (derived from the
+notification id and its send number). A deferred message is retried on its own
+schedule and holds back only the later messages of the same person; a refused one is
+listed for the office (`GET /mail/undeliverable`) and may be resent; the others go on.
+One person's messages go out in the order of their path (`domain/path.py`).
 
-Addresses, names and message bodies are personal data: they are never logged, and
-errors of the SMTP library (whose texts may quote the address) are replaced by ones
-that give the reply code only.
+Addresses, names and message bodies are personal data: they are never logged.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import aiosmtplib
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from runtime.follower import LogFollower
-from services.notifications.application.service import NotificationsApplication
+from runtime.mail import (
+    Delivery,
+    Later,
+    MailFollower,
+    RetrySchedule,
+    Send,
+    Settled,
+    SmtpMailer,
+)
+from services.notifications.application.service import (
+    Held,
+    NotificationsApplication,
+    OutgoingMail,
+)
 from services.notifications.domain.notification import BECAME_SENDABLE
-
-log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -64,90 +67,73 @@ class RenderedMail:
     body: str
 
 
+@cache
+def _compiled(template: str) -> tuple[Template, Template]:
+    # Compiling a Jinja template costs far more than rendering it: once per template.
+    return _templates.from_string(SUBJECTS[template]), _templates.get_template(f"{template}.txt.j2")
+
+
 def render(template: str, context: Mapping[str, Any]) -> RenderedMail:
     """The subject and plain-text body of a notification. A missing variable is an
     error (StrictUndefined), never a blank in a message sent to an applicant."""
-    subject = _templates.from_string(SUBJECTS[template]).render(context)
-    body = _templates.get_template(f"{template}.txt.j2").render(context)
-    return RenderedMail(subject=" ".join(subject.split()), body=body)
+    subject, body = _compiled(template)
+    return RenderedMail(
+        subject=" ".join(subject.render(context).split()), body=body.render(context)
+    )
 
 
-class MailNotSent(Exception):
-    """The mail server could not take the message now; sending it later may succeed."""
+#: A message held behind an earlier one of the same person is looked at again when that
+#: one is settled, and at the latest after this long.
+LOOK_AGAIN = timedelta(seconds=5)
 
 
-class RecipientRefused(Exception):
-    """The mail server refused the recipient for good (a 5xx reply)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class SmtpMailer:
-    def __init__(self, host: str, port: int, sender: str, *, timeout: float = 30) -> None:
-        self.host = host
-        self.port = port
-        self.sender = sender
-        self.timeout = timeout
-        #: Right-hand side of our Message-IDs: the sender's own domain.
-        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "jip.example"
-
-    def compose(self, to: str, mail: RenderedMail, message_id: str) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = mail.subject
-        message["Date"] = format_datetime(datetime.now(UTC))
-        # Deterministic: a message sent again after a crash is recognisably the same
-        # message to the recipient's mail system. (email.utils.make_msgid is not: it
-        # adds the time, the pid and a random number to whatever id it is given.)
-        message["Message-ID"] = message_id
-        # RFC 3834: automatic replies (vacation notices) must not answer this message.
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(mail.body)
-        return message
-
-    async def send(self, to: str, mail: RenderedMail, message_id: str) -> None:
-        message = self.compose(to, mail, message_id)
-        try:
-            await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=self.timeout)
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            codes = sorted({r.code for r in error.recipients})
-            if codes and all(500 <= code < 600 for code in codes):
-                raise RecipientRefused(f"recipient refused: SMTP {codes[0]}") from None
-            raise MailNotSent(f"recipient deferred: SMTP {codes}") from None
-        except aiosmtplib.SMTPResponseException as error:
-            raise MailNotSent(f"mail server replied {error.code}") from None
-        except aiosmtplib.SMTPException as error:
-            raise MailNotSent(f"mail server unavailable ({type(error).__name__})") from None
-
-
-class NotificationMailer(LogFollower):
+class NotificationMailer(MailFollower):
     """Follows the log; for each notification that may have become sendable, sends it
-    unless it was sent meanwhile (its current state decides, not the event)."""
+    when its turn comes, unless it was sent meanwhile (its current state decides)."""
 
-    def __init__(self, app: NotificationsApplication, mailer: SmtpMailer, **kwargs: Any) -> None:
-        super().__init__(app, name="mailer:notifications", **kwargs)
+    watches = BECAME_SENDABLE
+
+    def __init__(
+        self,
+        app: NotificationsApplication,
+        mailer: SmtpMailer,
+        *,
+        schedule: RetrySchedule | None = None,
+        patience: timedelta = timedelta(minutes=30),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, mailer, name="mailer:notifications", **kwargs)
         self.notifications = app
-        self.mailer = mailer
+        self.schedule = schedule or RetrySchedule()
+        self.patience = patience
 
-    async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
-        for domain_event, _ in batch:
-            if isinstance(domain_event, BECAME_SENDABLE):
-                await self.deliver(domain_event.originator_id)
+    def owed_by(self, domain_event: Any) -> Iterable[tuple[Hashable, Any]]:
+        yield domain_event.originator_id, None
 
-    async def deliver(self, notification_id: uuid.UUID) -> None:
-        app = self.notifications
-        mail = await asyncio.to_thread(app.outgoing, notification_id, self.mailer.domain)
-        if mail is None:
-            return
-        rendered = render(mail.template, mail.context)
-        try:
-            await self.mailer.send(mail.to, rendered, mail.message_id)
-        except RecipientRefused as refused:
-            await asyncio.to_thread(app.record_refused, notification_id, refused.reason)
-            log.warning("notification %s set aside: %s", notification_id, refused.reason)
-            return
-        await asyncio.to_thread(app.record_sent, notification_id, mail.message_id)
-        log.info("sent notification %s (%s)", notification_id, mail.template)
+    def prepare(self, key: Hashable, source: Any, now: datetime) -> Send | Later | None:
+        decision = self.notifications.mail_to_send(
+            key,  # type: ignore[arg-type]
+            now,
+            self.mailer.domain,
+            self.patience,
+        )
+        if decision is None:
+            return None
+        if isinstance(decision, Held):
+            return Later(decision.until or now + LOOK_AGAIN, decision.lane)
+        rendered = render(decision.template, decision.context)
+        message = self.mailer.compose(
+            decision.to, rendered.subject, rendered.body, decision.message_id
+        )
+        return Send(message, decision.lane, decision)
+
+    def settle(self, key: Hashable, send: Send, outcome: Delivery, now: datetime) -> Settled:
+        mail: OutgoingMail = send.state
+        retry_at = self.notifications.apply_delivery(mail, outcome, self.schedule)
+        return Settled(retry_at, [mail.notification])
+
+    def record(
+        self, key: Hashable, send: Send, outcome: Delivery, now: datetime
+    ) -> datetime | None:
+        mail: OutgoingMail = send.state
+        return self.notifications.record_delivery(mail, outcome, self.schedule)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any, Final
 
@@ -23,7 +23,20 @@ from events.envelope import Envelope
 from kernel.actor import Actor
 from kernel.rules import NotFound
 from runtime.application import ServiceApplication
-from services.notifications.domain.notification import Notification, notification_id_for
+from runtime.mail import (
+    Accepted,
+    Deferred,
+    Delivery,
+    RetrySchedule,
+    UndeliverableMail,
+    undeliverable_of,
+)
+from services.notifications.domain.notification import (
+    FAILED,
+    Notification,
+    notification_id_for,
+)
+from services.notifications.domain.path import why_not_yet
 from services.notifications.domain.recipient import Recipient
 
 Clock = Callable[[], datetime]
@@ -43,6 +56,20 @@ class OutgoingMail:
     to: str = field(repr=False)
     message_id: str
     context: dict[str, Any] = field(repr=False)
+    #: Whose message it is: one person's messages go one at a time, in order.
+    lane: uuid.UUID
+    #: As loaded to decide, so that recording the outcome need not read it again.
+    notification: Notification = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Held:
+    """The message is owed but must wait (`why`); look again at `until` or, when
+    None, once another message of `lane` is settled."""
+
+    why: str
+    until: datetime | None
+    lane: uuid.UUID
 
 
 class NotificationsApplication(ServiceApplication):
@@ -175,16 +202,31 @@ class NotificationsApplication(ServiceApplication):
             )
 
     # -- the mailer's use cases --------------------------------------------------------
-    def outgoing(self, notification_id: uuid.UUID, message_domain: str) -> OutgoingMail | None:
-        """The message to send now for this notification, or None when there is nothing
-        to send (already sent, still waiting for its recipient, refused)."""
+    def mail_to_send(
+        self, notification_id: uuid.UUID, now: datetime, message_domain: str, patience: timedelta
+    ) -> OutgoingMail | Held | None:
+        """The message to send now for this notification; or why and until when it
+        waits (its retry time, or a message of an earlier step of the same person);
+        or None when nothing is owed (sent, refused, still waiting for its recipient)."""
         notification: Notification = self.repository.get(notification_id)
         if not notification.sendable:
             return None
+        lane = notification.applicant_id or notification.id
+        if not notification.due(now):
+            assert notification.retry_at is not None
+            return Held("retries later", notification.retry_at, lane)
         context = dict(notification.context)
         if notification.applicant_id is not None:
             recipient: Recipient = self.repository.get(notification.applicant_id)
             assert recipient.email is not None, "a pending notification has a known recipient"
+            others = [
+                self.repository.get(n["id"]).on_path()
+                for n in recipient.notifications
+                if n["id"] != notification.id
+            ]
+            wait = why_not_yet(notification.on_path(), others, now, patience)
+            if wait is not None:
+                return Held(wait.reason, wait.until, lane)
             to = recipient.email
             context.update(given_name=recipient.given_name, family_name=recipient.family_name)
         else:
@@ -196,21 +238,62 @@ class NotificationsApplication(ServiceApplication):
             to=to,
             message_id=notification.next_message_id(message_domain),
             context=context,
+            lane=lane,
+            notification=notification,
         )
 
-    def record_sent(self, notification_id: uuid.UUID, message_id: str) -> None:
-        notification: Notification = self.repository.get(notification_id)
-        if not notification.sendable:
-            return
-        notification.record_sent(self.clock(), message_id, self.system_actor)
-        self.save(notification)
+    def apply_delivery(
+        self, mail: OutgoingMail, outcome: Delivery, schedule: RetrySchedule
+    ) -> datetime | None:
+        """Apply what became of one sending to its notification, as loaded to send it
+        (not saved: the mailer saves it, possibly with others); returns when to try
+        again after a deferral (None: settled)."""
+        return self._apply(mail.notification, mail.message_id, outcome, schedule)
 
-    def record_refused(self, notification_id: uuid.UUID, reason: str) -> None:
-        notification: Notification = self.repository.get(notification_id)
+    def record_delivery(
+        self, mail: OutgoingMail, outcome: Delivery, schedule: RetrySchedule
+    ) -> datetime | None:
+        """Record what became of one sending on the notification as it is now, and save
+        it: before the next message is sent."""
+
+        def attempt() -> datetime | None:
+            notification: Notification = self.repository.get(mail.notification_id)
+            retry_at = self._apply(notification, mail.message_id, outcome, schedule)
+            self.save(notification)
+            return retry_at
+
+        return self.retry_on_conflict(attempt)
+
+    def _apply(
+        self,
+        notification: Notification,
+        message_id: str,
+        outcome: Delivery,
+        schedule: RetrySchedule,
+    ) -> datetime | None:
         if not notification.sendable:
-            return
-        notification.record_refused(reason, self.clock(), self.system_actor)
-        self.save(notification)
+            return None  # settled meanwhile (never by anyone but this mailer today)
+        now = self.clock()
+        if isinstance(outcome, Accepted):
+            notification.record_sent(now, message_id, self.system_actor)
+            return None
+        if isinstance(outcome, Deferred):
+            retry_at = schedule.next_attempt(notification.deferrals + 1, now)
+            notification.record_deferred(outcome.reason, now, retry_at, self.system_actor)
+            return retry_at
+        notification.record_refused(outcome.reason, now, self.system_actor)
+        return None
+
+    def undeliverable(self) -> list[UndeliverableMail]:
+        """Messages the mail server refused for good (not resent since), oldest first."""
+
+        def view(n: Notification) -> UndeliverableMail | None:
+            if n.state != FAILED:
+                return None
+            assert n.failure is not None
+            return UndeliverableMail(n.id, n.template, n.applicant_id, n.failure, n.modified_on)
+
+        return undeliverable_of(self, Notification.Refused, view)  # type: ignore[attr-defined]
 
     # -- the office's use cases --------------------------------------------------------
     def notifications_of(self, applicant_id: uuid.UUID) -> list[Notification]:

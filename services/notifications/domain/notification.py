@@ -5,7 +5,13 @@ published or read twice never owes a second message. Its life:
 
     awaiting_recipient --(recipient arrives)--> pending --(sent)--> sent
                                                 pending --(refused)--> failed
+                                                pending --(deferred)--> retrying
+                                               retrying --(sent | refused | deferred)--> ...
                           sent | failed --(resend requested)--> pending
+
+A deferral (the mail server said "not now" for this message) schedules its own retry;
+after the last one allowed the message counts as refused. Either way the failure is
+recorded here, in the log, for the office to see.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
 from kernel.rules import require
+from services.notifications.domain.path import MailOnPath, Step, step_of
 
 AWAITING_RECIPIENT: Final = "awaiting_recipient"
 PENDING: Final = "pending"
+RETRYING: Final = "retrying"
 SENT: Final = "sent"
 FAILED: Final = "failed"
 
@@ -62,6 +70,9 @@ class Notification(Aggregate):
         self.sends = 0
         self.sent_at: datetime | None = None
         self.failure: str | None = None
+        #: Deferrals of the current sending, and when it is tried again.
+        self.deferrals = 0
+        self.retry_at: datetime | None = None
 
     @classmethod
     def request(
@@ -96,7 +107,20 @@ class Notification(Aggregate):
 
     @property
     def sendable(self) -> bool:
-        return self.state == PENDING
+        """Owed and addressable: pending, or retrying after a deferral."""
+        return self.state in (PENDING, RETRYING)
+
+    def due(self, now: datetime) -> bool:
+        """Sendable now (a retrying message only from its retry time)."""
+        return self.sendable and (self.retry_at is None or self.retry_at <= now)
+
+    @property
+    def step(self) -> Step | None:
+        """The step of the applicant's path this message tells."""
+        return step_of(self.template, self.context)
+
+    def on_path(self) -> MailOnPath:
+        return MailOnPath(self.id, self.step, self.state, self.created_on)
 
     def next_message_id(self, domain: str) -> str:
         """The Message-ID of the next sending: the same for a repeat after a crash (so
@@ -123,7 +147,7 @@ class Notification(Aggregate):
     # -- delivery ----------------------------------------------------------------------
     def record_sent(self, sent_at: datetime, message_id: str, actor: Actor) -> None:
         """The mail server accepted the message for delivery."""
-        require(self.state == PENDING, "notification_id", "only a pending message is sent")
+        require(self.sendable, "notification_id", "only a pending message is sent")
         self._sent(
             template=self.template,
             applicant_id=self.applicant_id,
@@ -151,11 +175,13 @@ class Notification(Aggregate):
         self.sends += 1
         self.sent_at = sent_at
         self.failure = None
+        self.deferrals = 0
+        self.retry_at = None
 
     def record_refused(self, reason: str, refused_at: datetime, actor: Actor) -> None:
         """The mail server refused the recipient for good (5xx): retrying cannot help,
         so the message is set aside, visible to the office, which may resend it."""
-        require(self.state == PENDING, "notification_id", "only a pending message is sent")
+        require(self.sendable, "notification_id", "only a pending message is sent")
         self._refused(
             reason=reason,
             refused_at=refused_at,
@@ -174,6 +200,43 @@ class Notification(Aggregate):
         actor: Actor,
     ) -> None:
         self.state = FAILED
+        self.failure = reason
+        self.retry_at = None
+
+    def record_deferred(
+        self, reason: str, deferred_at: datetime, retry_at: datetime | None, actor: Actor
+    ) -> None:
+        """The mail server said "not now" for this message (4xx): it is tried again at
+        `retry_at`, on its own, while everyone else's messages go on. With no retry
+        left (`retry_at` None) the message counts as refused."""
+        require(self.sendable, "notification_id", "only a pending message is sent")
+        if retry_at is None:
+            self.record_refused(
+                f"deferred {self.deferrals + 1} times, last: {reason}", deferred_at, actor
+            )
+            return
+        self._deferred(
+            reason=reason,
+            deferred_at=deferred_at,
+            retry_at=retry_at,
+            correlation_id=self.correlation_id,
+            causation_id=self.cause_event_id,
+            actor=actor,
+        )
+
+    @event("Deferred")
+    def _deferred(
+        self,
+        reason: str,
+        deferred_at: datetime,
+        retry_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.state = RETRYING
+        self.deferrals += 1
+        self.retry_at = retry_at
         self.failure = reason
 
     def request_resend(self, requested_by: str, correlation_id: uuid.UUID, actor: Actor) -> None:
@@ -197,6 +260,8 @@ class Notification(Aggregate):
         actor: Actor,
     ) -> None:
         self.state = PENDING
+        self.deferrals = 0
+        self.retry_at = None
 
 
 #: Events after which a notification may have become sendable: what the mailer watches.

@@ -12,4 +12,5 @@ cli = service_cli(
     build=lambda: bootstrap(NotificationsSettings()),
     open_application=lambda: build_application(NotificationsSettings()),
     serves="the HTTP API, the Kafka inbox, the relay to Kafka and the mailer",
+    undeliverable_mail=lambda app: app.undeliverable(),
 )

@@ -3,26 +3,42 @@
 The link carries a secret that must never reach the event log or Kafka, so this one
 message is sent by registration rather than by the notifications service. The mailer
 follows registration's own log: it derives the token again from the signed serial in
-`RegistrationLinkIssued`, which makes sending at-least-once without storing the secret.
+`RegistrationLinkIssued`, which makes sending possible again after a crash without
+storing the secret.
+
+Each link's delivery is recorded in registration's store as a `MailDelivery` (sent,
+deferred until a retry, or undeliverable) before the next link is sent, so a crash
+sends at most the one link in flight twice, a deferred address waits for its own retry
+without holding up anyone else's link, and a refused address is listed for the office
+(`GET /mail/undeliverable`, `python -m services.registration undeliverable`).
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Sequence
-from email.message import EmailMessage
+from collections.abc import Hashable, Iterable
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import aiosmtplib
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from runtime.follower import LogFollower
+from runtime.mail import (
+    Delivery,
+    Later,
+    MailDelivery,
+    MailFollower,
+    RetrySchedule,
+    Send,
+    Settled,
+    SmtpMailer,
+    UndeliverableMail,
+    delivery_view,
+    undeliverable_of,
+)
 from services.registration.application.service import RegistrationApplication
 from services.registration.domain.applicant import Applicant
-
-log = logging.getLogger(__name__)
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -31,71 +47,89 @@ _templates = Environment(
     keep_trailing_newline=True,
 )
 
-
-class MailNotSent(Exception):
-    """The mail server could not take the message now; sending it later may succeed."""
-
-
-class RecipientRefused(Exception):
-    """The mail server refused the recipient for good (a 5xx reply)."""
+SUBJECT = "Your JIP registration link"
+KIND = "registration_link"
 
 
-class SmtpMailer:
-    def __init__(self, host: str, port: int, sender: str) -> None:
-        self.host = host
-        self.port = port
-        self.sender = sender
-
-    async def send(self, to: str, subject: str, body: str, message_id: str) -> None:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = subject
-        # Deterministic Message-ID: a message re-sent after a crash is recognisably the
-        # same message to the recipient's mail system.
-        message["Message-ID"] = message_id
-        message.set_content(body)
-        # aiosmtplib's errors quote the recipient's address: they are replaced by ones
-        # that carry the reply code only, so no log or traceback shows the address.
-        try:
-            await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=30)
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            codes = sorted({r.code for r in error.recipients})
-            if codes and all(500 <= code < 600 for code in codes):
-                raise RecipientRefused(f"recipient refused: SMTP {codes[0]}") from None
-            raise MailNotSent(f"recipient deferred: SMTP {codes}") from None
-        except aiosmtplib.SMTPResponseException as error:
-            raise MailNotSent(f"mail server replied {error.code}") from None
-        except aiosmtplib.SMTPException as error:
-            raise MailNotSent(f"mail server unavailable ({type(error).__name__})") from None
+@cache
+def _link_template() -> Template:
+    return _templates.get_template("registration_link.txt.j2")
 
 
-class RegistrationLinkMailer(LogFollower):
+def link_message_key(applicant_id: uuid.UUID, link_number: int) -> uuid.UUID:
+    """The one message that sends a given link (also its Message-ID)."""
+    return uuid.uuid5(applicant_id, f"link:{link_number}")
+
+
+class RegistrationLinkMailer(MailFollower):
+    """Sends each registration link issued, once, and records what became of it."""
+
+    watches = (Applicant.RegistrationLinkIssued,)  # type: ignore[attr-defined]
+
     def __init__(
-        self, app: RegistrationApplication, mailer: SmtpMailer, public_base_url: str, **kwargs: Any
+        self,
+        app: RegistrationApplication,
+        mailer: SmtpMailer,
+        public_base_url: str,
+        *,
+        schedule: RetrySchedule | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(app, name="mailer:registration-link", **kwargs)
+        super().__init__(app, mailer, name="mailer:registration-link", **kwargs)
         self.registration = app
-        self.mailer = mailer
         self.public_base_url = public_base_url.rstrip("/")
+        self.schedule = schedule or RetrySchedule()
 
-    async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
-        for domain_event, _ in batch:
-            if isinstance(domain_event, Applicant.RegistrationLinkIssued):
-                await self._send_link(domain_event)
+    def owed_by(self, domain_event: Any) -> Iterable[tuple[Hashable, Any]]:
+        if isinstance(domain_event, Applicant.RegistrationLinkIssued):  # type: ignore[attr-defined]
+            e = domain_event
+            yield link_message_key(e.originator_id, e.link_number), e
 
-    async def _send_link(self, e: Any) -> None:
+    def prepare(self, key: Hashable, source: Any, now: datetime) -> Send | Later | None:
+        assert isinstance(key, uuid.UUID)
+        delivery = self.registration.find(key, MailDelivery)
+        if delivery is not None and delivery.settled:
+            return None
+        if delivery is not None and delivery.retry_at is not None and delivery.retry_at > now:
+            return Later(delivery.retry_at)
+        e = source
+        applicant = self.registration.find(e.originator_id, Applicant)
+        if applicant is None or applicant.link_number != e.link_number or applicant.details:
+            # Replaced by a newer link (which is sent instead) or already used: a link
+            # retried after a deferral must not arrive after it stopped working.
+            return None
         token = self.registration.registration_link(e.originator_id, e.link_number)
-        body = _templates.get_template("registration_link.txt.j2").render(
+        body = _link_template().render(
             cohort_id=e.cohort_id,
             link=f"{self.public_base_url}/registration?token={token}",
             expires_at=e.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         )
-        # Built by hand: email.utils.make_msgid adds time, pid and randomness.
-        msgid = f"<{uuid.uuid5(e.originator_id, f'link:{e.link_number}')}@jip.example>"
-        try:
-            await self.mailer.send(e.email, "Your JIP registration link", body, msgid)
-        except RecipientRefused as refused:
-            # Retrying a refused address would hold up every later link. The applicant
-            # can ask for a new link (to a corrected address, by pre-registering it).
-            log.warning("registration link of applicant %s not sent: %s", e.originator_id, refused)
+        message = self.mailer.compose(e.email, SUBJECT, body, f"<{key}@{self.mailer.domain}>")
+        delivery = delivery or MailDelivery(message_key=key, kind=KIND, about=e.originator_id)
+        return Send(message, lane=e.originator_id, state=delivery)
+
+    def settle(self, key: Hashable, send: Send, outcome: Delivery, now: datetime) -> Settled:
+        delivery: MailDelivery = send.state
+        return Settled(delivery.record(outcome, now, self.schedule), [delivery])
+
+    def record(
+        self, key: Hashable, send: Send, outcome: Delivery, now: datetime
+    ) -> datetime | None:
+        assert isinstance(key, uuid.UUID)
+        delivery = self.registration.find(key, MailDelivery) or MailDelivery(
+            message_key=key, kind=KIND, about=send.lane
+        )
+        if delivery.settled:
+            return None
+        retry_at = delivery.record(outcome, now, self.schedule)
+        self.registration.save(delivery)
+        return retry_at
+
+
+def undeliverable_links(app: RegistrationApplication) -> list[UndeliverableMail]:
+    """Registration links the mail server refused for good, oldest first."""
+    return undeliverable_of(
+        app,
+        MailDelivery.Undeliverable,  # type: ignore[attr-defined]
+        delivery_view,
+    )

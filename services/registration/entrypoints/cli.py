@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runtime.cli import service_cli
+from services.registration.adapters.mail import undeliverable_links
 from services.registration.adapters.status_view import StatusProjector
 from services.registration.bootstrap import (
     MESSAGING,
@@ -36,4 +37,5 @@ cli = service_cli(
     open_application=lambda: build_application(RegistrationSettings()),
     serves="the HTTP API, the relay to Kafka, the link mailer and the status projector",
     rebuild_read_models=rebuild_status,
+    undeliverable_mail=undeliverable_links,
 )

@@ -1,7 +1,7 @@
 """Recipients and notifications, told as the office's messages meet them."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from services.notifications.domain.notification import (
     AWAITING_RECIPIENT,
     FAILED,
     PENDING,
+    RETRYING,
     SENT,
     Notification,
     notification_id_for,
@@ -148,6 +149,20 @@ def test_a_refused_recipient_sets_the_message_aside_for_the_office_to_resend():
     assert notification.state == FAILED and not notification.sendable
     notification.request_resend("office-staff", CID, actor=ACTOR)
     assert notification.state == PENDING
+
+
+def test_a_deferred_message_is_retried_on_its_own_schedule_then_counts_as_refused():
+    notification = owed_to(a_recipient())
+    retry_at = T0 + timedelta(minutes=1)
+    notification.record_deferred("recipient deferred: SMTP 452", T0, retry_at, actor=ACTOR)
+    assert notification.state == RETRYING and notification.sendable
+    assert not notification.due(T0) and notification.due(retry_at)
+    # the same message, tried again: same Message-ID (it was never accepted)
+    assert notification.next_message_id("jip.example").endswith(".1@jip.example>")
+    # no retry left: refused for good, visible to the office with the last reason
+    notification.record_deferred("recipient deferred: SMTP 452", retry_at, None, actor=ACTOR)
+    assert notification.state == FAILED
+    assert notification.failure == "deferred 2 times, last: recipient deferred: SMTP 452"
 
 
 def test_a_message_goes_either_to_an_applicant_or_to_an_address_never_both():

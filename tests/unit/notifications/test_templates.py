@@ -2,7 +2,8 @@
 
 import pytest
 
-from services.notifications.adapters.mail import SUBJECTS, TEMPLATES_DIR, SmtpMailer, render
+from runtime.mail import SmtpMailer
+from services.notifications.adapters.mail import SUBJECTS, TEMPLATES_DIR, render
 
 APPLICANT = {"given_name": "Linh", "family_name": "Nguyen", "cohort_id": "FY2025"}
 
@@ -85,8 +86,8 @@ def test_a_message_carries_a_deterministic_message_id_and_asks_for_no_auto_repli
     mailer = SmtpMailer("127.0.0.1", 25, "JIP Program Office <office@jip.example>")
     assert mailer.domain == "jip.example"
     mail = render("documents_complete", APPLICANT)
-    message = mailer.compose("linh@example.org", mail, "<abc.1@jip.example>")
+    message = mailer.compose("linh@example.org", mail.subject, mail.body, "<abc.1@jip.example>")
     assert message["Message-ID"] == "<abc.1@jip.example>"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["To"] == "linh@example.org"
-    assert message.get_content() == mail.body
+    assert message.get_payload(decode=True).decode() == mail.body
