@@ -56,7 +56,7 @@ class LogFollower(ABC):
     async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
         """Act on (domain event, notification id) pairs, in log order."""
 
-    def on_activated(self) -> None:
+    def on_activated(self) -> None:  # noqa: B027 - a hook, empty by default
         """Called each time this instance becomes the active one. A follower that keeps
         state in memory between steps forgets it here: while it stood by, another
         instance moved on, and only the recorded position tells how far."""
