@@ -114,7 +114,7 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
 
     # and the office sees the refused message, why, and whose, but not the address
     api = build_http_api(app, "a-staff-token")
-    api.include_router(undeliverable_router(app.undeliverable, "a-staff-token"))
+    api.include_router(undeliverable_router(app.undeliverable))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=api), base_url="http://notifications"
     ) as http:
