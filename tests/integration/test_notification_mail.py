@@ -142,6 +142,7 @@ async def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_go_o
         recipient_known=True,
         correlation_id=uuid.uuid4(),
         causation_id=None,
+        actor=app.system_actor,
     )
     app.save(broken)
     # and a good one after it
