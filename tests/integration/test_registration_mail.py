@@ -33,7 +33,7 @@ from services.registration.bootstrap import bootstrap, build_application
 from services.registration.domain.applicant import EmailClaim
 from services.registration.settings import RegistrationSettings
 from tests.smtp_servers import MisbehavingHandler, free_port, smtp_server
-from tests.support import database_of, eventually, running, service_env
+from tests.support import database_of, eventually, fresh_cohort_id, running, service_env
 
 SENDER = "JIP <office@jip.example>"
 QUICK_RETRIES = RetrySchedule(first=timedelta(milliseconds=50), attempts=50)
@@ -185,11 +185,13 @@ async def test_a_crash_in_the_middle_of_a_batch_sends_at_most_one_link_twice(inf
     # given 15 links owed in registration's store (PostgreSQL) while its mailer is not
     # running, as after an outage
     tag = uuid.uuid4().hex[:8]
-    cohort_id = f"FY{uuid.uuid4().int % 9000 + 1000}"
+    cohort_id = fresh_cohort_id()
     addresses = [f"crash-{tag}-{i:02}@example.org" for i in range(15)]
     app = build_application(settings_for(infra, smtp_port=0))
     try:
-        app.open_cohort(cohort_spec(cohort_id), "staff", uuid.uuid4())
+        app.open_cohort(
+            cohort_spec(cohort_id), acting.staff("staff-017", role="admin"), uuid.uuid4()
+        )
         for address in addresses:
             app.preregister(cohort_id, address, uuid.uuid4())
     finally:
@@ -287,7 +289,7 @@ def applicant_of(infra: InfraSettings, cohort_id: str, address: str) -> uuid.UUI
 async def test_the_office_sees_a_refused_link_without_the_address(infra):
     # given registration running on the real stack, with a mail server that refuses
     server = MisbehavingHandler()
-    cohort_id = f"FY{uuid.uuid4().int % 9000 + 1000}"
+    cohort_id = fresh_cohort_id()
     address = f"refused-{uuid.uuid4().hex[:8]}@example.org"
     with smtp_server(server) as smtp_port:
         settings = settings_for(
