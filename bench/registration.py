@@ -13,7 +13,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,6 +29,9 @@ from tests.envelopes import upstream
 
 COHORT = "FY2099"
 DATABASE = database_of("registration")
+#: Reads and rebuilds are repeated, and the fastest kept: on a shared machine, the
+#: fastest is the one least disturbed.
+REPEATS = 3
 
 
 def cohort_spec() -> dict[str, Any]:
@@ -220,8 +223,25 @@ def _registration_app(settings: InfraSettings) -> Any:
     return build_application(RegistrationSettings())
 
 
+def _ensure_cohort(app: Any) -> None:
+    """The cohort the command path opened over HTTP, opened here if that did not run."""
+    from services.registration.application.service import NotFound
+
+    try:
+        app.get_cohort(COHORT)
+    except NotFound:
+        spec = cohort_spec()
+        for moment in ("applications_open_at", "applications_close_at"):
+            spec[moment] = datetime.fromisoformat(spec[moment])
+        for day in ("age_reference_date", "results_by"):
+            spec[day] = date.fromisoformat(spec[day])
+        spec["rules"] = registration.CohortRules(**spec["rules"]).model_dump(mode="json")
+        app.open_cohort(spec, "office-staff", uuid.uuid4())
+
+
 async def store_to_kafka(settings: InfraSettings, count: int, timeout: float) -> list[Figure]:
     app = await asyncio.to_thread(_registration_app, settings)
+    await asyncio.to_thread(_ensure_cohort, app)
     done = 0
 
     def write(i: int) -> None:
@@ -366,16 +386,20 @@ async def rebuild(settings: InfraSettings, timeout: float) -> list[Figure]:
             read += len(page)
             position = page[-1].id
 
+    def best(read: Any, *args: Any) -> tuple[int, float]:
+        """The fastest of three reads: the limit, on a shared machine."""
+        return min((read(*args) for _ in range(REPEATS)), key=lambda r: r[1])
+
     figures = []
-    with ui.phase(f"raw reads of the log ({total:,} events)"):
-        n, s = await asyncio.to_thread(sql_read)
+    with ui.phase(f"raw reads of the log ({total:,} events), best of {REPEATS}"):
+        n, s = await asyncio.to_thread(best, sql_read)
         raw = Figure.rate("rebuild", "raw SELECT of the stored events", n, s, "events/s")
-        n, s = await asyncio.to_thread(recorder_read, False)
+        n, s = await asyncio.to_thread(best, recorder_read, False)
         figures += [
             raw,
             Figure.rate("rebuild", "recorder.select_notifications, pages of 500", n, s, "events/s"),
         ]
-        n, s = await asyncio.to_thread(recorder_read, True)
+        n, s = await asyncio.to_thread(best, recorder_read, True)
         figures.append(
             Figure.rate(
                 "rebuild",
@@ -389,34 +413,47 @@ async def rebuild(settings: InfraSettings, timeout: float) -> list[Figure]:
         )
 
     view = await connect_status_view(RegistrationSettings())
+    runs: list[tuple[int, float, bool]] = []
     try:
-        await view.clear()
-        projector = StatusProjector(app, view)
-        with ui.phase("rebuild-read-models (applicant_status)", total) as up:
-            t0, done = time.monotonic(), 0
-            while time.monotonic() - t0 < timeout:
-                count = await projector.step()
-                if not count:
-                    break
-                done += count
-                up(done)
-            seconds = time.monotonic() - t0
+        for attempt in range(REPEATS):
+            await view.clear()
+            projector = StatusProjector(app, view)
+            with ui.phase(f"rebuild-read-models (applicant_status), {attempt + 1} of {REPEATS}",
+                          total) as up:  # fmt: skip
+                # As `python -m services.registration rebuild-read-models` does. The rate
+                # is of the log's events covered (the projector may skip, unread, the
+                # events the page does not show).
+                t0, done, finished = time.monotonic(), 0, False
+                while time.monotonic() - t0 < timeout:
+                    if not await projector.step():
+                        finished = True
+                        break
+                    done = await view.position()
+                    up(done)
+                seconds = time.monotonic() - t0
+                if finished:
+                    done = total
+                    up(done)
+            runs.append((done, seconds, finished))
+            if not finished:
+                break
         async with view.pool.acquire() as conn:
             rows = await conn.fetchval("SELECT count(*) FROM applicant_status")
     finally:
         await view.pool.close()
         app.close()
+    done, seconds, finished = max(runs, key=lambda r: r[0] / r[1])
     figures.append(
         Figure.rate(
             "rebuild",
-            "registration read-model rebuild (in-process)",
+            f"registration read-model rebuild (in-process), best of {len(runs)}",
             done,
             seconds,
             "events/s",
             limit="raw SELECT",
             limit_value=raw.value,
             target="≥ 1/2 of the raw read",
-            complete=done >= total,
+            complete=finished,
             details={"applicants": rows, "summary": f"{rows:,} applicants"},
         )
     )
