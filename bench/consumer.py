@@ -20,6 +20,9 @@ from events.envelope import Envelope
 from infra import InfraSettings
 from tests.envelopes import applicant_registered, cohort_opened
 
+#: Bare reads are repeated and the fastest kept: on a shared machine, the fastest is
+#: the one least disturbed.
+REPEATS = 3
 CONSUMER_TARGET = "≥ 1/5 of the parse-only read (≥ 2,000/s)"
 
 
@@ -31,10 +34,20 @@ def record_of(event: Envelope) -> probes.Record:  # type: ignore[type-arg]
 
 async def run(settings: InfraSettings, records: int, timeout: float) -> list[Figure]:
     topic = topics.REGISTRATION
+    # The cohort is announced first and every service has read it before the backlog
+    # arrives, as in production. (Met after the backlog, screening parks every case
+    # on one wait list, replayed whole for each record: quadratic.)
+    cohort = [record_of(cohort_opened())]
+    await probes.publish_all(settings, topic, cohort)
+    announced = await probes.end_offsets(settings, topic)
+    for service in ("screening", "notifications"):
+        with ui.phase(f"{service} reading the cohort", 1) as update:
+            await consume(settings, service, announced, 1, timeout, update)
+
     with ui.phase(f"building {records:,} ApplicantRegistered", records) as update:
         # The same builders as the tests (golden samples, validated by the contract's
         # own models), so the records stay valid however the envelope evolves.
-        events = [cohort_opened()]
+        events = []
         for i in range(records):
             events.append(applicant_registered(uuid.uuid4()))
             if i % 500 == 0:
@@ -47,11 +60,13 @@ async def run(settings: InfraSettings, records: int, timeout: float) -> list[Fig
     total = sum(ends.values())
 
     figures: list[Figure] = []
-    with ui.phase("bare aiokafka read", total):
-        n, seconds = await probes.bare_read(settings, topic, total, parse=False)
+    with ui.phase(f"bare aiokafka read, best of {REPEATS}", total) as update:
+        n, seconds = await best_read(settings, topic, total, parse=False)
+        update(n)
     read = Figure.rate("consumer", "bare aiokafka read", n, seconds, "records/s")
-    with ui.phase("bare aiokafka read + parse_event", total):
-        n, seconds = await probes.bare_read(settings, topic, total, parse=True)
+    with ui.phase(f"bare aiokafka read + parse_event, best of {REPEATS}", total) as update:
+        n, seconds = await best_read(settings, topic, total, parse=True)
+        update(n)
     parsed = Figure.rate(
         "consumer",
         "bare read + envelope parse (events.catalog.parse_event)",
@@ -64,31 +79,15 @@ async def run(settings: InfraSettings, records: int, timeout: float) -> list[Fig
     figures += [read, parsed]
 
     for service in ("screening", "notifications"):
-        # Only the inbox (and the service's relay, which publishes what it decides):
-        # notifications' mailer is measured on its own below.
-        process = await in_process(
-            settings, service, followers=lambda name: not name.startswith("mailer:")
-        )
-        consumed = probes.ConsumedRecords(settings, database_of(service), service, ends)
         cpu0 = time.process_time()
-        try:
-            with ui.phase(f"{service} consuming", total) as update:
-                async with running(process):
-                    watched = await probes.watch(
-                        lambda c=consumed: asyncio.to_thread(c.count, topic),
-                        total,
-                        timeout=timeout,
-                        progress=update,
-                        interval=0.1,
-                    )
-        finally:
-            consumed.close()
+        with ui.phase(f"{service} consuming", total) as update:
+            watched = await consume(settings, service, ends, total, timeout, update, baseline=1)
         cpu = time.process_time() - cpu0
         count, seconds = probes.rate_window(watched)
         figures.append(
             Figure.rate(
                 "consumer",
-                f"{service} inbox (in-process), {records:,} records",
+                f"{service} inbox (in-process)",
                 count,
                 seconds,
                 "records/s",
@@ -98,8 +97,8 @@ async def run(settings: InfraSettings, records: int, timeout: float) -> list[Fig
                 complete=watched.complete,
                 details={
                     "startup_seconds": watched.startup_seconds,
-                    "processed": watched.count,
-                    "of": total,
+                    "processed": watched.count - 1,
+                    "of": records,
                     "cpu_ms_per_record": round(1000 * cpu / max(watched.count, 1), 2),
                     "summary": f"{1000 * cpu / max(watched.count, 1):.1f} ms CPU/record",
                 },
@@ -110,6 +109,45 @@ async def run(settings: InfraSettings, records: int, timeout: float) -> list[Fig
     # first record is the cohort).
     figures += await mail_from_notifications(settings, max(watched.count - 1, 0), timeout)
     return figures
+
+
+async def best_read(
+    settings: InfraSettings, topic: str, total: int, *, parse: bool
+) -> tuple[int, float]:
+    """The fastest of a few bare reads: the limit, on a shared machine."""
+    reads = [await probes.bare_read(settings, topic, total, parse=parse) for _ in range(REPEATS)]
+    return min(reads, key=lambda r: r[1] / max(r[0], 1))
+
+
+async def consume(
+    settings: InfraSettings,
+    service: str,
+    ends: dict[int, int],
+    target: int,
+    timeout: float,
+    update: probes.Progress,
+    *,
+    baseline: int = 0,
+) -> probes.Watched:
+    """Run the service's inbox (and its relay, which publishes what it decides; not
+    notifications' mailer, measured on its own) until it has processed the topic up to
+    `ends`."""
+    process = await in_process(
+        settings, service, followers=lambda name: not name.startswith("mailer:")
+    )
+    consumed = probes.ConsumedRecords(settings, database_of(service), service, ends)
+    try:
+        async with running(process):
+            return await probes.watch(
+                lambda: asyncio.to_thread(consumed.count, topics.REGISTRATION),
+                target,
+                timeout=timeout,
+                progress=update,
+                interval=0.1,
+                baseline=baseline,
+            )
+    finally:
+        consumed.close()
 
 
 async def mail_from_notifications(

@@ -53,8 +53,10 @@ async def watch(
     timeout: float,
     progress: Progress | None = None,
     interval: float = 0.05,
+    baseline: int = 0,
 ) -> Watched:
-    """Poll `count` until it reaches `target` or `timeout` seconds pass."""
+    """Poll `count` until it reaches `target` or `timeout` seconds pass; progress is
+    first seen when the count exceeds `baseline` (what was done before)."""
     started = time.monotonic()
     first_seen: float | None = None
     count_at_first = 0
@@ -64,7 +66,7 @@ async def watch(
         now = time.monotonic()
         if progress:
             progress(current)
-        if current > 0 and first_seen is None:
+        if current > baseline and first_seen is None:
             first_seen, count_at_first = now, current
         if current >= target or now - started > timeout:
             return Watched(started, first_seen, now, count_at_first, current, target)

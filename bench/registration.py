@@ -69,7 +69,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def load(
-    http: httpx.AsyncClient, concurrency: int, count: int, prefix: str
+    http: httpx.AsyncClient,
+    concurrency: int,
+    count: int,
+    prefix: str,
+    progress: probes.Progress | None = None,
 ) -> list[Answered]:
     """`count` pre-registrations of distinct addresses by `concurrency` clients."""
     todo = iter(range(count))
@@ -89,6 +93,8 @@ async def load(
             except httpx.TransportError:
                 status = 0
             answered.append(Answered(cid, time.perf_counter() - t0, time.time(), status))
+            if progress and len(answered) % 20 == 0:
+                progress(len(answered))
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
     return answered
@@ -132,9 +138,10 @@ async def command_path(
             await load(http, 4, 40, "warmup")
             runs: list[tuple[int, list[Answered], float, float]] = []
             for concurrency, count in levels.items():
-                with ui.phase(f"pre-registration at concurrency {concurrency}", count):
+                with ui.phase(f"pre-registration at concurrency {concurrency}", count) as up:
                     cpu0, t0 = cpu_seconds(service.process.pid), time.monotonic()
-                    answered = await load(http, concurrency, count, f"c{concurrency}")
+                    answered = await load(http, concurrency, count, f"c{concurrency}", up)
+                    up(len(answered))
                     elapsed = time.monotonic() - t0
                     cpu = cpu_seconds(service.process.pid) - cpu0
                 runs.append((concurrency, answered, elapsed, cpu))
