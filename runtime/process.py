@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,14 @@ from faststream.kafka import KafkaBroker
 from runtime.follower import LogFollower
 
 log = logging.getLogger(__name__)
+
+#: How long a thread may keep the GIL while another waits for it (CPython's default is
+#: 5 ms). eventsourcing saves in a worker thread holding PostgreSQL's lock on the events
+#: table until it commits; each time that thread wakes from the database it must get
+#: the GIL back from the event loop, and with the default it can wait 5 ms for it, while
+#: every other save queues behind the table lock. With 1 ms, bench/ measured 20-60 %
+#: more pre-registrations per second at concurrency 8 and 32, at the same CPU per request.
+GIL_SWITCH_INTERVAL = 0.001
 
 
 @dataclass
@@ -82,6 +91,7 @@ def serve(build: Callable[[], Awaitable[ServiceProcess]]) -> None:
     """The body of every service's `serve` command: log to stderr, build the process
     (the service's bootstrap, which connects), run it until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 
     async def main() -> None:
         process = await build()
