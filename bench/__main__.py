@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 
 import typer
@@ -15,6 +16,7 @@ import typer
 from bench import consumer, registration, ui
 from bench.results import Run
 from bench.stack import bench_infra_settings, fresh_stack, stop_stack
+from runtime.process import GIL_SWITCH_INTERVAL
 
 SCENARIOS = ("consumer", "command", "relay", "rebuild")
 
@@ -68,6 +70,9 @@ def main(
         f"{run.machine['cores']} cores, {run.machine['memory_gib']} GiB · "
         f"load {run.machine['load_average_at_start']}"
     )
+    # The services run in this process for most scenarios: tune the interpreter as
+    # their own processes do (runtime/process.py serve).
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     started = time.monotonic()
 
     async def measure() -> None:
