@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 #: How long a thread may keep the GIL while another waits for it (CPython's default is
 #: 5 ms). eventsourcing saves in a worker thread holding PostgreSQL's lock on the events
 #: table until it commits; each time that thread wakes from the database it must get
-#: the GIL back from the event loop, and with the default it can wait 5 ms for it, while
-#: every other save queues behind the table lock. With 1 ms, bench/ measured 20-60 %
-#: more pre-registrations per second at concurrency 8 and 32, at the same CPU per request.
+#: the GIL back, and with the default it can wait 5 ms for it while every other save
+#: queues behind the table lock. Measured in bench/ on a noisy shared machine: saves
+#: from four threads 240-250 -> 430 per second; over HTTP the gain was within the noise.
 GIL_SWITCH_INTERVAL = 0.001
 
 
