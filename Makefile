@@ -1,7 +1,7 @@
 # The two commands of the project (see README.md). Both install what is missing first.
 PYTHON := .venv/bin/python
 
-.PHONY: demo test up down status contract lint
+.PHONY: demo test bench up down status contract lint
 
 demo: ## install, start the infrastructure and every service, carry a sample cohort through
 	@bash infra/bootstrap.sh
@@ -10,6 +10,10 @@ demo: ## install, start the infrastructure and every service, carry a sample coh
 test: ## install, then run the whole suite against a real Kafka, PostgreSQL and SMTP server
 	@bash infra/bootstrap.sh
 	@$(PYTHON) -m pytest
+
+bench: ## measure the transport on a fresh stack of its own; figures to bench/results/
+	@bash infra/bootstrap.sh
+	@$(PYTHON) -m bench
 
 up: ## start PostgreSQL, Kafka and the SMTP server (idempotent)
 	@bash infra/bootstrap.sh

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.utils import get_topic
 
 from runtime.follower import LogFollower
 from runtime.inbox import QuarantinedMessage, ReceivedRecord
@@ -52,6 +51,10 @@ class DeadLetterRelay(LogFollower):
     in log order, at least once: a crash before the position is saved publishes those
     records again, with the same original position in their headers."""
 
+    # Only the events that set a record aside: the rest of the log (every case and
+    # notification) is not this relay's business and need not be decoded.
+    event_types = _SET_ASIDE
+
     def __init__(
         self,
         app: Application[Any],
@@ -68,15 +71,6 @@ class DeadLetterRelay(LogFollower):
         self.topic = topic
         self.consumer = consumer
         self.send = send
-        self._topics = [get_topic(cls) for cls in _SET_ASIDE]
-
-    def _read_after(self, position: int) -> list[tuple[Any, int]]:
-        # Only the events that set a record aside: the rest of the log (every case and
-        # notification) is not this relay's business and need not be decoded.
-        notifications = self.recorder.select_notifications(
-            start=position, limit=self.batch_size, inclusive_of_start=False, topics=self._topics
-        )
-        return [(self.app.mapper.to_domain_event(n), n.id) for n in notifications]
 
     async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
         pending = []

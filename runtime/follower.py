@@ -11,6 +11,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.utils import get_topic
 
 from runtime.failures import describe_failure
 from runtime.leadership import Lease, wait_any
@@ -29,6 +30,12 @@ class LogFollower(ABC):
     recorded repeats the batch, so `handle` must be idempotent downstream (events carry
     deterministic ids; e-mails deterministic Message-IDs).
     """
+
+    #: The domain event classes this follower acts on; the others are not even read
+    #: (the store filters them by topic, so they cost no decoding). Empty: every event.
+    #: The filter is by the topic stored with each event, derived from the class: do not
+    #: list a class renamed since (events stored under its old topic would be missed).
+    event_types: tuple[type[Any], ...] = ()
 
     def __init__(
         self,
@@ -72,7 +79,10 @@ class LogFollower(ABC):
 
     def _read_after(self, position: int) -> list[tuple[Any, int]]:
         notifications = self.recorder.select_notifications(
-            start=position, limit=self.batch_size, inclusive_of_start=False
+            start=position,
+            limit=self.batch_size,
+            topics=[get_topic(cls) for cls in self.event_types],
+            inclusive_of_start=False,
         )
         return [(self.app.mapper.to_domain_event(n), n.id) for n in notifications]
 

@@ -59,7 +59,12 @@ def bearer_token(authorization: str | None) -> str:
     return authorization.removeprefix("Bearer ").strip()
 
 
-def application(request: Request) -> Any:
+# The dependencies below are `async def` although they do no I/O: FastAPI runs a plain
+# `def` dependency in its thread pool, a thread hop per request (measured with py-spy
+# under load in bench/: anyio's worker threads and the GIL hand-offs they cost).
+
+
+async def application(request: Request) -> Any:
     """The service's application, for `Annotated[TheApplication, Depends(application)]`."""
     return request.app.state.application
 
@@ -70,7 +75,7 @@ def application(request: Request) -> Any:
 # identities, only they change.
 
 
-def staff(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
+async def staff(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
     """Office staff, admitted by the service's staff bearer token. Today the office
     shares one token, so every staff member acts as the one office account."""
     staff_token: str = request.app.state.staff_token
@@ -97,16 +102,22 @@ Staff = Annotated[Actor, Depends(staff)]
 # -- correlation -------------------------------------------------------------------------
 
 
-def correlation_id(x_correlation_id: Annotated[str | None, Header()] = None) -> uuid.UUID:
+async def correlation_id(
+    x_correlation_id: Annotated[str | None, Header()] = None,
+) -> uuid.UUID:
     """The caller's X-Correlation-ID when it is a UUID, otherwise a new flow's id."""
-    return optional_correlation_id(x_correlation_id) or uuid.uuid4()
+    return _as_uuid(x_correlation_id) or uuid.uuid4()
 
 
-def optional_correlation_id(
+async def optional_correlation_id(
     x_correlation_id: Annotated[str | None, Header()] = None,
 ) -> uuid.UUID | None:
     """The caller's X-Correlation-ID when it is a UUID; None lets the service continue
     the flow it already knows (e.g. the applicant's)."""
+    return _as_uuid(x_correlation_id)
+
+
+def _as_uuid(x_correlation_id: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(x_correlation_id) if x_correlation_id else None
     except ValueError:

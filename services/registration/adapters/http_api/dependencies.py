@@ -19,12 +19,12 @@ from services.registration.application.service import RegistrationApplication
 App = Annotated[RegistrationApplication, Depends(application)]
 
 
-def _documents(request: Request) -> DocumentStore:
+async def _documents(request: Request) -> DocumentStore:
     store: DocumentStore = request.app.state.documents
     return store
 
 
-def _status_view(request: Request) -> StatusView:
+async def _status_view(request: Request) -> StatusView:
     view: StatusView = request.app.state.status_view
     return view
 
@@ -33,7 +33,7 @@ Documents = Annotated[DocumentStore, Depends(_documents)]
 Statuses = Annotated[StatusView, Depends(_status_view)]
 
 
-def _applicant(app: App, authorization: Annotated[str | None, Header()] = None) -> Actor:
+async def _applicant(app: App, authorization: Annotated[str | None, Header()] = None) -> Actor:
     return authenticated_applicant(app.authenticate_applicant, authorization)
 
 
@@ -41,7 +41,7 @@ def _applicant(app: App, authorization: Annotated[str | None, Header()] = None) 
 Applicant = Annotated[Actor, Depends(_applicant)]
 
 
-def _applicant_id(applicant: Applicant) -> uuid.UUID:
+async def _applicant_id(applicant: Applicant) -> uuid.UUID:
     return uuid.UUID(applicant["id"])
 
 

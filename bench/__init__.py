@@ -1,0 +1,1 @@
+"""The transport benchmark: `python -m bench` (see README, "Benchmarks")."""
