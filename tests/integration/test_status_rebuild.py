@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from infra import InfraSettings
 from kernel.actor import staff
@@ -54,6 +55,14 @@ async def catch_up(projector: StatusProjector) -> None:
         pass
 
 
+def last_shown_event_id(app: RegistrationApplication) -> int:
+    """The log position of the last event the status page shows (the projector reads
+    only those, so that is how far a view that caught up has recorded)."""
+    topics = [get_topic(cls) for cls in StatusProjector.event_types]
+    shown = app.recorder.select_notifications(start=None, limit=1_000_000, topics=topics)
+    return shown[-1].id
+
+
 async def test_a_batch_read_before_the_view_was_cleared_is_not_applied_to_it(service):
     app, view = service
     projector = StatusProjector(app, view)
@@ -76,4 +85,4 @@ async def test_a_batch_read_before_the_view_was_cleared_is_not_applied_to_it(ser
     await catch_up(projector)
     assert (await view.get(earlier))["stage"] == "preregistered"
     assert (await view.get(later))["stage"] == "preregistered"
-    assert await view.position() == app.recorder.max_notification_id()
+    assert await view.position() == last_shown_event_id(app)
