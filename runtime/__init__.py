@@ -1,22 +1,33 @@
 """The common runtime of every JIP service: what each one runs on, apart from its domain.
 
+Assembling a service
 - `application.ServiceApplication`: the base of every service's application (its
-  `singledispatchmethod` policy says what the service consumes).
+  `singledispatchmethod` policy says what the service consumes; conflicts are decided
+  again; a poll's records are processed in one unit of work).
 - `bootstrap`: a service's Kafka declaration (`Messaging`) and the assembly of its
-  process (`service_process`): inbox, relay, followers, HTTP.
+  process (`service_process`): inbox, relay, dead-letter relay, followers, HTTP.
 - `process.ServiceProcess`: one service process (HTTP, consumers, followers).
-- `cli.service_cli`: the command line every service shares (serve, quarantine, rebuild).
+- `cli.service_cli`: the command line every service shares (serve, quarantine, replay,
+  undeliverable, rebuild-read-models).
 - `http`: the HTTP conventions (error answers, who acts, correlation, `build_app`).
-- `settings`, `failures`: the settings base and safe logging.
+- `settings`, `failures`: the settings base and logging without personal data.
 
-- `follower.LogFollower`: follows a service's own notification log from a tracked
-  position (the building block for anything that acts on "what we recorded").
-- `relay.KafkaRelay`: publishes a service's stored events to its topic, translated to
-  the public envelope. The only way events reach Kafka: no dual writes.
-- `inbox.Inbox`: consumes envelopes and records, in the same transaction as the effect,
-  the position it processed; malformed messages are quarantined, never fatal.
+Consuming
+- `kafka`: faststream wiring: the inbox's subscriber (headers never fail it, an
+  unreachable database holds records with backoff), publishers.
+- `inbox.Inbox`: records, in the same transaction as the effect, the position it
+  processed; what it cannot process is set aside with its reason, never fatal;
+  `quarantine` lists and replays what was set aside.
 
-eventsourcing is synchronous (psycopg 3); these classes call it through
-`asyncio.to_thread`, and this is the one place where that boundary is crossed for
-messaging.
+Following the service's own log
+- `follower.LogFollower`: follows the notification log from a tracked position, active
+  in one instance at a time and woken by the store (`leadership`).
+- `relay.KafkaRelay`: publishes the stored events to the service's topic, translated to
+  the public envelope and chained; the only way events reach Kafka (no dual writes).
+- `dead_letters.DeadLetterRelay`: publishes set-aside records to the dead-letter topic.
+- `mail`, `mail_api`: the one SMTP mailer, per-message outcomes and retries, and the
+  office's list of undeliverable messages.
+
+eventsourcing is synchronous (psycopg 3); the runtime calls it through
+`asyncio.to_thread`, the one place where that boundary is crossed.
 """
