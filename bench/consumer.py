@@ -35,8 +35,8 @@ def record_of(event: Envelope) -> probes.Record:  # type: ignore[type-arg]
 async def run(settings: InfraSettings, records: int, timeout: float) -> list[Figure]:
     topic = topics.REGISTRATION
     # The cohort is announced first and every service has read it before the backlog
-    # arrives, as in production. (Met after the backlog, screening parks every case
-    # on one wait list, replayed whole for each record: quadratic.)
+    # arrives, as in production. (Met after the backlog, screening parks each case on
+    # a bounded wait-list page until the cohort arrives: see WaitListPage.)
     cohort = [record_of(cohort_opened())]
     await probes.publish_all(settings, topic, cohort)
     announced = await probes.end_offsets(settings, topic)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError
 
 from events import registration
 from events.envelope import Envelope
@@ -22,7 +24,13 @@ from kernel.actor import Actor
 from kernel.rules import NotFound
 from runtime.application import ServiceApplication
 from services.screening.domain.case import ScreeningCase
-from services.screening.domain.cohort import Cohort, CohortWaitList, cohort_aggregate_id
+from services.screening.domain.cohort import (
+    Cohort,
+    CohortWaitList,
+    WaitListPage,
+    cohort_aggregate_id,
+    wait_list_page_id,
+)
 from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
 
 log = logging.getLogger(__name__)
@@ -32,8 +40,28 @@ log = logging.getLogger(__name__)
 FACT_FIELDS = ("date_of_birth", "nationality", "country_of_residence")
 
 
+class CohortOpenedMeanwhile(IntegrityError):
+    """A case was about to wait for a cohort that opened after its terms were read: a
+    conflict like any other, decided again (and then assessed at once)."""
+
+
 class ScreeningApplication(ServiceApplication):
     name = "screening"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: By cohort, the wait-list page that cases were last added to: where the next
+        #: waiting case is likely to go, so that finding it costs one page, not all of
+        #: them. Only a hint (it may come from a chunk that was not recorded): a page
+        #: is started only right after its predecessor was read, full.
+        self._wait_list_pages: dict[str, int] = {}
+
+    def likely_read(self, envelope: Envelope) -> Iterable[uuid.UUID]:
+        yield from super().likely_read(envelope)
+        if isinstance(envelope, registration.ApplicantRegistered):
+            cohort_id = envelope.payload.cohort_id
+            if cohort_id in self._wait_list_pages:
+                yield wait_list_page_id(cohort_id, self._wait_list_pages[cohort_id])
 
     # -- policies ----------------------------------------------------------------------
     @singledispatchmethod
@@ -66,11 +94,36 @@ class ScreeningApplication(ServiceApplication):
             case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
             processing_event.collect_events(case)
             return
-        wait_list = self.find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
-        if wait_list is None:
-            wait_list = CohortWaitList(p.cohort_id, e.correlation_id, e.event_id, self.system_actor)
-        wait_list.add(case.id, e.correlation_id, e.event_id, self.system_actor)
-        processing_event.collect_events(case, wait_list)
+        page = self._open_wait_list_page(p.cohort_id)
+        if page is None:
+            page = WaitListPage(
+                p.cohort_id,
+                self._wait_list_pages[p.cohort_id],
+                e.correlation_id,
+                e.event_id,
+                self.system_actor,
+            )
+        page.add(case.id, e.correlation_id, e.event_id, self.system_actor)
+        processing_event.collect_events(case, page)
+
+    def _open_wait_list_page(self, cohort_id: str) -> WaitListPage | None:
+        """The page the next case waiting for `cohort_id` goes on; None: a page to start,
+        numbered `self._wait_list_pages[cohort_id]`. Reads the hinted page, and one more
+        when it is full."""
+        number = self._wait_list_pages.get(cohort_id, 0)
+        page = self.find(wait_list_page_id(cohort_id, number), WaitListPage)
+        if page is None and number > 0:
+            # The hint names a page that was never recorded (its chunk was done again):
+            # start from the first page, so that no page is started after a gap.
+            number = 0
+            page = self.find(wait_list_page_id(cohort_id, number), WaitListPage)
+        while page is not None and (page.closed or page.full):
+            if page.closed:
+                raise CohortOpenedMeanwhile(cohort_id)
+            number += 1
+            page = self.find(wait_list_page_id(cohort_id, number), WaitListPage)
+        self._wait_list_pages[cohort_id] = number
+        return page
 
     @policy.register
     def when_documents_submitted_then_record_them(
@@ -131,18 +184,34 @@ class ScreeningApplication(ServiceApplication):
             actor=self.system_actor,
         )
         processing_event.collect_events(cohort)
-        wait_list = self.find(CohortWaitList.create_id(p.cohort_id), CohortWaitList)
-        if wait_list is None:
-            return
-        for applicant_id in wait_list.applicant_ids:
-            case = self._case(applicant_id)
-            if case is not None and case.eligibility is None:
-                case.assess_eligibility(
-                    cohort.terms, case.correlation_id, e.event_id, self.system_actor
-                )
-                processing_event.collect_events(case)
-        wait_list.close(e.correlation_id, e.event_id, self.system_actor)
-        processing_event.collect_events(wait_list)
+        for waiting in self._waiting_lists(p.cohort_id, e):
+            # The waiting cases of a page in one query, not one each (PostgreSQL).
+            self.repository.prefetch(waiting.applicant_ids)
+            for applicant_id in waiting.applicant_ids:
+                case = self._case(applicant_id)
+                if case is not None and case.eligibility is None:
+                    case.assess_eligibility(
+                        cohort.terms, case.correlation_id, e.event_id, self.system_actor
+                    )
+                    processing_event.collect_events(case)
+            waiting.close(e.correlation_id, e.event_id, self.system_actor)
+            processing_event.collect_events(waiting)
+        self._wait_list_pages.pop(p.cohort_id, None)
+
+    def _waiting_lists(
+        self, cohort_id: str, e: registration.CohortOpened
+    ) -> Iterator[WaitListPage | CohortWaitList]:
+        """Every page of cases waiting for the cohort (and the single list a store written
+        before pages may hold), then a new page after the last one: closed with the
+        others, it makes a case that would start it concurrently a conflict."""
+        legacy = self.find(CohortWaitList.create_id(cohort_id), CohortWaitList)
+        if legacy is not None:
+            yield legacy
+        number = 0
+        while (page := self.find(wait_list_page_id(cohort_id, number), WaitListPage)) is not None:
+            yield page
+            number += 1
+        yield WaitListPage(cohort_id, number, e.correlation_id, e.event_id, self.system_actor)
 
     def _case_or_none(self, applicant_id: uuid.UUID, e: Envelope) -> ScreeningCase | None:
         case = self._case(applicant_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from events import topics
 from events.envelope import Envelope
@@ -14,6 +16,8 @@ from kernel import actor as acting
 from runtime.inbox import Inbox, Outcome, QuarantinedMessage, ReceivedRecord
 from services.screening.application.publishing import to_integration_event
 from services.screening.application.service import NotFound, ScreeningApplication
+from services.screening.domain.case import ScreeningCase
+from services.screening.domain.cohort import Cohort, WaitListPage
 from tests import envelopes
 
 #: Who gives the commands in these tests (any actor will do).
@@ -104,6 +108,79 @@ def test_a_cohort_announced_after_its_applicants_still_decides_their_eligibility
     assert app.get_case(too_old).eligibility["eligible"] is False
 
 
+def assessments(app: ScreeningApplication) -> list[ScreeningCase.EligibilityAssessed]:
+    notifications = app.recorder.select_notifications(start=1, limit=10_000)
+    events = (app.mapper.to_domain_event(n) for n in notifications)
+    return [e for e in events if isinstance(e, ScreeningCase.EligibilityAssessed)]
+
+
+def test_a_backlog_of_applicants_waiting_for_their_cohort_is_assessed_once_it_opens(
+    app: ScreeningApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small pages, so that the backlog fills several (and ends on a part-filled one).
+    monkeypatch.setattr(WaitListPage, "CAPACITY", 4)
+    kafka = Deliveries(app)
+    waiting = [uuid.uuid4() for _ in range(19)]
+    registrations = [envelopes.applicant_registered(a) for a in waiting]
+    # Read by poll, as the consumer does, and one more time after a crash.
+    for start in range(0, len(registrations), 5):
+        records = []
+        for registered in registrations[start : start + 5]:
+            records.append(
+                ReceivedRecord(
+                    topics.REGISTRATION, 0, kafka.offset, registered.model_dump_json().encode()
+                )
+            )
+            kafka.offset += 1
+        kafka.inbox.receive_batch(records)
+    kafka.deliver(registrations[3])
+    assert assessments(app) == []
+
+    opened = envelopes.cohort_opened()
+    kafka.deliver(opened)
+    kafka.deliver(opened)  # a relay may publish twice
+
+    assessed = assessments(app)
+    assert sorted(e.originator_id for e in assessed) == sorted(waiting)
+    assert {e.causation_id for e in assessed} == {opened.event_id}
+    # Each case continues its applicant's flow.
+    correlations = {r.aggregate_id: r.correlation_id for r in registrations}
+    assert all(e.correlation_id == correlations[e.originator_id] for e in assessed)
+
+    # One who registers after the cohort opened is assessed at once, and only once.
+    late = uuid.uuid4()
+    kafka.deliver(envelopes.applicant_registered(late))
+    assert [e.originator_id for e in assessments(app)[len(assessed) :]] == [late]
+
+
+def test_a_registration_waiting_for_its_cohort_reads_no_more_than_one_page(
+    app: ScreeningApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The work of a record must not grow with the backlog before it (it used to replay
+    # one wait list holding every earlier case: quadratic in the backlog). Counted as
+    # stored events turned back into domain events while each registration is handled.
+    monkeypatch.setattr(WaitListPage, "CAPACITY", 10)
+    kafka = Deliveries(app)
+    replayed = 0
+    to_domain_event = app.repository.event_store.mapper.to_domain_event
+
+    def counting(stored: StoredEvent) -> object:
+        nonlocal replayed
+        replayed += 1
+        return to_domain_event(stored)
+
+    monkeypatch.setattr(app.repository.event_store.mapper, "to_domain_event", counting)
+    per_record = []
+    for _ in range(100):
+        replayed = 0
+        kafka.deliver(envelopes.applicant_registered(uuid.uuid4()))
+        per_record.append(replayed)
+
+    # At most a full page (its start and ten cases), then the next, new page.
+    assert max(per_record) <= WaitListPage.CAPACITY + 1
+    assert max(per_record[-20:]) == max(per_record[:20])
+
+
 def test_documents_and_amendments_are_recorded_on_the_case_privately(
     app: ScreeningApplication,
 ) -> None:
@@ -192,3 +269,38 @@ def test_no_interview_is_recorded_for_an_applicant_without_a_case(
         app.record_interview(uuid.uuid4(), "first", "local", True, "staff-017", at, actor=ACTOR)
 
     assert missing.value.field == "applicant_id"
+
+
+def test_a_cohort_opening_while_a_case_is_put_on_its_wait_list_still_assesses_the_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two consumers of one store (two instances, or two partitions read at once), with
+    # the cohort's announcement recorded between the moment a registration finds the
+    # cohort unknown and the moment its case is put on the wait list. The case must not
+    # be left waiting on a list the cohort has already gone through.
+    store = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "db")}
+    registrations, cohorts = ScreeningApplication(store), ScreeningApplication(store)
+    opened = envelopes.cohort_opened()
+    announce = Inbox(cohorts, accepts=ScreeningApplication.consumed_event_types())
+    find = registrations.find
+
+    def cohort_opens_just_after_it_is_read(aggregate_id: uuid.UUID, kind: type) -> object:
+        found = find(aggregate_id, kind)
+        if (
+            kind is Cohort
+            and found is None
+            and not announce.app.recorder.max_tracking_id(f"kafka:{topics.REGISTRATION}:1")
+        ):
+            announce.receive(
+                ReceivedRecord(topics.REGISTRATION, 1, 0, opened.model_dump_json().encode())
+            )
+        return found
+
+    monkeypatch.setattr(registrations, "find", cohort_opens_just_after_it_is_read)
+    applicant_id = uuid.uuid4()
+
+    outcome = Deliveries(registrations).deliver(envelopes.applicant_registered(applicant_id))
+
+    assert outcome == Outcome.PROCESSED
+    [assessed] = assessments(registrations)
+    assert assessed.originator_id == applicant_id
