@@ -96,7 +96,7 @@ class KafkaRelay(LogFollower):
         elif version == 1:
             previous_hash = None  # nothing can come before an aggregate's first event
         else:
-            previous_hash = await asyncio.to_thread(self._hash_before, aggregate_id, version)
+            previous_hash = await self.in_thread(self._hash_before, aggregate_id, version)
         chained, digest = link(envelope, previous_hash)
         self._remember(aggregate_id, version, digest)
         return chained

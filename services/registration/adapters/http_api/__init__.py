@@ -45,5 +45,7 @@ def build_http_api(
         documents=document_store,
         status_view=status_view,
     )
-    api.middleware("http")(documents.refuse_oversized_uploads)
+    api.add_middleware(
+        documents.RefuseOversizedUploads, limit=documents.max_upload_bytes(document_store)
+    )
     return api
