@@ -28,6 +28,13 @@ JIP_NAMESPACE: uuid.UUID = uuid.UUID("7f8c3b4e-4a55-5c1f-9f0e-6a1d2b3c4d5e")
 Producer = Literal["registration", "screening", "matching", "notifications"]
 
 
+#: The largest integer every JSON reader represents exactly (IEEE 754 doubles), and so
+#: the largest the canonical form of the chain (`events.chain`) admits: every integer of
+#: the contract is bounded below it, so that any event a producer can store can also be
+#: published.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -145,12 +152,13 @@ class EnvelopeHeader(Contract):
         "re-published event keeps it."
     )
     event_type: str = Field(description="Name of the event, e.g. ApplicantRegistered.")
-    schema_version: int = Field(ge=1, description="Version of this event type's payload.")
+    schema_version: int = Field(ge=1, le=999, description="Version of this event type's payload.")
     occurred_at: UtcDatetime = Field(description="When it happened (RFC 3339, UTC).")
     producer: Producer = Field(description="The service that produced the event.")
     aggregate_id: uuid.UUID = Field(description="The entity the event is about; the Kafka key.")
     aggregate_version: int = Field(
         ge=1,
+        le=MAX_SAFE_INTEGER,
         description="Position of this event in its aggregate's own sequence (with gaps: "
         "the producer's internal events are not published).",
     )

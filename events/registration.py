@@ -26,6 +26,10 @@ JlptLevel = Literal["N1", "N2", "N3", "N4", "N5"]
 CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
 
 
+#: A fiscal year of the program (FY2025 is April 2025 to March 2026).
+FiscalYear = Annotated[int, Field(ge=2000, le=2100)]
+
+
 class Education(Contract):
     institution: str = Field(min_length=1, max_length=200)
     level: EducationLevel
@@ -62,7 +66,7 @@ class ApplicantRegisteredPayload(Contract):
     course_preferences: list[CourseCode] = Field(min_length=1)
     period_preferences: list[str] = Field(default_factory=list)
     internship_interests: list[str] = Field(default_factory=list)
-    previous_participation_years: list[int] = Field(
+    previous_participation_years: list[FiscalYear] = Field(
         default_factory=list, description="Fiscal years of any earlier JIP participation."
     )
     declares_no_final_job_commitment: bool
@@ -74,7 +78,7 @@ class SubmittedDocument(Contract):
     kind: DocumentKind
     filename: str = Field(min_length=1, max_length=255)
     content_type: str
-    size_bytes: int = Field(gt=0)
+    size_bytes: int = Field(gt=0, le=2**30, description="At most 1 GiB.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -115,9 +119,12 @@ class Course(Contract):
     code: CourseCode
     name: str = Field(min_length=1, max_length=100)
     mode: Literal["online", "in_person", "visiting"]
-    daily_allowance_yen: int = Field(ge=0, description="Per day of activity.")
+    daily_allowance_yen: int = Field(ge=0, le=1_000_000, description="Per day of activity.")
     completion_allowance_yen: int = Field(
-        default=0, ge=0, description="Paid only to interns who complete the whole course."
+        default=0,
+        ge=0,
+        le=100_000_000,
+        description="Paid only to interns who complete the whole course.",
     )
 
 
@@ -128,7 +135,10 @@ class CohortRules(Contract):
     residents_of_japan_may_apply: bool = False
     language_rule: Literal["jlpt_n3_or_english", "jlpt_n3_and_english"] = "jlpt_n3_or_english"
     earlier_participation_excluded_from_fy: int | None = Field(
-        default=None, description="Earlier participants since this fiscal year may not apply."
+        default=None,
+        ge=2000,
+        le=2100,
+        description="Earlier participants since this fiscal year may not apply.",
     )
 
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from events import topics
 from events.catalog import CATALOG, EVENT_MODELS, UnknownEventType, parse_event, topic_of
-from events.envelope import derive_event_id
+from events.envelope import MAX_SAFE_INTEGER, derive_event_id
 from events.registration import ApplicantPreregistered
 from infra import contract
 from infra.contract import DEAD_LETTER_MESSAGE
@@ -225,3 +225,32 @@ def test_the_rules_refuse_what_faststream_alone_would_generate():
     assert any("names no header" in p for p in problems)
     assert any("no Kafka key" in p for p in problems)
     assert "a message is described as binary" in problems
+
+
+def _numbers(schema: object, where: str = "") -> list[tuple[str, dict]]:
+    """Every integer or number node of a JSON Schema that may take a range of values,
+    with where it is."""
+    found = []
+    if isinstance(schema, dict):
+        bounded_by_value = "const" in schema or "enum" in schema
+        if schema.get("type") in ("integer", "number") and not bounded_by_value:
+            found.append((where, schema))
+        for key, value in schema.items():
+            found += _numbers(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            found += _numbers(value, f"{where}/{i}")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(contract.json_schemas()))
+def test_every_number_of_an_event_is_bounded_within_what_the_chain_can_hash(name):
+    # A producer stores what its API accepts; the relay must be able to publish it, and
+    # the chain's canonical form (RFC 8785) has no exact form for an integer of 2**53
+    # or more: an unbounded field let one fuzzed cohort stop registration's relay.
+    schema = contract.json_schemas()[name]
+    for where, number in _numbers(schema):
+        assert number.get("maximum", number.get("exclusiveMaximum")) is not None, where
+        assert number.get("minimum", number.get("exclusiveMinimum")) is not None, where
+        assert number.get("maximum", 0) <= MAX_SAFE_INTEGER, where
+        assert number.get("minimum", 0) >= -MAX_SAFE_INTEGER, where
