@@ -75,6 +75,24 @@ def fresh_cohort_id() -> str:
                 return cohort_id
 
 
+def registration_settings(infra: InfraSettings, documents_dir: Path, **extra: Any) -> Any:
+    """Registration run in the test session, on the test stack, keeping its documents in
+    `documents_dir`."""
+    from services.registration.settings import RegistrationSettings
+
+    port = HTTP_PORTS["registration"]
+    return RegistrationSettings(
+        http_port=port,
+        public_base_url=f"http://127.0.0.1:{port}",
+        pg_database=database_of("registration"),
+        kafka_bootstrap=f"127.0.0.1:{infra.kafka_port}",
+        smtp_port=infra.smtp_port,
+        staff_token=STAFF_TOKEN,
+        documents_dir=documents_dir,
+        **extra,
+    )
+
+
 def service_env(service: str, infra: InfraSettings, **extra: str) -> dict[str, str]:
     """Environment variables that point one service at the test stack."""
     prefix = f"JIP_{service.upper()}_"

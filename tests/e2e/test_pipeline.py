@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from events import topics
 from infra import InfraSettings
 from infra import services as supervisor
+from tests.e2e.forms import PDF, registration_form
 from tests.support import (
     HTTP_PORTS,
     STAFF_TOKEN,
@@ -32,7 +33,6 @@ from tests.support import (
 
 PORTS = {name: port + 100 for name, port in HTTP_PORTS.items()}
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 processes_env: dict[str, dict[str, str]] = {}  # each service's environment, for its CLI
 
 
@@ -153,25 +153,7 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
 
         r = await http.post(
             f"{registration}/registrations",
-            json={
-                "token": token,
-                "given_name": "Linh",
-                "family_name": "Nguyen",
-                "date_of_birth": "2000-04-12",
-                "nationality": "VN",
-                "country_of_residence": "VN",
-                "education": {
-                    "institution": "HUST",
-                    "level": "bachelor",
-                    "status": "graduated",
-                    "field_of_study": "Computer Science",
-                    "graduation_date": "2024-06-30",
-                },
-                "languages": {"jlpt": "N2"},
-                "course_preferences": ["B"],
-                "declares_no_final_job_commitment": True,
-                "privacy_policy_consent": True,
-            },
+            json=registration_form(token),
         )
         assert r.status_code == 201, r.text
         me = {"Authorization": f"Bearer {r.json()['access_token']}"}

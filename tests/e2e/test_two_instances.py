@@ -20,6 +20,7 @@ import pytest
 from events import topics
 from infra import InfraSettings
 from infra import services as supervisor
+from tests.e2e.forms import PDF, registration_form
 from tests.support import (
     HTTP_PORTS,
     STAFF_TOKEN,
@@ -33,7 +34,6 @@ from tests.support import (
 )
 
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 APPLICANTS = 3
 
 
@@ -93,28 +93,6 @@ def cohort_spec(cohort_id: str) -> dict:
         "max_age": 40,
         "results_by": "2025-08-31",
         "courses": [{"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}],
-    }
-
-
-def registration_form(token: str) -> dict:
-    return {
-        "token": token,
-        "given_name": "Linh",
-        "family_name": "Nguyen",
-        "date_of_birth": "2000-04-12",
-        "nationality": "VN",
-        "country_of_residence": "VN",
-        "education": {
-            "institution": "HUST",
-            "level": "bachelor",
-            "status": "graduated",
-            "field_of_study": "Computer Science",
-            "graduation_date": "2024-06-30",
-        },
-        "languages": {"jlpt": "N2"},
-        "course_preferences": ["B"],
-        "declares_no_final_job_commitment": True,
-        "privacy_policy_consent": True,
     }
 
 

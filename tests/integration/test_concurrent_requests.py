@@ -16,7 +16,6 @@ import pytest
 from infra import InfraSettings
 from runtime.process import ServiceProcess
 from services.registration.bootstrap import bootstrap
-from services.registration.settings import RegistrationSettings
 from tests.integration.test_registration import (
     PDF,
     STAFF,
@@ -25,23 +24,20 @@ from tests.integration.test_registration import (
     inquiry_form,
     registration_form,
 )
-from tests.support import HTTP_PORTS, STAFF_TOKEN, Mailbox, body_of, database_of, running
+from tests.support import (
+    Mailbox,
+    body_of,
+    database_of,
+    registration_settings,
+    running,
+)
 
 COPIES = 20
 
 
 @pytest.fixture(scope="module")
 async def base_url(infra: InfraSettings, tmp_path_factory) -> AsyncIterator[str]:
-    port = HTTP_PORTS["registration"]
-    settings = RegistrationSettings(
-        http_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
-        pg_database=database_of("registration"),
-        kafka_bootstrap=f"127.0.0.1:{infra.kafka_port}",
-        smtp_port=infra.smtp_port,
-        staff_token=STAFF_TOKEN,
-        documents_dir=tmp_path_factory.mktemp("documents"),
-    )
+    settings = registration_settings(infra, tmp_path_factory.mktemp("documents"))
     process: ServiceProcess = await bootstrap(settings)
     async with running(process) as url:
         yield url

@@ -24,16 +24,14 @@ from infra import InfraSettings
 from runtime.process import ServiceProcess
 from services.registration.application.service import RegistrationApplication
 from services.registration.bootstrap import bootstrap
-from services.registration.settings import RegistrationSettings
 from tests.support import (
-    HTTP_PORTS,
     STAFF_TOKEN,
     Mailbox,
     body_of,
-    database_of,
     eventually,
     fresh_cohort_id,
     read_topic,
+    registration_settings,
     running,
     service_env,
     wait_for_event,
@@ -48,16 +46,8 @@ DOCUMENTS_DIR: list = []  # set by the fixture: where this module's service keep
 
 @pytest.fixture(scope="module")
 async def registration(infra: InfraSettings, tmp_path_factory) -> AsyncIterator[ServiceProcess]:
-    port = HTTP_PORTS["registration"]
-    settings = RegistrationSettings(
-        http_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
-        pg_database=database_of("registration"),
-        kafka_bootstrap=f"127.0.0.1:{infra.kafka_port}",
-        smtp_port=infra.smtp_port,
-        staff_token=STAFF_TOKEN,
-        documents_dir=tmp_path_factory.mktemp("documents"),
-        max_document_bytes=MAX_DOCUMENT_BYTES,
+    settings = registration_settings(
+        infra, tmp_path_factory.mktemp("documents"), max_document_bytes=MAX_DOCUMENT_BYTES
     )
     DOCUMENTS_DIR[:] = [settings.documents_dir]
     process = await bootstrap(settings)
