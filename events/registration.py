@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import MISSING, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import MISSING, ConfigDict, Field, StringConstraints, model_validator
 
 from events.envelope import Contract, Envelope, IsoDate, UtcDatetime
+from events.privacy import Sealed
 
 CohortId = Annotated[str, StringConstraints(pattern=r"^FY\d{4}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -49,16 +50,25 @@ class LanguageProficiency(Contract):
 class ApplicantPreregisteredPayload(Contract):
     applicant_id: uuid.UUID
     cohort_id: CohortId
-    email: EmailStr = Field(description="Normalised (trimmed, lower-case) address.")
+    email: Sealed = Field(description="Sealed: the normalised (trimmed, lower-case) address.")
+
+
+#: An age in whole years on a cohort's reference date (what eligibility needs instead of
+#: the date of birth).
+Age = Annotated[int, Field(ge=0, le=150)]
 
 
 class ApplicantRegisteredPayload(Contract):
     applicant_id: uuid.UUID
     cohort_id: CohortId
-    email: EmailStr
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    date_of_birth: IsoDate
+    email: Sealed = Field(description="Sealed: the address, as pre-registered.")
+    given_name: Sealed = Field(description="Sealed: at most 100 characters.")
+    family_name: Sealed = Field(description="Sealed: at most 100 characters.")
+    date_of_birth: Sealed = Field(description="Sealed: YYYY-MM-DD.")
+    age_on_reference_date: Age = Field(
+        description="Whole years of age on the cohort's `age_reference_date`: what "
+        "eligibility needs, so that no subscriber needs the date of birth."
+    )
     nationality: CountryCode = Field(description="ISO 3166-1 alpha-2.")
     country_of_residence: CountryCode = Field(description="ISO 3166-1 alpha-2.")
     education: Education
@@ -76,7 +86,9 @@ class ApplicantRegisteredPayload(Contract):
 class SubmittedDocument(Contract):
     document_id: uuid.UUID
     kind: DocumentKind
-    filename: str = Field(min_length=1, max_length=255)
+    filename: Sealed = Field(
+        description="Sealed: the uploaded file's name (it often names the person)."
+    )
     content_type: str
     size_bytes: int = Field(gt=0, le=2**30, description="At most 1 GiB.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -165,19 +177,18 @@ AmendableField = Literal[
     "education",
     "languages",
 ]
-GivenName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class AmendedDetails(Contract):
-    """The new values of the details that changed, each as in `ApplicantRegistered`; a
-    detail that is absent did not change. A value is never null: a detail is corrected,
-    not erased."""
+    """The new values of the details that changed, each as in `ApplicantRegistered`
+    (names and date of birth sealed); a detail that is absent did not change. A value is
+    never null: a detail is corrected, not erased."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"minProperties": 1})
 
-    given_name: GivenName | MISSING = MISSING
-    family_name: GivenName | MISSING = MISSING
-    date_of_birth: IsoDate | MISSING = MISSING
+    given_name: Sealed | MISSING = MISSING
+    family_name: Sealed | MISSING = MISSING
+    date_of_birth: Sealed | MISSING = MISSING
     nationality: CountryCode | MISSING = MISSING
     country_of_residence: CountryCode | MISSING = MISSING
     education: Education | MISSING = MISSING
@@ -197,25 +208,97 @@ class ApplicantDetailsAmendedPayload(Contract):
         min_length=1, description="The names of the details in `changes`, sorted."
     )
     changes: AmendedDetails = Field(description="The new values, by registration field name.")
-    reason: str = Field(min_length=1, max_length=1000)
+    age_on_reference_date: Age | None = Field(
+        default=None,
+        description="The applicant's age on the cohort's reference date after the change, "
+        "when the date of birth changed; null otherwise.",
+    )
+    reason: Sealed = Field(description="Sealed: why, in the staff member's words.")
     amended_by: str = Field(min_length=1, max_length=100, description="Staff member's id.")
 
 
 class InquiryReceivedPayload(Contract):
+    """The sender is the data subject, under the inquiry's id."""
+
     inquiry_id: uuid.UUID
-    name: str
-    email: EmailStr
+    name: Sealed
+    email: Sealed
     country: CountryCode
     sender_kind: Literal["individual", "company"]
     inquiry_type: str
-    text: str = Field(max_length=1024)
+    text: Sealed = Field(description="Sealed: at most 1,024 bytes of text.")
 
 
 class InquiryAnsweredPayload(Contract):
     inquiry_id: uuid.UUID
-    email: EmailStr
-    answer: str
+    email: Sealed
+    answer: Sealed
     answered_by: str
+
+
+SubjectKind = Literal["applicant", "inquirer"]
+PrivacyRight = Literal[
+    "disclosure",
+    "amendment",
+    "addition",
+    "suspension_of_use",
+    "resumption_of_use",
+    "stop_third_party_provision",
+    "resumption_of_third_party_provision",
+    "deletion",
+]
+
+
+class ProcessingRestrictedPayload(Contract):
+    """A data subject's restrictions as they stand now (both flags, every time)."""
+
+    subject_id: uuid.UUID = Field(description="The applicant's (or inquiry's) id.")
+    subject_kind: SubjectKind
+    use_suspended: bool = Field(
+        description="No service may use the subject's data: no mail, no screening step, "
+        "no matching, until resumed."
+    )
+    third_party_provision_stopped: bool = Field(
+        description="The subject's data may not be provided to third parties (host "
+        "companies, METI, embassies): left out of every export to them."
+    )
+    request_id: uuid.UUID = Field(description="The privacy request this answers.")
+
+
+class SubjectErasedPayload(Contract):
+    """The subject's key was destroyed: every sealed value of theirs, on every topic and
+    in every store, now reads as erased. Subscribers forget whatever they derived."""
+
+    subject_id: uuid.UUID
+    subject_kind: SubjectKind
+    request_id: uuid.UUID
+    erased_at: UtcDatetime
+
+
+class PrivacyRequestAnsweredPayload(Contract):
+    """A request under the privacy policy, and its outcome."""
+
+    request_id: uuid.UUID
+    subject_id: uuid.UUID
+    subject_kind: SubjectKind
+    right: PrivacyRight
+    requested_by: Literal["subject", "privacy_officer"] = Field(
+        description="The subject themself (authenticated), or the privacy officer "
+        "recording a request made to the office."
+    )
+    identity_check: str | None = Field(
+        default=None,
+        max_length=200,
+        description="How the privacy officer verified the requester's identity (e.g. "
+        "'passport seen at the office'), never the document's data; null when the "
+        "subject asked with their own token.",
+    )
+    outcome: Literal["done", "refused"]
+    outcome_reason: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Why a request was refused, or what was done (no personal data).",
+    )
 
 
 class CohortOpened(Envelope[CohortOpenedPayload]):
@@ -246,5 +329,30 @@ class InquiryAnswered(Envelope[InquiryAnsweredPayload]):
     """The office answered an inquiry; the answer is e-mailed to the sender."""
 
     event_type: Literal["InquiryAnswered"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
+
+
+class ProcessingRestricted(Envelope[ProcessingRestrictedPayload]):
+    """A data subject's use or third-party provision was suspended or resumed. Keyed by
+    the subject's aggregate (the applicant), so it is ordered with their events."""
+
+    event_type: Literal["ProcessingRestricted"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
+
+
+class SubjectErased(Envelope[SubjectErasedPayload]):
+    """A data subject was erased (crypto-shredded). Keyed by the subject's aggregate."""
+
+    event_type: Literal["SubjectErased"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
+
+
+class PrivacyRequestAnswered(Envelope[PrivacyRequestAnsweredPayload]):
+    """A privacy request was answered. Keyed by the request."""
+
+    event_type: Literal["PrivacyRequestAnswered"]
     schema_version: Literal[1]
     producer: Literal["registration"]

@@ -256,6 +256,9 @@ _GOLDEN_ACTORS: dict[str, dict[str, Any]] = {
     "InterviewFailed": {"kind": "staff", "id": "staff-017", "role": "interviewer"},
     "MatchConfirmed": {"kind": "company", "id": "company-user-42"},
     "AgreementSigned": {"kind": "staff", "id": "staff-017", "role": "matcher"},
+    "ProcessingRestricted": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
+    "SubjectErased": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
+    "PrivacyRequestAnswered": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
 }
 
 

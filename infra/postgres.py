@@ -216,6 +216,26 @@ SELECT format('ALTER ROLE %I WITH LOGIN CREATEDB PASSWORD %L', :'role', :'passwo
     admin_sql(settings, script, {"role": settings.pg_user, "password": settings.pg_password})
 
 
+def ensure_keystore(settings: InfraSettings) -> None:
+    """The key store's database, owned by a login role of the same name with its own
+    generated password (`InfraSettings.keystore_dsn`), closed to every other role: the
+    services' role ``jip`` cannot read the keys, only a process given the key store's
+    credentials can."""
+    script = """\
+SELECT format('CREATE ROLE %I', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec
+SELECT format('ALTER ROLE %I WITH LOGIN NOCREATEDB PASSWORD %L', :'role', :'password') \\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'role', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'role') \\gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'role') \\gexec
+"""
+    admin_sql(
+        settings,
+        script,
+        {"role": settings.keystore_database, "password": settings.keystore_password()},
+    )
+
+
 def connect(settings: InfraSettings, database: str = "postgres") -> psycopg.Connection:
     """An autocommit psycopg connection as the project's role over TCP."""
     return psycopg.connect(

@@ -56,6 +56,8 @@ def service_environment(
         "SMTP_HOST": infra.smtp_host,
         "SMTP_PORT": str(infra.smtp_port),
         "STAFF_TOKEN": staff_token,
+        "KEYSTORE_DSN": infra.keystore_dsn(),
+        "KEYSTORE_MASTER_KEY": infra.keystore_master_key(),
         **extra,
     }
     return {prefix + key: value for key, value in values.items()}

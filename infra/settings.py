@@ -18,6 +18,8 @@ from urllib.parse import quote
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.secrets import development_secret, random_key_text, random_password
+
 #: The repository root: the parent of the ``infra/`` package.
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 
@@ -60,6 +62,11 @@ class InfraSettings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     mail_dir: Path = Field(default_factory=_default_mail_dir)
+
+    keystore_database: str = Field(
+        default="jip_keystore",
+        description="The key store's database; its own login role has the same name.",
+    )
 
     @field_validator("var_dir", "kafka_libs_dir", "mail_dir", mode="after")
     @classmethod
@@ -108,6 +115,25 @@ class InfraSettings(BaseSettings):
     @property
     def smtp_pid_file(self) -> Path:
         return self.run_dir / "smtp.pid"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated development secrets (never committed; see runtime/secrets.py)."""
+        return self.var_dir / "secrets"
+
+    def keystore_password(self) -> str:
+        return development_secret("keystore-password", random_password, self.secrets_dir).decode()
+
+    def keystore_master_key(self) -> str:
+        return development_secret("keystore-master-key", random_key_text, self.secrets_dir).decode()
+
+    def keystore_dsn(self) -> str:
+        """How a service reaches the key store, with the key store's own credentials."""
+        role = self.keystore_database
+        return (
+            f"postgresql://{role}:{quote(self.keystore_password(), safe='')}"
+            f"@{self.pg_host}:{self.pg_port}/{self.keystore_database}"
+        )
 
     @property
     def kafka_bootstrap(self) -> str:

@@ -105,6 +105,10 @@ async def up(
     )
 
     t0 = time.monotonic()
+    await asyncio.to_thread(postgres.ensure_keystore, settings)
+    say("key store", f"{settings.keystore_database}, its own role", time.monotonic() - t0)
+
+    t0 = time.monotonic()
     result = await kafka.start(settings)
     say("kafka", _describe(result), time.monotonic() - t0)
 

@@ -4,9 +4,28 @@ own environment prefix (JIP_<SERVICE>_) and defaults, and adds what only it need
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.keystore import KeyStore, master_key_from_text
+from runtime.privacy import PersonalData
+from runtime.secrets import development_secret, random_key_text, random_password
+
+
+def _development_keystore_dsn(data: dict[str, Any]) -> SecretStr:
+    # The development key store `infra` creates, with the password it generated.
+    password = development_secret("keystore-password", random_password).decode()
+    return SecretStr(
+        f"postgresql://jip_keystore:{quote(password, safe='')}"
+        f"@{data['pg_host']}:{data['pg_port']}/jip_keystore"
+    )
+
+
+def _development_master_key() -> SecretStr:
+    return SecretStr(development_secret("keystore-master-key", random_key_text).decode())
 
 
 class ServiceSettings(BaseSettings):
@@ -37,10 +56,30 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
 
+    keystore_dsn: SecretStr = Field(
+        default_factory=_development_keystore_dsn,
+        description="The key store's database, with its own credentials "
+        "(postgresql://user:password@host:port/db). Development default: the key store "
+        "`infra` creates, its password generated in $JIP_SECRETS_DIR.",
+    )
+    keystore_master_key: SecretStr = Field(
+        default_factory=_development_master_key,
+        description="Base64 of the 32-byte key that wraps every subject key. Development "
+        "default: generated in $JIP_SECRETS_DIR on first start.",
+    )
+
     staff_token: SecretStr = Field(
         default=SecretStr("development-staff-token"),
         description="Bearer token of program-office staff for the staff endpoints.",
     )
+
+    def personal_data(self) -> PersonalData:
+        """The service's way to seal, open and erase personal data (no I/O until used)."""
+        keystore = KeyStore(
+            self.keystore_dsn.get_secret_value(),
+            master_key_from_text(self.keystore_master_key.get_secret_value()),
+        )
+        return PersonalData(keystore)
 
     def event_store_env(self) -> dict[str, str]:
         """eventsourcing's configuration: PostgreSQL, tables created on first start."""

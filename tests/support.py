@@ -48,6 +48,25 @@ def test_infra_settings() -> InfraSettings:
         kafka_port=19092 + _SHIFT,
         kafka_controller_port=19093 + _SHIFT,
         smtp_port=18025 + _SHIFT,
+        keystore_database=database_of("keystore"),
+    )
+
+
+def keystore_settings(infra: InfraSettings) -> dict[str, str]:
+    """The test stack's key store, for a service's settings (`keystore_dsn=...`)."""
+    return {
+        "keystore_dsn": infra.keystore_dsn(),
+        "keystore_master_key": infra.keystore_master_key(),
+    }
+
+
+def personal_data(infra: InfraSettings) -> Any:
+    """A client of the test stack's key store, as a service has one."""
+    from runtime.keystore import KeyStore, master_key_from_text
+    from runtime.privacy import PersonalData
+
+    return PersonalData(
+        KeyStore(infra.keystore_dsn(), master_key_from_text(infra.keystore_master_key()))
     )
 
 
@@ -89,6 +108,8 @@ def registration_settings(infra: InfraSettings, documents_dir: Path, **extra: An
         smtp_port=infra.smtp_port,
         staff_token=STAFF_TOKEN,
         documents_dir=documents_dir,
+        keystore_dsn=infra.keystore_dsn(),
+        keystore_master_key=infra.keystore_master_key(),
         **extra,
     )
 
@@ -109,6 +130,8 @@ def service_env(service: str, infra: InfraSettings, **extra: str) -> dict[str, s
         "HTTP_PORT": str(port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "STAFF_TOKEN": STAFF_TOKEN,
+        "KEYSTORE_DSN": infra.keystore_dsn(),
+        "KEYSTORE_MASTER_KEY": infra.keystore_master_key(),
         **extra,
     }
     return {prefix + k: v for k, v in env.items()}
