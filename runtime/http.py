@@ -98,6 +98,11 @@ def authenticated_applicant(
 #: The acting member of the office (401 without the staff token).
 Staff = Annotated[Actor, Depends(staff)]
 
+#: Who may read what a service holds on a data subject (`subject_id` in the path): the
+#: privacy officer, or the subject themself. Until identities and roles land, the staff
+#: token stands in.
+SubjectOrStaff = Annotated[Actor, Depends(staff)]
+
 
 # -- correlation -------------------------------------------------------------------------
 
