@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import uuid
 from contextlib import AbstractContextManager
 from typing import Any
@@ -69,13 +70,18 @@ class KeyStore:
             dsn, min_size=0, max_size=max_connections, open=False, name="keystore"
         )
         self._ready = False
+        self._opening = threading.Lock()
 
     def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         if not self._ready:
-            self._pool.open(wait=False)
-            with self._pool.connection() as conn:
-                conn.execute(SCHEMA)
-            self._ready = True
+            # Once per process, by one thread: two concurrent `CREATE TABLE IF NOT
+            # EXISTS` can both miss the table and one then fails on PostgreSQL's catalog.
+            with self._opening:
+                if not self._ready:
+                    self._pool.open(wait=False)
+                    with self._pool.connection() as conn:
+                        conn.execute(SCHEMA)
+                    self._ready = True
         return self._pool.connection()
 
     def close(self) -> None:
