@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg_pool import ConnectionPool
 
 SCHEMA = """
+-- Several services may start at once on a new key store: one creates the tables.
+SELECT pg_advisory_xact_lock(hashtext('jip-keystore-schema'));
 CREATE TABLE IF NOT EXISTS subject_keys (
     subject_id uuid PRIMARY KEY,
     wrapped_key bytea NOT NULL,
@@ -74,8 +76,9 @@ class KeyStore:
 
     def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         if not self._ready:
-            # Once per process, by one thread: two concurrent `CREATE TABLE IF NOT
-            # EXISTS` can both miss the table and one then fails on PostgreSQL's catalog.
+            # Once per process, by one thread (and across processes, under the lock in
+            # SCHEMA): two concurrent `CREATE TABLE IF NOT EXISTS` can both miss the
+            # table, and one then fails on PostgreSQL's catalog.
             with self._opening:
                 if not self._ready:
                     self._pool.open(wait=False)
