@@ -27,6 +27,10 @@ def bench_infra_settings() -> InfraSettings:
         kafka_port=29092,
         kafka_controller_port=29093,
         smtp_port=28025,
+        # Its own key store too: the role's password is generated per var dir, and
+        # `infra up` sets it, so sharing the development one would lock out a running
+        # development stack.
+        keystore_database=database_of("keystore"),
     )
 
 
