@@ -24,6 +24,7 @@ from tests.envelopes import upstream
 from tests.smtp_servers import free_port
 from tests.support import (
     HTTP_PORTS,
+    IDENTITY,
     STAFF_TOKEN,
     Mailbox,
     body_of,
@@ -50,7 +51,7 @@ async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
         smtp_host=infra.smtp_host,
         smtp_port=infra.smtp_port,
         http_port=HTTP_PORTS["notifications"],
-        staff_token=STAFF_TOKEN,
+        **IDENTITY.settings("notifications"),
     )
     async with (
         running(await bootstrap(settings)) as base_url,
