@@ -4,13 +4,18 @@ whose route no longer exists.
 
 Refused callers get 401 (no valid token) or 403 (a valid token that may not do this),
 always with the same body, which names no reason and reveals nothing; allowed callers
-are not refused (they may still get 404 or 422 for what they asked). The services run
-as their bootstraps build them, on the real stack, with the session's test issuers.
+are not refused (they may still get 404 or 422 for what they asked). The services are
+built by their bootstraps on the real stack (PostgreSQL, the revocation store), with the
+session's test issuers; their HTTP APIs are called in-process, without their consumers
+and followers, which access does not concern (and which would hold many more of the
+shared PostgreSQL server's connections).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,19 +24,18 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from fastapi import routing
 
 from infra import InfraSettings
 from runtime.http import FORBIDDEN, UNAUTHORIZED
 from runtime.identity import OFFICE_ISSUER, TokenIssuer
 from runtime.identity.tokens import new_signing_key
+from runtime.inbox import Inbox, ReceivedRecord
 from tests import envelopes
 from tests.support import (
     IDENTITY,
     eventually,
     registration_settings,
-    running,
     service_env,
 )
 
@@ -131,15 +135,16 @@ def rule_for(service: str, method: str, path: str) -> Row:
 
 @dataclass
 class Stack:
-    urls: dict[str, str]
     apis: dict[str, Any]
+    clients: dict[str, httpx.AsyncClient]
+    matching: Any
 
 
 @pytest.fixture(scope="module")
 async def stack(
     infra: InfraSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """The four services, each as its bootstrap builds it, running on the test stack."""
+    """The four services' HTTP APIs, each as its bootstrap builds it, on the test stack."""
     from services.matching.bootstrap import bootstrap as matching
     from services.matching.settings import MatchingSettings
     from services.notifications.bootstrap import bootstrap as notifications
@@ -166,9 +171,38 @@ async def stack(
         "notifications": notifications,
     }
     processes = {name: await build(settings[name]) for name, build in builders.items()}
-    async with contextlib.AsyncExitStack() as stack:
-        urls = {n: await stack.enter_async_context(running(p)) for n, p in processes.items()}
-        yield Stack(urls, {n: p.http for n, p in processes.items()})
+    try:
+        async with contextlib.AsyncExitStack() as clients:
+            yield Stack(
+                apis={n: p.http for n, p in processes.items()},
+                clients={
+                    n: await clients.enter_async_context(
+                        httpx.AsyncClient(
+                            transport=httpx.ASGITransport(app=p.http),
+                            base_url=f"http://{n}",
+                            timeout=30,
+                        )
+                    )
+                    for n, p in processes.items()
+                },
+                matching=processes["matching"].followers[0].app,
+            )
+    finally:
+        for process in processes.values():
+            for close in process.closers:
+                closed = close()
+                if closed is not None:
+                    await closed
+
+
+def in_matching_pool(stack: Stack, applicant_id: uuid.UUID) -> None:
+    """Deliver screening's news that the applicant passed, as matching's inbox receives
+    it (on a topic of this test's own, so no real consumer's position moves)."""
+    passed = envelopes.interview_passed(applicant_id, "second")
+    offset = time.time_ns() // 1000
+    inbox = Inbox(stack.matching, accepts=type(stack.matching).consumed_event_types())
+    record = ReceivedRecord("test.access-matrix", 0, offset, passed.model_dump_json().encode())
+    assert inbox.receive(record) is not None
 
 
 def callers(now: datetime) -> dict[str, str | None]:
@@ -201,9 +235,7 @@ def callers(now: datetime) -> dict[str, str | None]:
     return headers
 
 
-async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(
-    stack: Stack, producer: AIOKafkaProducer
-) -> None:
+async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack: Stack) -> None:
     now = datetime.now(UTC)
     tokens = callers(now)
     company_id = str(tokens.pop("_company_id"))
@@ -211,123 +243,108 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(
     applicant_id = uuid.uuid4()
     tokens["applicant"] = f"Bearer {IDENTITY.applicant(applicant_id)}"
     tokens["other applicant"] = f"Bearer {IDENTITY.applicant(uuid.uuid4())}"
-    async with httpx.AsyncClient(timeout=30) as http:
-        matching = stack.urls["matching"]
-        await producer.send_and_wait(
-            "jip.screening.v1",
-            envelopes.interview_passed(applicant_id, "second").model_dump_json().encode(),
-            key=str(applicant_id).encode(),
-        )
-        headers = {"Authorization": str(tokens["matcher"])}
+    matching = stack.clients["matching"]
+    await asyncio.to_thread(in_matching_pool, stack, applicant_id)
+    decision = {"applicant_id": str(applicant_id), "company_id": company_id, "course": "B"}
+    confirmed = await matching.post(
+        "/matches", json=decision, headers={"Authorization": str(tokens["company"])}
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    ids = {
+        "applicant_id": str(applicant_id),
+        "company_id": company_id,
+        "match_id": confirmed.json()["match_id"],
+        "cohort_id": "FY2025",
+        "inquiry_id": str(uuid.uuid4()),
+        "notification_id": str(uuid.uuid4()),
+    }
 
-        async def in_pool() -> bool:
-            url = f"{matching}/candidates/{applicant_id}"
-            return (await http.get(url, headers=headers)).status_code == 200
+    # given every route of every service, and the table
+    served = set().union(*(routes_of(n, api) for n, api in stack.apis.items()))
+    missing = {r for r in served if r not in TABLE and ("*", *r[1:]) not in TABLE}
+    assert not missing, f"routes without an access rule in TABLE: {sorted(missing)}"
+    stale = {r for r in TABLE if r[0] != "*" and r not in served}
+    assert not stale, f"rows of TABLE for routes no service has: {sorted(stale)}"
 
-        await eventually(in_pool, what="the applicant in the pool")
-        decision = {"applicant_id": str(applicant_id), "company_id": company_id, "course": "B"}
-        confirmed = await http.post(
-            f"{matching}/matches", json=decision, headers={"Authorization": str(tokens["company"])}
-        )
-        assert confirmed.status_code == 201, confirmed.text
-        ids = {
-            "applicant_id": str(applicant_id),
-            "company_id": company_id,
-            "match_id": confirmed.json()["match_id"],
-            "cohort_id": "FY2025",
-            "inquiry_id": str(uuid.uuid4()),
-            "notification_id": str(uuid.uuid4()),
-        }
+    # and the auditor reads only: no command admits them
+    writes = [k for k, row in TABLE.items() if k[1] != "GET" and row.allowed != PUBLIC]
+    assert not [k for k in writes if "auditor" in TABLE[k].allowed]
 
-        # given every route of every service, and the table
-        served = set().union(*(routes_of(n, api) for n, api in stack.apis.items()))
-        missing = {r for r in served if r not in TABLE and ("*", *r[1:]) not in TABLE}
-        assert not missing, f"routes without an access rule in TABLE: {sorted(missing)}"
-        stale = {r for r in TABLE if r[0] != "*" and r not in served}
-        assert not stale, f"rows of TABLE for routes no service has: {sorted(stale)}"
+    # when every caller calls every route
+    wrong = []
+    for service, method, path in sorted(served):
+        row = rule_for(service, method, path)
+        url = path.format(**ids)
+        body = {k: v.format(**ids) for k, v in (row.body or {}).items()}
+        query = {k: v.format(**ids) for k, v in (row.query or {}).items()}
+        for caller, authorization in tokens.items():
+            sent = {"Authorization": authorization} if authorization else {}
+            answer = await stack.clients[service].request(
+                method, url, headers=sent, params=query, json=body if method == "POST" else None
+            )
+            # then the allowed are not refused, and the others get the one answer
+            if caller in row.allowed:
+                expected = None
+            elif caller in INVALID:
+                expected = UNAUTHORIZED
+            else:
+                expected = FORBIDDEN
+            if expected is None:
+                if answer.status_code in (401, 403):
+                    wrong.append(f"{caller} refused on {method} {service}{path}: {answer.text}")
+            else:
+                status, detail, errors = expected
+                if answer.status_code != status or answer.json() != {
+                    "detail": detail,
+                    "errors": errors,
+                }:
+                    wrong.append(
+                        f"{caller} on {method} {service}{path}: expected {status}, got "
+                        f"{answer.status_code} {answer.text[:200]}"
+                    )
+    assert not wrong, "\n".join(wrong)
 
-        # and the auditor reads only: no command admits them
-        writes = [k for k, row in TABLE.items() if k[1] != "GET" and row.allowed != PUBLIC]
-        assert not [k for k in writes if "auditor" in TABLE[k].allowed]
-
-        # when every caller calls every route
-        wrong = []
-        for service, method, path in sorted(served):
-            row = rule_for(service, method, path)
-            url = stack.urls[service] + path.format(**ids)
-            body = {k: v.format(**ids) for k, v in (row.body or {}).items()}
-            query = {k: v.format(**ids) for k, v in (row.query or {}).items()}
-            for caller, authorization in tokens.items():
-                sent = {"Authorization": authorization} if authorization else {}
-                answer = await http.request(
-                    method, url, headers=sent, params=query, json=body if method == "POST" else None
-                )
-                # then the allowed are not refused, and the others get the one answer
-                if caller in row.allowed:
-                    expected = None
-                elif caller in INVALID:
-                    expected = UNAUTHORIZED
-                else:
-                    expected = FORBIDDEN
-                if expected is None:
-                    if answer.status_code in (401, 403):
-                        wrong.append(f"{caller} refused on {method} {service}{path}: {answer.text}")
-                else:
-                    status, detail, errors = expected
-                    if answer.status_code != status or answer.json() != {
-                        "detail": detail,
-                        "errors": errors,
-                    }:
-                        wrong.append(
-                            f"{caller} on {method} {service}{path}: expected {status}, got "
-                            f"{answer.status_code} {answer.text[:200]}"
-                        )
-        assert not wrong, "\n".join(wrong)
-
-        # and the actor of the company's decision is the company's user
-        match = await http.get(
-            f"{matching}/matches/{ids['match_id']}",
-            headers={"Authorization": str(tokens["company"])},
-        )
-        assert match.json()["company_id"] == company_id
+    # and the actor of the company's decision is the company's user
+    match = await matching.get(
+        f"/matches/{ids['match_id']}",
+        headers={"Authorization": str(tokens["company"])},
+    )
+    assert match.json()["company_id"] == company_id
 
 
 async def test_a_company_user_cannot_tell_another_companys_match_from_none(stack: Stack) -> None:
     # given matching running, and a user of a company
-    async with httpx.AsyncClient() as http:
-        user = {"Authorization": f"Bearer {IDENTITY.company(uuid.uuid4())}"}
-        # when they ask for a match that does not exist
-        answer = await http.get(f"{stack.urls['matching']}/matches/{uuid.uuid4()}", headers=user)
-        # then they are refused exactly as for another company's match, while the office
-        # learns that there is none
-        assert (answer.status_code, answer.json()["detail"]) == (403, FORBIDDEN[1])
-        staff = {"Authorization": f"Bearer {IDENTITY.staff('matcher')}"}
-        assert (
-            await http.get(f"{stack.urls['matching']}/matches/{uuid.uuid4()}", headers=staff)
-        ).status_code == 404
+    http = stack.clients["matching"]
+    user = {"Authorization": f"Bearer {IDENTITY.company(uuid.uuid4())}"}
+    # when they ask for a match that does not exist
+    answer = await http.get(f"/matches/{uuid.uuid4()}", headers=user)
+    # then they are refused exactly as for another company's match, while the office
+    # learns that there is none
+    assert (answer.status_code, answer.json()["detail"]) == (403, FORBIDDEN[1])
+    staff = {"Authorization": f"Bearer {IDENTITY.staff('matcher')}"}
+    assert (await http.get(f"/matches/{uuid.uuid4()}", headers=staff)).status_code == 404
 
 
 async def test_a_revoked_token_is_refused_by_every_service_within_moments(stack: Stack) -> None:
     # given an auditor's token that every service accepts
     issued = IDENTITY.office.issue("staff", "auditor-on-leave", timedelta(hours=1), role="auditor")
     auditor = {"Authorization": f"Bearer {issued.token}"}
-    async with httpx.AsyncClient() as http:
-        reads = {
-            "screening": f"/cases/{uuid.uuid4()}",
-            "matching": f"/candidates/{uuid.uuid4()}",
-            "notifications": f"/notifications?applicant_id={uuid.uuid4()}",
-        }
-        for service, path in reads.items():
-            answer = await http.get(stack.urls[service] + path, headers=auditor)
-            assert answer.status_code not in (401, 403), (service, answer.text)
+    reads = {
+        "screening": f"/cases/{uuid.uuid4()}",
+        "matching": f"/candidates/{uuid.uuid4()}",
+        "notifications": f"/notifications?applicant_id={uuid.uuid4()}",
+    }
+    for service, path in reads.items():
+        answer = await stack.clients[service].get(path, headers=auditor)
+        assert answer.status_code not in (401, 403), (service, answer.text)
 
-        # when the office revokes it
-        IDENTITY.revocations().revoke(issued.token_id, "left the program")
+    # when the office revokes it
+    IDENTITY.revocations().revoke(issued.token_id, "left the program")
 
-        # then each service refuses it as soon as it has read the revocation list again
-        for service, path in reads.items():
+    # then each service refuses it as soon as it has read the revocation list again
+    for service, path in reads.items():
 
-            async def refused(url: str = stack.urls[service] + path) -> bool:
-                return (await http.get(url, headers=auditor)).status_code == 401
+        async def refused(http: httpx.AsyncClient = stack.clients[service], at: str = path) -> bool:
+            return (await http.get(at, headers=auditor)).status_code == 401
 
-            await eventually(refused, what=f"{service} to refuse the revoked token")
+        await eventually(refused, what=f"{service} to refuse the revoked token")
