@@ -304,12 +304,19 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
                     )
     assert not wrong, "\n".join(wrong)
 
-    # and the actor of the company's decision is the company's user
+    # and the company's user reads their match, and their decision is recorded as theirs
     match = await matching.get(
         f"/matches/{ids['match_id']}",
         headers={"Authorization": str(tokens["company"])},
     )
     assert match.json()["company_id"] == company_id
+    stored = stack.matching.events.get(uuid.UUID(ids["match_id"]))
+    [confirmed_event] = [e for e in stored if type(e).__name__ == "Confirmed"]
+    assert confirmed_event.actor == {
+        "kind": "company",
+        "id": "hr-manager",
+        "company_id": company_id,
+    }
 
 
 async def test_a_company_user_cannot_tell_another_companys_match_from_none(stack: Stack) -> None:
