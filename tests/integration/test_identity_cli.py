@@ -5,12 +5,15 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
+from fastapi import APIRouter
 
 from infra import InfraSettings
-from runtime.identity import RevocationList, Trust
+from runtime.http import Staff, build_app
+from runtime.identity import Gate, RevocationList, Trust
 from runtime.identity.tokens import private_key_pem
-from tests.support import IDENTITY, database_of
+from tests.support import IDENTITY, STAFF_TOKEN, database_of
 
 
 def admin_command(infra: InfraSettings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -65,3 +68,28 @@ async def test_the_admin_command_issues_a_staff_token_and_revokes_every_token_of
 def test_the_admin_command_refuses_a_token_it_should_not_make(infra, args) -> None:
     refused = admin_command(infra, "issue", *args)
     assert refused.returncode != 0 and not refused.stdout.strip()
+
+
+async def test_a_service_that_cannot_read_the_revocation_list_refuses_tokens() -> None:
+    # given a service whose revocation store is unreachable
+    gate = Gate(
+        Trust.from_document(json.loads(IDENTITY.trust)),
+        RevocationList("postgresql://jip:jip@127.0.0.1:1/jip_identity", stale_after=0),
+    )
+    api = build_app(title="t", description="t", routers=[router], gate=gate)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api), base_url="http://t"
+    ) as http:
+        # when a member of staff calls it with a valid token
+        answer = await http.get("/staff", headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
+    # then it says it cannot check credentials now, rather than trusting the token
+    assert answer.status_code == 503
+    assert answer.json()["errors"][0]["field"] == "authorization"
+
+
+router = APIRouter()
+
+
+@router.get("/staff")
+async def staff_only(who: Staff) -> dict[str, str]:
+    return dict(who)
