@@ -136,11 +136,11 @@ router = APIRouter(responses=ERROR_RESPONSES)
     responses={200: {"model": MatchConfirmedResponse, "description": "Already recorded."}},
 )
 async def confirm_match(
-    body: MatchRequest, app: App, staff: Decider, cid: ContinuedFlow, response: Response
+    body: MatchRequest, app: App, decider: Decider, cid: ContinuedFlow, response: Response
 ) -> Any:
-    require_own_company(staff, body.company_id)
+    require_own_company(decider, body.company_id)
     match, confirmed = await asyncio.to_thread(
-        app.confirm_match, body.applicant_id, body.company_id, body.course, staff, cid
+        app.confirm_match, body.applicant_id, body.company_id, body.course, decider, cid
     )
     if not confirmed:
         response.status_code = status.HTTP_200_OK
@@ -203,7 +203,7 @@ def build_http_api(app: MatchingApplication, gate: Gate) -> FastAPI:
     return build_app(
         title="JIP matching",
         description="The candidate pool, host companies' final decisions and the "
-        "agreements of the Japan Internship Program (office staff).",
+        "agreements of the Japan Internship Program (office staff and host companies).",
         routers=[router],
         gate=gate,
         application=app,
