@@ -90,9 +90,6 @@ class TestIdentity:
         values: dict[str, Any] = {
             "trust": self.trust,
             "revocations_database": database_of("identity"),
-            # Revocations are read again at once: a test sees a revocation take effect
-            # on the next request but one, without waiting.
-            "revocations_refresh_seconds": 0.05,
         }
         if service == "registration":
             values["applicant_signing_key"] = private_key_pem(self.registration_key)
@@ -103,7 +100,7 @@ class TestIdentity:
         dsn = test_infra_settings().postgres_dsn(database_of("identity"))
         return Gate(
             Trust.from_document(json.loads(self.trust)),
-            RevocationList(dsn, refresh_every=0.05),
+            RevocationList(dsn),
         )
 
     def revocations(self) -> RevocationStore:
