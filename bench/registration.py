@@ -22,7 +22,7 @@ import httpx
 from bench import probes, ui
 from bench.results import Figure
 from bench.services import as_process, cpu_seconds, environment, in_process, running
-from bench.stack import SCRATCH_TOPIC, STAFF_TOKEN, clear_mail, database_of, mail_count
+from bench.stack import SCRATCH_TOPIC, clear_mail, database_of, mail_count
 from events import registration, topics
 from infra import InfraSettings
 from infra import services as deployed
@@ -167,7 +167,9 @@ async def command_path(
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         async with httpx.AsyncClient(base_url=service.base_url, limits=limits, timeout=30) as http:
             response = await http.post(
-                "/cohorts", json=cohort_spec(), headers={"Authorization": f"Bearer {STAFF_TOKEN}"}
+                "/cohorts",
+                json=cohort_spec(),
+                headers=deployed.development_headers(settings, "bench-admin", role="admin"),
             )
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"opening the cohort answered {response.status_code}")

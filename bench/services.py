@@ -11,7 +11,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from bench.stack import HTTP_PORTS, STAFF_TOKEN, database_of
+from bench.stack import HTTP_PORTS, database_of
 from infra import InfraSettings
 from infra import services as deployed
 from runtime.process import ServiceProcess
@@ -24,7 +24,9 @@ def environment(settings: InfraSettings, service: str) -> dict[str, str]:
         service,
         port=HTTP_PORTS[service],
         database=database_of(service),
-        staff_token=STAFF_TOKEN,
+        identity=deployed.development_identity(
+            settings, service, revocations_database=database_of("identity")
+        ),
         extra={"DOCUMENTS_DIR": str(settings.var_dir / "documents")},
     )
 

@@ -16,7 +16,6 @@ from infra.stack import down, up
 
 SERVICES = ("registration", "screening", "matching", "notifications")
 HTTP_PORTS = {name: 28101 + i for i, name in enumerate(SERVICES)}
-STAFF_TOKEN = "bench-staff-token"
 #: A scratch topic for the bare producer, so that its records reach no service.
 SCRATCH_TOPIC = "bench.scratch"
 
@@ -46,9 +45,9 @@ async def fresh_stack(say: Callable[[str, str, float], None]) -> InfraSettings:
     for leftover in ("kafka", "mail", "documents"):
         shutil.rmtree(settings.var_dir / leftover, ignore_errors=True)
     await up(settings, databases=(), report=say)
-    for service in SERVICES:
-        postgres.drop_database(settings, database_of(service))
-    await up(settings, databases=[database_of(s) for s in SERVICES], report=say)
+    for name in (*SERVICES, "identity"):
+        postgres.drop_database(settings, database_of(name))
+    await up(settings, databases=[database_of(s) for s in (*SERVICES, "identity")], report=say)
     await kafka.ensure_topics(settings, [SCRATCH_TOPIC])
     return settings
 

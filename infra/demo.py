@@ -29,7 +29,6 @@ from infra.smtp import read_messages
 from infra.stack import up
 
 console = Console(highlight=False)
-STAFF_TOKEN = "demo-staff-token"  # noqa: S105 - local demo only
 PDF = b"%PDF-1.4\n% JIP demo document\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 APPLICANTS = [
@@ -77,7 +76,13 @@ class Demo:
     def __init__(self, infra: InfraSettings, urls: dict[str, str]) -> None:
         self.infra = infra
         self.urls = urls
-        self.staff = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+        # Each member of the office acts in their own role, with their own token.
+        self.admin = supervisor.development_headers(infra, "demo-admin", role="admin")
+        self.screener = supervisor.development_headers(infra, "demo-screener", role="screener")
+        self.interviewer = supervisor.development_headers(
+            infra, "demo-interviewer", role="interviewer"
+        )
+        self.matcher = supervisor.development_headers(infra, "demo-matcher", role="matcher")
         self.http = httpx.Client(timeout=30)
         self.run_id = uuid.uuid4().hex[:6]
 
@@ -112,7 +117,7 @@ class Demo:
     def run(self) -> None:
         cohort = demo_cohort(datetime.now(UTC).date())
         cohort_id = cohort["cohort_id"]
-        opened = self.post("registration", "/cohorts", json=cohort, headers=self.staff).json()
+        opened = self.post("registration", "/cohorts", json=cohort, headers=self.admin).json()
         self.step(
             f"Office opened cohort {cohort_id}" + ("" if opened["opened"] else " (already open)")
         )
@@ -175,7 +180,8 @@ class Demo:
             case_url = f"/cases/{journey['applicant_id']}"
             self.wait_until(
                 lambda u=case_url: (
-                    self.http.get(self.urls["screening"] + u, headers=self.staff).status_code == 200
+                    self.http.get(self.urls["screening"] + u, headers=self.screener).status_code
+                    == 200
                 ),
                 "screening to open the case",
             )
@@ -184,7 +190,7 @@ class Demo:
                 self.post(
                     "screening",
                     f"{case_url}/interviews",
-                    headers=self.staff,
+                    headers=self.interviewer,
                     json={
                         "stage": stage,
                         "language": "english" if stage == "first" else "japanese",
@@ -203,34 +209,46 @@ class Demo:
                 continue
             candidate_url = self.urls["matching"] + f"/candidates/{journey['applicant_id']}"
             self.wait_until(
-                lambda u=candidate_url: self.http.get(u, headers=self.staff).status_code == 200,
+                lambda u=candidate_url: self.http.get(u, headers=self.matcher).status_code == 200,
                 "the candidate to enter the matching pool",
             )
             journey["reached"].append("in the candidate pool")
             if not matched:
                 continue
-            match = self.post(
-                "matching",
-                "/matches",
-                headers=self.staff,
-                json={
-                    "applicant_id": journey["applicant_id"],
-                    "company_id": str(uuid.uuid4()),
-                    "course": "B",
-                },
-            ).json()
+            # The host company's own user records its decision; a user of another
+            # company could not (403).
+            company_id = uuid.uuid4()
+            company_user = supervisor.development_headers(
+                self.infra, "hr-manager", company_id=company_id
+            )
+            decision = {
+                "applicant_id": journey["applicant_id"],
+                "company_id": str(company_id),
+                "course": "B",
+            }
+            other_company = supervisor.development_headers(
+                self.infra, "someone-else", company_id=uuid.uuid4()
+            )
+            refused = self.http.post(
+                self.urls["matching"] + "/matches", json=decision, headers=other_company
+            )
+            assert refused.status_code == 403, refused.text
+            match = self.post("matching", "/matches", headers=company_user, json=decision).json()
             journey["reached"].append("matched with a company")
             self.post(
                 "matching",
                 f"/matches/{match['match_id']}/agreement",
-                headers=self.staff,
+                headers=self.matcher,
                 json={
                     "parties": ["office", "intern", "company"],
                     "signed_at": datetime.now(UTC).isoformat(),
                 },
             )
             journey["reached"].append("agreement signed")
-        self.step("Companies chose two candidates; both agreements were signed")
+        self.step(
+            "Two companies' own users recorded their choice of a candidate (another company's "
+            "user was refused); the office's matcher recorded both signed agreements"
+        )
 
         for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
             last_mail = (
@@ -288,7 +306,7 @@ def main() -> None:
             name,
             port=supervisor.DEFAULT_PORTS[name],
             database=f"jip_{name}",
-            staff_token=STAFF_TOKEN,
+            identity=supervisor.development_identity(infra, name),
         )
         for name in supervisor.SERVICES
     }

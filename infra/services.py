@@ -4,12 +4,15 @@ the end-to-end tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +20,14 @@ import httpx
 from events.topics import TOPIC_OF_PRODUCER
 from infra._process import InfraError, format_tails, spawn_detached, terminate
 from infra.settings import REPO_ROOT, InfraSettings
+from runtime.identity import OFFICE_ISSUER, REGISTRATION_ISSUER, Role, TokenIssuer
+from runtime.identity.development import (
+    SIGNING_KEY_FILES,
+    development_signing_key_pem,
+    development_trust,
+)
+from runtime.identity.tokens import load_signing_key
+from runtime.secrets import development_secret, random_password
 
 #: Every service, in the order of the pipeline: the one list that infra (databases,
 #: supervisor, demo), the contract generator and the tests read. It is the contract's own
@@ -39,10 +50,11 @@ def service_environment(
     *,
     port: int,
     database: str,
-    staff_token: str,
+    identity: Mapping[str, str],
     extra: Mapping[str, str] = {},
 ) -> dict[str, str]:
-    """The variables that point one service at the stack (prefix JIP_<SERVICE>_)."""
+    """The variables that point one service at the stack (prefix JIP_<SERVICE>_);
+    `identity`: its token verification (and issuing), e.g. `development_identity`."""
     prefix = f"JIP_{service.upper()}_"
     values = {
         "HTTP_PORT": str(port),
@@ -55,12 +67,56 @@ def service_environment(
         "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "SMTP_HOST": infra.smtp_host,
         "SMTP_PORT": str(infra.smtp_port),
-        "STAFF_TOKEN": staff_token,
         "KEYSTORE_DSN": infra.keystore_dsn(),
         "KEYSTORE_MASTER_KEY": infra.keystore_master_key(),
+        **identity,
         **extra,
     }
     return {prefix + key: value for key, value in values.items()}
+
+
+def development_identity(
+    infra: InfraSettings, service: str, *, revocations_database: str = "jip_identity"
+) -> dict[str, str]:
+    """A development stack's identity settings of one service: the trust document of
+    the development keys (generated on first start in `<var>/secrets`, never committed)
+    as a file, the revocation store's database, and for registration its signing key
+    and link secret."""
+    secrets = infra.var_dir / "secrets"
+    trust_file = secrets / "trust.json"
+    trust = json.dumps(development_trust(secrets), indent=2)
+    if not trust_file.exists() or trust_file.read_text() != trust:
+        trust_file.write_text(trust)
+    env = {"TRUST_FILE": str(trust_file), "REVOCATIONS_DATABASE": revocations_database}
+    if service == "registration":
+        development_signing_key_pem(REGISTRATION_ISSUER, secrets)
+        env["APPLICANT_SIGNING_KEY_FILE"] = str(secrets / SIGNING_KEY_FILES[REGISTRATION_ISSUER])
+        env["LINK_SECRET"] = development_secret(
+            "registration-link-secret", random_password, secrets
+        ).decode()
+    return env
+
+
+def development_headers(
+    infra: InfraSettings,
+    subject: str,
+    *,
+    role: Role | None = None,
+    company_id: uuid.UUID | None = None,
+    hours: float = 8,
+) -> dict[str, str]:
+    """The Authorization header of a member of staff in `role` or of a user of company
+    `company_id`, with a token of the development office issuer (as `python -m
+    runtime.identity issue` makes, without recording it): for the demo and the bench."""
+    key = load_signing_key(development_signing_key_pem(OFFICE_ISSUER, infra.var_dir / "secrets"))
+    issued = TokenIssuer(OFFICE_ISSUER, key).issue(
+        "staff" if role else "company",
+        subject,
+        timedelta(hours=hours),
+        role=role,
+        company_id=company_id,
+    )
+    return {"Authorization": f"Bearer {issued.token}"}
 
 
 def start(

@@ -29,8 +29,14 @@ from infra._process import InfraError, StartResult, Status
 from infra.services import SERVICES
 from infra.settings import InfraSettings
 
-#: One database per service (each service owns its event store / read models).
-DATABASES: tuple[str, ...] = tuple(f"jip_{service}" for service in SERVICES)
+#: The revocation store of bearer tokens (runtime/identity/revocations.py).
+IDENTITY_DATABASE = "jip_identity"
+#: One database per service (each service owns its event store / read models), and the
+#: revocation store.
+DATABASES: tuple[str, ...] = (
+    *(f"jip_{service}" for service in SERVICES),
+    IDENTITY_DATABASE,
+)
 
 #: Called after every step with (component, what happened, seconds it took).
 Reporter = Callable[[str, str, float], None]

@@ -22,6 +22,15 @@ class NotFound(RuleViolation):
         super().__init__(field, reason)
 
 
+class LimitReached(RuleViolation):
+    """The command is allowed, but not this often: it may be given again in
+    `retry_after_seconds` (HTTP 429 with Retry-After)."""
+
+    def __init__(self, field: str, reason: str, retry_after_seconds: int) -> None:
+        super().__init__(field, reason, conflict=True)
+        self.retry_after_seconds = retry_after_seconds
+
+
 def require(condition: bool, field: str, reason: str, *, conflict: bool = False) -> None:
     if not condition:
         raise RuleViolation(field, reason, conflict=conflict)

@@ -9,21 +9,21 @@ An error never echoes the input back: it may be personal data.
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 
-import hmac
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kernel import actor
 from kernel.actor import Actor
-from kernel.rules import NotFound, RuleViolation
+from kernel.rules import LimitReached, NotFound, RuleViolation
+from runtime.identity import ROLES, Gate, Identity, InvalidToken, RevocationUnavailable, Role
 
 
 class ErrorItem(BaseModel):
@@ -43,6 +43,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The body cannot be read (not JSON, bad multipart).",
     },
     401: {"model": ErrorResponse, "description": "Missing or invalid credentials."},
+    403: {"model": ErrorResponse, "description": "Not allowed for this caller."},
     404: {"model": ErrorResponse, "description": "No such resource."},
     409: {"model": ErrorResponse, "description": "Conflicts with the current state."},
     422: {"model": ErrorResponse, "description": "A field is invalid; see errors."},
@@ -50,16 +51,20 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class Unauthorized(Exception):
-    """No valid bearer token for this endpoint."""
+    """No valid bearer token (missing, malformed, badly signed, expired, revoked, for
+    another audience): 401, the same answer whatever the cause."""
 
 
-def bearer_token(authorization: str | None) -> str:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized()
-    return authorization.removeprefix("Bearer ").strip()
+class Forbidden(Exception):
+    """A valid token, but this caller may not do this (another role, another applicant,
+    another company, or something that does not exist): 403, the same answer always."""
 
 
-# The dependencies below are `async def` although they do no I/O: FastAPI runs a plain
+class CredentialsUnavailable(Exception):
+    """Tokens cannot be checked now (the revocation list is unreachable): 503."""
+
+
+# The dependencies below are `async def` although most do no I/O: FastAPI runs a plain
 # `def` dependency in its thread pool, a thread hop per request (measured with py-spy
 # under load in bench/: anyio's worker threads and the GIL hand-offs they cost).
 
@@ -70,38 +75,109 @@ async def application(request: Request) -> Any:
 
 
 # -- who acts ----------------------------------------------------------------------------
-# Every command records its actor. The dependencies below are the one place where a
-# request becomes an actor: when access control brings real staff and company
-# identities, only they change.
+# Every command records its actor, taken from the caller's token here and nowhere else.
+# FastAPI solves these dependencies before it reads the body and before the endpoint
+# loads anything, so a refusal depends on the token alone and reveals nothing.
 
 
-async def staff(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
-    """Office staff, admitted by the service's staff bearer token. Today the office
-    shares one token, so every staff member acts as the one office account."""
-    staff_token: str = request.app.state.staff_token
-    if not hmac.compare_digest(bearer_token(authorization).encode(), staff_token.encode()):
+#: Declares the bearer token in the OpenAPI document (the "Authorize" button of /docs);
+#: without `auto_error`, a missing token reaches `identity` and gets our own 401.
+_bearer = HTTPBearer(auto_error=False, description="A JIP token (python -m runtime.identity)")
+
+
+async def identity(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Identity:
+    """The caller, as their bearer token proves (401 otherwise)."""
+    gate: Gate = request.app.state.gate
+    if credentials is None:
         raise Unauthorized()
-    return actor.staff("office-staff", role="admin")
-
-
-def authenticated_applicant(
-    authenticate: Callable[[str], uuid.UUID], authorization: str | None
-) -> Actor:
-    """The applicant whose bearer token `authenticate` accepts (and turns into their
-    applicant id); 401 otherwise. For a service's own `Applicant` dependency."""
     try:
-        return actor.applicant(authenticate(bearer_token(authorization)))
-    except RuleViolation:
+        return await gate.identify(credentials.credentials)
+    except InvalidToken:
         raise Unauthorized() from None
+    except RevocationUnavailable:
+        raise CredentialsUnavailable() from None
 
 
-#: The acting member of the office (401 without the staff token).
-Staff = Annotated[Actor, Depends(staff)]
+#: The verified caller, whoever they are.
+Caller = Annotated[Identity, Depends(identity)]
 
-#: Who may read what a service holds on a data subject (`subject_id` in the path): the
-#: privacy officer, or the subject themself. Until identities and roles land, the staff
-#: token stands in.
-SubjectOrStaff = Annotated[Actor, Depends(staff)]
+
+def staff_in(*roles: Role) -> Any:
+    """Office staff acting in one of `roles` (any role when none is given), as the
+    `Actor` their commands record: `Annotated[Actor, Depends(...)]`, used as a type."""
+    allowed = frozenset(roles) or ROLES
+
+    async def staff_member(caller: Caller) -> Actor:
+        if caller.kind != "staff" or caller.role not in allowed:
+            raise Forbidden()
+        return caller.actor
+
+    return Annotated[Actor, Depends(staff_member)]
+
+
+def applicant_or_staff_in(*roles: Role) -> Any:
+    """The applicant named by the path's `{applicant_id}` acting on their own
+    application, or office staff in one of `roles` (none: the applicant only)."""
+    allowed = frozenset(roles)
+
+    async def applicant_or_staff(applicant_id: uuid.UUID, caller: Caller) -> Actor:
+        if caller.kind == "applicant" and caller.subject == str(applicant_id):
+            return caller.actor
+        if caller.kind == "staff" and caller.role in allowed:
+            return caller.actor
+        raise Forbidden()
+
+    return Annotated[Actor, Depends(applicant_or_staff)]
+
+
+def company_or_staff_in(*roles: Role) -> Any:
+    """A host company's user, or office staff in one of `roles`. The endpoint then
+    checks that a company user acts for their own company (`require_own_company`)."""
+    allowed = frozenset(roles)
+
+    async def company_or_staff(caller: Caller) -> Actor:
+        if caller.kind == "company" or (caller.kind == "staff" and caller.role in allowed):
+            return caller.actor
+        raise Forbidden()
+
+    return Annotated[Actor, Depends(company_or_staff)]
+
+
+def require_own_company(actor: Actor, company_id: uuid.UUID | None) -> None:
+    """A company user may act only for their own company; staff are not limited. Pass
+    None for something that does not exist: the refusal is the same (403), so a company
+    user cannot learn what exists at another company."""
+    if actor["kind"] == "company" and actor.get("company_id") != str(company_id):
+        raise Forbidden()
+
+
+async def _applicant(caller: Caller) -> Actor:
+    if caller.kind != "applicant":
+        raise Forbidden()
+    return caller.actor
+
+
+#: Office staff in any role (auditors included: for what every role may read). A
+#: command names the roles that may give it with `staff_in(...)`.
+Staff = staff_in()
+#: The applicant acting on their own application, by the token registration gave them.
+Applicant = Annotated[Actor, Depends(_applicant)]
+
+
+async def _subject_or_privacy_officer(subject_id: uuid.UUID, caller: Caller) -> Actor:
+    if caller.kind == "applicant" and caller.subject == str(subject_id):
+        return caller.actor
+    if caller.kind == "staff" and caller.role == "privacy_officer":
+        return caller.actor
+    raise Forbidden()
+
+
+#: Who may read what a service holds on a data subject (`{subject_id}` in the path): the
+#: subject themself, or the privacy officer.
+SubjectOrStaff = Annotated[Actor, Depends(_subject_or_privacy_officer)]
 
 
 # -- correlation -------------------------------------------------------------------------
@@ -145,14 +221,15 @@ def build_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter],
-    staff_token: str,
+    gate: Gate,
     **state: Any,
 ) -> FastAPI:
     """A service's HTTP API: its routers, a liveness probe and the shared error answers.
     `state` (the application, stores) is what the routers' dependencies read from
-    `request.app.state`, so that routers are plain modules, not closures."""
+    `request.app.state`, so that routers are plain modules, not closures. `gate` checks
+    the callers' tokens."""
     api = FastAPI(title=title, version="1.0.0", description=description)
-    api.state.staff_token = staff_token
+    api.state.gate = gate
     for name, value in state.items():
         setattr(api.state, name, value)
     for router in routers:
@@ -212,10 +289,37 @@ def install_error_handlers(api: FastAPI) -> None:
         reason = "the record changed while this request was handled; send it again"
         return error_answer(409, reason, [{"field": "body", "reason": reason}])
 
+    @api.exception_handler(LimitReached)
+    async def too_soon(_: Request, exc: LimitReached) -> JSONResponse:
+        response = error_answer(429, exc.reason, [{"field": exc.field, "reason": exc.reason}])
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+
     @api.exception_handler(Unauthorized)
     async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
-        return error_answer(
-            401,
-            "Missing or invalid credentials.",
-            [{"field": "authorization", "reason": "a valid bearer token is required"}],
-        )
+        response = error_answer(*UNAUTHORIZED)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @api.exception_handler(Forbidden)
+    async def forbidden(_: Request, __: Forbidden) -> JSONResponse:
+        return error_answer(*FORBIDDEN)
+
+    @api.exception_handler(CredentialsUnavailable)
+    async def unavailable(_: Request, __: CredentialsUnavailable) -> JSONResponse:
+        reason = "credentials cannot be checked at the moment; try again shortly"
+        return error_answer(503, reason, [{"field": "authorization", "reason": reason}])
+
+
+#: The one answer of every refusal of each kind, whatever its cause, so that it tells
+#: nothing (which check failed, whether the thing asked for exists).
+UNAUTHORIZED = (
+    401,
+    "Missing or invalid credentials.",
+    [{"field": "authorization", "reason": "a valid bearer token is required"}],
+)
+FORBIDDEN = (
+    403,
+    "Not allowed.",
+    [{"field": "authorization", "reason": "this identity may not do this"}],
+)

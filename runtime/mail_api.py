@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from runtime.http import ERROR_RESPONSES, Staff
+from runtime.http import ERROR_RESPONSES, staff_in
 from runtime.mail import UndeliverableMail
 
 
@@ -32,13 +32,14 @@ def undeliverable_router(list_undeliverable: Callable[[], list[UndeliverableMail
     """The staff endpoint listing the messages the mail server refused for good (the
     others went on); the office can correct the address or write by other means."""
     router = APIRouter(responses=ERROR_RESPONSES)
+    admin = staff_in("admin")
 
     @router.get(
         "/mail/undeliverable",
         response_model=UndeliverableList,
-        summary="Messages the mail server refused for good (staff)",
+        summary="Messages the mail server refused for good (admin)",
     )
-    async def undeliverable(_staff: Staff) -> Any:
+    async def undeliverable(_staff: admin) -> Any:  # type: ignore[valid-type]
         found = await asyncio.to_thread(list_undeliverable)
         return UndeliverableList(
             messages=[

@@ -3,13 +3,16 @@ own environment prefix (JIP_<SERVICE>_) and defaults, and adds what only it need
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.identity.development import development_trust
 from runtime.keystore import KeyStore, master_key_from_text
 from runtime.privacy import PersonalData
 from runtime.secrets import development_secret, random_key_text, random_password
@@ -68,10 +71,43 @@ class ServiceSettings(BaseSettings):
         "default: generated in $JIP_SECRETS_DIR on first start.",
     )
 
-    staff_token: SecretStr = Field(
-        default=SecretStr("development-staff-token"),
-        description="Bearer token of program-office staff for the staff endpoints.",
+    trust: str | None = Field(
+        default=None,
+        description="The trust document (JSON): the token issuers this service believes, "
+        "their public keys and claim names (runtime.identity.Trust). Else `trust_file`; "
+        "else, in development, one made from the keys in $JIP_SECRETS_DIR.",
     )
+    trust_file: Path | None = Field(default=None, description="The trust document, as a file.")
+    revocations_dsn: SecretStr | None = Field(
+        default=None,
+        description="The revocation store (PostgreSQL, read only). Else the database "
+        "`revocations_database` on this service's PostgreSQL server and credentials.",
+    )
+    revocations_database: str = "jip_identity"
+    revocations_refresh_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the revoked tokens are read again: a revocation takes "
+        "effect within about this time.",
+    )
+
+    def trust_document(self) -> dict[str, Any]:
+        if self.trust is not None:
+            document: dict[str, Any] = json.loads(self.trust)
+            return document
+        if self.trust_file is not None:
+            document = json.loads(self.trust_file.read_text())
+            return document
+        return development_trust()
+
+    def revocations_url(self) -> str:
+        if self.revocations_dsn is not None:
+            return self.revocations_dsn.get_secret_value()
+        password = quote(self.pg_password.get_secret_value(), safe="")
+        return (
+            f"postgresql://{quote(self.pg_user, safe='')}:{password}@{self.pg_host}:"
+            f"{self.pg_port}/{self.revocations_database}"
+        )
 
     def personal_data(self) -> PersonalData:
         """The service's way to seal, open and erase personal data (no I/O until used)."""

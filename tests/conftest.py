@@ -41,9 +41,10 @@ async def infra() -> AsyncIterator[InfraSettings]:
         for leftover in ("kafka", "mail", "documents"):
             shutil.rmtree(settings.var_dir / leftover, ignore_errors=True)
         await up(settings, databases=())
-        for service in SERVICES:
-            postgres.drop_database(settings, database_of(service))
-    await up(settings, databases=[database_of(s) for s in SERVICES])
+        for name in (*SERVICES, "identity"):
+            postgres.drop_database(settings, database_of(name))
+    # The services' databases, and the revocation store of bearer tokens.
+    await up(settings, databases=[database_of(s) for s in (*SERVICES, "identity")])
     yield settings
 
 

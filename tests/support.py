@@ -12,9 +12,11 @@ import json
 import os
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +30,17 @@ from infra import InfraSettings, kafka
 from infra.services import SERVICES
 from infra.settings import REPO_ROOT
 from infra.smtp import read_messages
+from runtime.identity import (
+    OFFICE_ISSUER,
+    REGISTRATION_ISSUER,
+    Gate,
+    RevocationList,
+    RevocationStore,
+    Role,
+    TokenIssuer,
+    Trust,
+)
+from runtime.identity.tokens import new_signing_key, private_key_pem, trust_entry
 from runtime.process import ServiceProcess
 
 T = TypeVar("T")
@@ -38,7 +51,72 @@ T = TypeVar("T")
 TEST_SLOT = int(os.environ.get("JIP_TEST_SLOT", "0"))
 _SHIFT = 1000 * TEST_SLOT
 HTTP_PORTS = {name: 18101 + i + _SHIFT for i, name in enumerate(SERVICES)}
-STAFF_TOKEN = "test-staff-token"
+
+
+class TestIdentity:
+    """The test session's identity issuers: an office issuer and registration's, each
+    with a key pair made for this session (never written anywhere), and the trust
+    document every service under test is given. Tokens are issued as the admin command
+    and registration issue them."""
+
+    def __init__(self) -> None:
+        self.office_key = new_signing_key()
+        self.registration_key = new_signing_key()
+        self.office = TokenIssuer(OFFICE_ISSUER, self.office_key)
+        self.registration = TokenIssuer(REGISTRATION_ISSUER, self.registration_key)
+        self.trust = json.dumps(
+            {
+                "issuers": [
+                    trust_entry(OFFICE_ISSUER, ["staff", "company"], [self.office.jwk]),
+                    trust_entry(REGISTRATION_ISSUER, ["applicant"], [self.registration.jwk]),
+                ]
+            }
+        )
+
+    def staff(self, role: Role, staff_id: str | None = None, **kw: Any) -> str:
+        return self.office.issue(
+            "staff", staff_id or f"test-{role}", HOURS_12, role=role, **kw
+        ).token
+
+    def company(self, company_id: uuid.UUID, user_id: str = "hr-manager") -> str:
+        return self.office.issue("company", user_id, HOURS_12, company_id=company_id).token
+
+    def applicant(self, applicant_id: uuid.UUID | str) -> str:
+        return self.registration.issue("applicant", str(applicant_id), HOURS_12).token
+
+    def settings(self, service: str) -> dict[str, Any]:
+        """A service's identity settings on the test stack (trust, revocation store,
+        registration's signing key)."""
+        values: dict[str, Any] = {
+            "trust": self.trust,
+            "revocations_database": database_of("identity"),
+        }
+        if service == "registration":
+            values["applicant_signing_key"] = private_key_pem(self.registration_key)
+        return values
+
+    def gate(self) -> Gate:
+        """The gate of a service under test, for an HTTP API built without its bootstrap."""
+        dsn = test_infra_settings().postgres_dsn(database_of("identity"))
+        return Gate(
+            Trust.from_document(json.loads(self.trust)),
+            RevocationList(dsn),
+        )
+
+    def revocations(self) -> RevocationStore:
+        store = RevocationStore(
+            test_infra_settings().postgres_dsn(database_of("identity")), timedelta(days=90)
+        )
+        store.create()
+        return store
+
+
+HOURS_12 = timedelta(hours=12)
+IDENTITY = TestIdentity()
+#: The office's administrator, acting as the one office account the tests knew before
+#: identities came (so the actor recorded is the same).
+STAFF_TOKEN = IDENTITY.staff("admin", "office-staff")
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 
 def test_infra_settings() -> InfraSettings:
@@ -106,11 +184,10 @@ def registration_settings(infra: InfraSettings, documents_dir: Path, **extra: An
         pg_database=database_of("registration"),
         kafka_bootstrap=f"127.0.0.1:{infra.kafka_port}",
         smtp_port=infra.smtp_port,
-        staff_token=STAFF_TOKEN,
         documents_dir=documents_dir,
         keystore_dsn=infra.keystore_dsn(),
         keystore_master_key=infra.keystore_master_key(),
-        **extra,
+        **{**IDENTITY.settings("registration"), **extra},
     )
 
 
@@ -129,12 +206,18 @@ def service_env(service: str, infra: InfraSettings, **extra: str) -> dict[str, s
         "SMTP_PORT": str(infra.smtp_port),
         "HTTP_PORT": str(port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "STAFF_TOKEN": STAFF_TOKEN,
         "KEYSTORE_DSN": infra.keystore_dsn(),
         "KEYSTORE_MASTER_KEY": infra.keystore_master_key(),
+        **identity_env(service),
         **extra,
     }
     return {prefix + k: v for k, v in env.items()}
+
+
+def identity_env(service: str) -> dict[str, str]:
+    """A service's identity settings on the test stack, as environment variables
+    (without the service's prefix)."""
+    return {k.upper(): str(v) for k, v in IDENTITY.settings(service).items()}
 
 
 async def eventually(

@@ -4,10 +4,12 @@ settings, for production and tests alike. Importing it does no I/O."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from events import topics
 from runtime.bootstrap import Messaging, service_process
+from runtime.identity.gate import gate_for
 from runtime.mail import retry_schedule, smtp_mailer
 from runtime.mail_api import undeliverable_router
 from runtime.process import ServiceProcess
@@ -15,6 +17,7 @@ from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import NotificationsApplication
+from services.notifications.domain.notification import ResendLimit
 from services.notifications.settings import NotificationsSettings
 
 MESSAGING = Messaging(
@@ -29,7 +32,10 @@ MESSAGING = Messaging(
 
 
 def build_application(settings: NotificationsSettings) -> NotificationsApplication:
-    return NotificationsApplication(settings.event_store_env())
+    return NotificationsApplication(
+        settings.event_store_env(),
+        resend_limit=ResendLimit(resends=settings.resends_per_day, per=timedelta(hours=24)),
+    )
 
 
 async def bootstrap(
@@ -44,7 +50,7 @@ async def bootstrap(
         schedule=retry_schedule(settings),
         patience=settings.mail_order_patience,
     )
-    http = build_http_api(app, settings.staff_token.get_secret_value())
+    http = build_http_api(app, await asyncio.to_thread(gate_for, settings))
     http.include_router(undeliverable_router(app.undeliverable))
     return service_process(
         settings,

@@ -22,6 +22,12 @@ class NotificationsSettings(ServiceSettings, MailSettings):
         "flight together; one person's go one at a time). A crash sends at most the "
         "messages in flight twice: at most this many, each at most twice.",
     )
+    resends_per_day: int = Field(
+        default=3,
+        ge=0,
+        description="How often the office may have one message sent again in any 24 hours "
+        "(each resend is a real e-mail to a person).",
+    )
     mail_order_patience: timedelta = Field(
         default=timedelta(minutes=30),
         description="How long an applicant's message waits for the news of a step that "

@@ -3,11 +3,15 @@ settings, for production and tests alike. Importing it does no I/O."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
 
 from runtime.bootstrap import Messaging, service_process
+from runtime.identity import REGISTRATION_ISSUER, TokenIssuer
+from runtime.identity.gate import gate_for
+from runtime.identity.tokens import load_signing_key
 from runtime.mail import retry_schedule, smtp_mailer
 from runtime.mail_api import undeliverable_router
 from runtime.process import ServiceProcess
@@ -31,7 +35,11 @@ MESSAGING = Messaging(
 def build_application(settings: RegistrationSettings) -> RegistrationApplication:
     return RegistrationApplication(
         settings.event_store_env(),
-        signer=TokenSigner(settings.link_secret.get_secret_value().encode()),
+        signer=TokenSigner(settings.link_secret_value()),
+        applicant_tokens=TokenIssuer(
+            REGISTRATION_ISSUER, load_signing_key(settings.applicant_signing_key_pem())
+        ),
+        applicant_token_valid_for=settings.applicant_token_valid_for,
         link_valid_for=settings.link_valid_for,
     )
 
@@ -61,7 +69,7 @@ async def bootstrap(
         app,
         DocumentStore(settings.documents_dir, settings.max_document_bytes),
         view,
-        settings.staff_token.get_secret_value(),
+        await asyncio.to_thread(gate_for, settings),
     )
     http.include_router(undeliverable_router(lambda: undeliverable_links(app)))
     return service_process(

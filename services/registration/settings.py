@@ -8,6 +8,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from runtime.identity import REGISTRATION_ISSUER
+from runtime.identity.development import development_signing_key_pem
+from runtime.secrets import development_secret, random_password
 from runtime.settings import MailSettings, ServiceSettings
 
 
@@ -21,11 +24,36 @@ class RegistrationSettings(ServiceSettings, MailSettings):
         description="Where applicants reach this service; registration links point here.",
     )
 
-    link_secret: SecretStr = Field(
-        default=SecretStr("development-only-link-secret-change-me"),
-        description="Signs registration links and applicant access tokens (HMAC-SHA256).",
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs registration links (HMAC-SHA256). Else, in development, made on "
+        "first start in $JIP_SECRETS_DIR.",
     )
     link_valid_for: timedelta = timedelta(days=7)
+
+    applicant_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Registration's own Ed25519 private key (PEM), signing applicants' "
+        "access tokens (issuer jip-registration). Else `applicant_signing_key_file`; else, "
+        "in development, made on first start in $JIP_SECRETS_DIR.",
+    )
+    applicant_signing_key_file: Path | None = None
+    applicant_token_valid_for: timedelta = Field(
+        default=timedelta(days=30),
+        description="How long an applicant's access token is valid.",
+    )
+
+    def link_secret_value(self) -> bytes:
+        if self.link_secret is not None:
+            return self.link_secret.get_secret_value().encode()
+        return development_secret("registration-link-secret", random_password)
+
+    def applicant_signing_key_pem(self) -> str:
+        if self.applicant_signing_key is not None:
+            return self.applicant_signing_key.get_secret_value()
+        if self.applicant_signing_key_file is not None:
+            return self.applicant_signing_key_file.read_text()
+        return development_signing_key_pem(REGISTRATION_ISSUER)
 
     documents_dir: Path = Path("var/documents")
     max_document_bytes: int = 10 * 1024 * 1024

@@ -8,6 +8,7 @@ from typing import Any
 
 from events import topics
 from runtime.bootstrap import Messaging, service_process
+from runtime.identity.gate import gate_for
 from runtime.process import ServiceProcess
 from services.screening.adapters.http_api import build_http_api
 from services.screening.application.publishing import to_integration_event
@@ -38,5 +39,5 @@ async def bootstrap(settings: ScreeningSettings | None = None, **overrides: Any)
         MESSAGING,
         app,
         translate=to_integration_event,
-        http=build_http_api(app, settings.staff_token.get_secret_value()),
+        http=build_http_api(app, await asyncio.to_thread(gate_for, settings)),
     )

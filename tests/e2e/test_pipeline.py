@@ -28,6 +28,7 @@ from tests.support import (
     body_of,
     database_of,
     fresh_cohort_id,
+    identity_env,
     wait_for_event,
 )
 
@@ -45,7 +46,7 @@ def processes(infra: InfraSettings, tmp_path_factory) -> Iterator[dict[str, str]
             name,
             port=PORTS[name],
             database=database_of(name),
-            staff_token=STAFF_TOKEN,
+            identity=identity_env(name),
             extra={"DOCUMENTS_DIR": documents} if name == "registration" else {},
         )
         for name in supervisor.SERVICES

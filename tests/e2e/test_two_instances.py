@@ -29,6 +29,7 @@ from tests.support import (
     database_of,
     eventually,
     fresh_cohort_id,
+    identity_env,
     read_topic,
     wait_for_event,
 )
@@ -44,7 +45,7 @@ def environments(infra: InfraSettings, port_shift: int, documents: str) -> dict:
             name,
             port=HTTP_PORTS[name] + port_shift,
             database=database_of(name),
-            staff_token=STAFF_TOKEN,
+            identity=identity_env(name),
             # Links are opened at the first instance's address; either instance answers.
             extra={
                 "PUBLIC_BASE_URL": f"http://127.0.0.1:{HTTP_PORTS[name] + 200}",

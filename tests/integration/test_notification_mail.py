@@ -22,9 +22,8 @@ from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import Notification
 from tests.envelopes import upstream
 from tests.smtp_servers import MisbehavingHandler, smtp_server
-from tests.support import eventually
+from tests.support import IDENTITY, STAFF, eventually
 
-STAFF = {"Authorization": "Bearer a-staff-token"}
 _offsets = iter(range(1_000_000))
 
 
@@ -113,7 +112,7 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
     assert "@example.org" not in logged
 
     # and the office sees the refused message, why, and whose, but not the address
-    api = build_http_api(app, "a-staff-token")
+    api = build_http_api(app, IDENTITY.gate())
     api.include_router(undeliverable_router(app.undeliverable))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=api), base_url="http://notifications"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from unittest.mock import Mock
 
 import httpx
+import psycopg
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -24,6 +25,7 @@ from tests.envelopes import upstream
 from tests.smtp_servers import free_port
 from tests.support import (
     HTTP_PORTS,
+    IDENTITY,
     STAFF_TOKEN,
     Mailbox,
     body_of,
@@ -50,7 +52,7 @@ async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
         smtp_host=infra.smtp_host,
         smtp_port=infra.smtp_port,
         http_port=HTTP_PORTS["notifications"],
-        staff_token=STAFF_TOKEN,
+        **IDENTITY.settings("notifications"),
     )
     async with (
         running(await bootstrap(settings)) as base_url,
@@ -227,6 +229,49 @@ async def test_the_office_can_have_a_sent_mail_sent_again(service, producer, mai
     mails = await mailbox.wait_for(address, "received your application", count=2)
     assert len({m["Message-ID"] for m in mails}) == 2
     assert body_of(mails[0]) == body_of(first) or body_of(mails[1]) == body_of(first)
+
+
+async def test_a_message_is_resent_at_most_three_times_a_day(service, producer, mailbox, infra):
+    # given a welcome that went out, and that the office resent three times
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    await mailbox.wait_for(address, "received your application")
+
+    async def welcome_sent() -> dict | None:
+        answer = await service.get(
+            "/notifications", params={"applicant_id": str(applicant)}, headers=STAFF
+        )
+        found = answer.json()["notifications"]
+        return found[0] if found and found[0]["state"] == "sent" else None
+
+    welcome = await eventually(welcome_sent, what="the welcome recorded as sent")
+    resend = f"/notifications/{welcome['notification_id']}/resend"
+    for count in (2, 3, 4):
+        assert (await service.post(resend, headers=STAFF)).status_code == 202
+        await mailbox.wait_for(address, "received your application", count=count)
+        await eventually(welcome_sent, what="the resent welcome recorded as sent")
+
+    # when the office asks a fourth time the same day
+    refused = await service.post(resend, headers=STAFF)
+
+    # then it is refused, naming the limit and when it may be tried again
+    assert refused.status_code == 429
+    reason = refused.json()["errors"][0]
+    assert reason["field"] == "notification_id"
+    assert "at most 3 times in 24 hours" in reason["reason"]
+    assert "may be resent again after" in reason["reason"]
+    assert 23 * 3600 < int(refused.headers["Retry-After"]) <= 24 * 3600 + 1
+    # and no fifth mail leaves, while the refusal is in the notification's log, with
+    # who asked
+    with psycopg.connect(infra.postgres_dsn(database_of("notifications"))) as conn:
+        rows = conn.execute(
+            "SELECT topic, state FROM notifications_events WHERE originator_id = %s",
+            (uuid.UUID(welcome["notification_id"]),),
+        ).fetchall()
+    refusals = [bytes(state) for topic, state in rows if topic.endswith("ResendRefused")]
+    assert len(refusals) == 1 and b"office-staff" in refusals[0]
+    assert (await welcome_sent())["sends"] == 4
+    assert len(mailbox.messages_to(address)) == 4
 
 
 async def test_only_office_staff_see_the_notifications(service):

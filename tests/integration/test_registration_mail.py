@@ -33,7 +33,15 @@ from services.registration.bootstrap import bootstrap, build_application
 from services.registration.domain.applicant import EmailClaim
 from services.registration.settings import RegistrationSettings
 from tests.smtp_servers import MisbehavingHandler, free_port, smtp_server
-from tests.support import database_of, eventually, fresh_cohort_id, running, service_env
+from tests.support import (
+    IDENTITY,
+    STAFF,
+    database_of,
+    eventually,
+    fresh_cohort_id,
+    running,
+    service_env,
+)
 
 SENDER = "JIP <office@jip.example>"
 QUICK_RETRIES = RetrySchedule(first=timedelta(milliseconds=50), attempts=50)
@@ -297,9 +305,9 @@ async def test_the_office_sees_a_refused_link_without_the_address(infra):
             smtp_port=smtp_port,
             kafka_bootstrap=infra.kafka_bootstrap,
             http_port=free_port(),
-            staff_token="a-staff-token",
+            **IDENTITY.settings("registration"),
         )
-        staff = {"Authorization": "Bearer a-staff-token"}
+        staff = STAFF
         async with (
             running(await bootstrap(settings)) as base_url,
             httpx.AsyncClient(base_url=base_url) as http,

@@ -15,7 +15,17 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
-from runtime.http import ERROR_RESPONSES, ContinuedFlow, Staff, application, build_app
+from kernel.rules import NotFound
+from runtime.http import (
+    ERROR_RESPONSES,
+    ContinuedFlow,
+    application,
+    build_app,
+    company_or_staff_in,
+    require_own_company,
+    staff_in,
+)
+from runtime.identity import Gate
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
@@ -106,6 +116,14 @@ def candidate_view(candidate: Candidate) -> CandidateView:
 
 
 App = Annotated[MatchingApplication, Depends(application)]
+#: Who may record a company's decision: the office, or a user of that company.
+Decider = company_or_staff_in("matcher", "admin")
+#: Who may record a signed agreement.
+Matcher = staff_in("matcher", "admin")
+#: Who may read the pool.
+PoolReader = staff_in("matcher", "admin", "auditor")
+#: Who may read a match: the office, or a user of the match's company.
+MatchReader = company_or_staff_in("matcher", "admin", "auditor")
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
@@ -113,14 +131,16 @@ router = APIRouter(responses=ERROR_RESPONSES)
     "/matches",
     status_code=201,
     response_model=MatchConfirmedResponse,
-    summary="Record a company's final decision to take a candidate (staff)",
+    summary="Record a company's final decision to take a candidate (matcher, admin, or "
+    "a user of that company)",
     responses={200: {"model": MatchConfirmedResponse, "description": "Already recorded."}},
 )
 async def confirm_match(
-    body: MatchRequest, app: App, staff: Staff, cid: ContinuedFlow, response: Response
+    body: MatchRequest, app: App, decider: Decider, cid: ContinuedFlow, response: Response
 ) -> Any:
+    require_own_company(decider, body.company_id)
     match, confirmed = await asyncio.to_thread(
-        app.confirm_match, body.applicant_id, body.company_id, body.course, staff, cid
+        app.confirm_match, body.applicant_id, body.company_id, body.course, decider, cid
     )
     if not confirmed:
         response.status_code = status.HTTP_200_OK
@@ -131,14 +151,14 @@ async def confirm_match(
     "/matches/{match_id}/agreement",
     status_code=201,
     response_model=AgreementSignedResponse,
-    summary="Record the signed agreement of a match (staff)",
+    summary="Record the signed agreement of a match (matcher, admin)",
     responses={200: {"model": AgreementSignedResponse, "description": "Already recorded."}},
 )
 async def sign_agreement(
     match_id: uuid.UUID,
     body: AgreementRequest,
     app: App,
-    staff: Staff,
+    staff: Matcher,
     cid: ContinuedFlow,
     response: Response,
 ) -> Any:
@@ -156,23 +176,35 @@ async def sign_agreement(
 @router.get(
     "/candidates/{applicant_id}",
     response_model=CandidateView,
-    summary="A candidate in the pool, or matched (staff)",
+    summary="A candidate in the pool, or matched (matcher, admin, auditor)",
 )
-async def get_candidate(applicant_id: uuid.UUID, app: App, _: Staff) -> Any:
+async def get_candidate(applicant_id: uuid.UUID, app: App, _: PoolReader) -> Any:
     return candidate_view(await asyncio.to_thread(app.get_candidate, applicant_id))
 
 
-@router.get("/matches/{match_id}", response_model=MatchView, summary="A match (staff)")
-async def get_match(match_id: uuid.UUID, app: App, _: Staff) -> Any:
-    return MatchView(**match_view(await asyncio.to_thread(app.get_match, match_id)))
+@router.get(
+    "/matches/{match_id}",
+    response_model=MatchView,
+    summary="A match (matcher, admin, auditor, or a user of the match's company)",
+)
+async def get_match(match_id: uuid.UUID, app: App, reader: MatchReader) -> Any:
+    try:
+        match = await asyncio.to_thread(app.get_match, match_id)
+    except NotFound:
+        # A company user gets the same refusal for a match that does not exist as for
+        # another company's: they cannot probe for matches.
+        require_own_company(reader, None)
+        raise
+    require_own_company(reader, match.company_id)
+    return MatchView(**match_view(match))
 
 
-def build_http_api(app: MatchingApplication, staff_token: str) -> FastAPI:
+def build_http_api(app: MatchingApplication, gate: Gate) -> FastAPI:
     return build_app(
         title="JIP matching",
         description="The candidate pool, host companies' final decisions and the "
-        "agreements of the Japan Internship Program (office staff).",
+        "agreements of the Japan Internship Program (office staff and host companies).",
         routers=[router],
-        staff_token=staff_token,
+        gate=gate,
         application=app,
     )

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 
-from runtime.http import ERROR_RESPONSES, NewFlow, Staff, application, build_app
+from runtime.http import ERROR_RESPONSES, ErrorResponse, NewFlow, application, build_app, staff_in
+from runtime.identity import Gate
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import Notification
 
@@ -60,16 +61,20 @@ class NotificationList(BaseModel):
 
 
 App = Annotated[NotificationsApplication, Depends(application)]
+#: Who may see which messages an applicant was sent.
+Reader = staff_in("admin", "auditor")
+#: Who may have a message sent again.
+Resender = staff_in("admin")
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
 @router.get(
     "/notifications",
     response_model=NotificationList,
-    summary="The notifications of one applicant, with their state (staff)",
+    summary="The notifications of one applicant, with their state (admin, auditor)",
 )
 async def list_notifications(
-    applicant_id: Annotated[uuid.UUID, Query()], app: App, _: Staff
+    applicant_id: Annotated[uuid.UUID, Query()], app: App, _: Reader
 ) -> Any:
     found = await asyncio.to_thread(app.notifications_of, applicant_id)
     return NotificationList(
@@ -81,20 +86,26 @@ async def list_notifications(
     "/notifications/{notification_id}/resend",
     status_code=202,
     response_model=NotificationView,
-    summary="Send a message again, e.g. one the applicant lost (staff)",
+    summary="Send a message again, e.g. one the applicant lost (admin)",
+    responses={
+        429: {
+            "model": ErrorResponse,
+            "description": "Resent too often lately; Retry-After says when it may be.",
+        }
+    },
 )
-async def resend(notification_id: uuid.UUID, app: App, staff: Staff, cid: NewFlow) -> Any:
+async def resend(notification_id: uuid.UUID, app: App, staff: Resender, cid: NewFlow) -> Any:
     notification = await asyncio.to_thread(app.request_resend, notification_id, staff, cid)
     return NotificationView.of(notification)
 
 
-def build_http_api(app: NotificationsApplication, staff_token: str) -> FastAPI:
+def build_http_api(app: NotificationsApplication, gate: Gate) -> FastAPI:
     return build_app(
         title="JIP notifications",
         description="The e-mails the Japan Internship Program office sends applicants "
         "(application received, documents complete, interview results, match) and "
         "inquiry answers: which went out, and when.",
         routers=[router],
-        staff_token=staff_token,
+        gate=gate,
         application=app,
     )

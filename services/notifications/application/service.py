@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate
 from events import matching, registration, screening
 from events.envelope import Envelope
 from kernel.actor import Actor
-from kernel.rules import NotFound
+from kernel.rules import LimitReached, NotFound
 from runtime.application import ServiceApplication
 from runtime.mail import (
     Accepted,
@@ -32,8 +32,10 @@ from runtime.mail import (
     undeliverable_of,
 )
 from services.notifications.domain.notification import (
+    DEFAULT_RESEND_LIMIT,
     FAILED,
     Notification,
+    ResendLimit,
     notification_id_for,
 )
 from services.notifications.domain.path import why_not_yet
@@ -76,10 +78,15 @@ class NotificationsApplication(ServiceApplication):
     name = "notifications"
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, clock: Clock = lambda: datetime.now(UTC)
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+        resend_limit: ResendLimit = DEFAULT_RESEND_LIMIT,
     ) -> None:
         super().__init__(env)
         self.clock = clock
+        self.resend_limit = resend_limit
 
     # -- the policy --------------------------------------------------------------------
     # Each reaction loads what it touches through `_Effects`, which records it all with
@@ -316,7 +323,13 @@ class NotificationsApplication(ServiceApplication):
 
         def attempt() -> Notification:
             notification = self.get_notification(notification_id)
-            notification.request_resend(actor["id"], correlation_id, actor)
+            try:
+                notification.request_resend(
+                    actor["id"], correlation_id, actor, at=self.clock(), limit=self.resend_limit
+                )
+            except LimitReached:
+                self.save(notification)  # the refusal, recorded
+                raise
             self.save(notification)
             return notification
 

@@ -8,6 +8,7 @@ published or read twice never owes a second message. Its life:
                                                 pending --(deferred)--> retrying
                                                retrying --(sent | refused | deferred)--> ...
                           sent | failed --(resend requested)--> pending
+                          sent | failed --(resend refused: limit reached)--> unchanged
 
 A deferral (the mail server said "not now" for this message) schedules its own retry;
 after the last one allowed the message counts as refused. Either way the failure is
@@ -17,13 +18,14 @@ recorded here, in the log, for the office to see.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
-from kernel.rules import require
+from kernel.rules import LimitReached, require
 from services.notifications.domain.path import MailOnPath, Step, step_of
 
 AWAITING_RECIPIENT: Final = "awaiting_recipient"
@@ -73,6 +75,9 @@ class Notification(Aggregate):
         #: Deferrals of the current sending, and when it is tried again.
         self.deferrals = 0
         self.retry_at: datetime | None = None
+        #: When the office asked for each resend (those asked before the time was
+        #: recorded are not known).
+        self.resends_requested_at: list[datetime] = []
 
     @classmethod
     def request(
@@ -239,16 +244,48 @@ class Notification(Aggregate):
         self.retry_at = retry_at
         self.failure = reason
 
-    def request_resend(self, requested_by: str, correlation_id: uuid.UUID, actor: Actor) -> None:
-        """The office asks for a message to be sent again (lost, deleted, refused)."""
+    def request_resend(
+        self,
+        requested_by: str,
+        correlation_id: uuid.UUID,
+        actor: Actor,
+        *,
+        at: datetime | None = None,
+        limit: ResendLimit | None = None,
+    ) -> None:
+        """The office asks for a message to be sent again (lost, deleted, refused), at
+        most `limit.resends` times in any `limit.per`. A refusal for the limit is
+        recorded (who asked, when) before it is raised: save the notification anyway."""
         require(
             self.state in (SENT, FAILED),
             "notification_id",
             f"this message is {self.state.replace('_', ' ')}; it will be sent without asking",
             conflict=True,
         )
+        if limit is not None and at is not None:
+            recent = [t for t in self.resends_requested_at if t > at - limit.per]
+            if len(recent) >= limit.resends:
+                again_at = min(recent) + limit.per
+                self._resend_refused(
+                    requested_by=requested_by,
+                    refused_at=at,
+                    correlation_id=correlation_id,
+                    causation_id=None,
+                    actor=actor,
+                )
+                raise LimitReached(
+                    "notification_id",
+                    f"this message may be resent at most {limit.resends} times in "
+                    f"{_hours(limit.per)}; it may be resent again after "
+                    f"{again_at.isoformat(timespec='seconds')}",
+                    retry_after_seconds=max(1, int((again_at - at).total_seconds()) + 1),
+                )
         self._resend_requested(
-            requested_by=requested_by, correlation_id=correlation_id, causation_id=None, actor=actor
+            requested_by=requested_by,
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
+            requested_at=at,
         )
 
     @event("ResendRequested")
@@ -258,10 +295,42 @@ class Notification(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        requested_at: datetime | None = None,
     ) -> None:
         self.state = PENDING
         self.deferrals = 0
         self.retry_at = None
+        if requested_at is not None:
+            self.resends_requested_at.append(requested_at)
+
+    @event("ResendRefused")
+    def _resend_refused(
+        self,
+        requested_by: str,
+        refused_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        """A resend the limit refused: kept in the log, for the office to see who asked."""
+
+
+@dataclass(frozen=True)
+class ResendLimit:
+    """How often the office may have one message sent again: each resend is a real
+    e-mail to a person (one was once resent about 90 times)."""
+
+    resends: int
+    per: timedelta
+
+
+#: Three resends per message in any 24 hours (the notifications settings may change it).
+DEFAULT_RESEND_LIMIT = ResendLimit(resends=3, per=timedelta(hours=24))
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} hours" if hours != 24 else "24 hours"
 
 
 #: Events after which a notification may have become sendable: what the mailer watches.

@@ -19,6 +19,7 @@ from kernel import actor as acting
 from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication, conflict_retried
+from runtime.identity import TokenIssuer
 from services.registration.application.tokens import TokenSigner
 from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
 from services.registration.domain.cohort import Cohort, cohort_aggregate_id
@@ -35,11 +36,15 @@ class RegistrationApplication(ServiceApplication):
         env: dict[str, str] | None = None,
         *,
         signer: TokenSigner,
+        applicant_tokens: TokenIssuer | None = None,
+        applicant_token_valid_for: timedelta = timedelta(days=30),
         link_valid_for: timedelta = timedelta(days=7),
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(env)
         self.signer = signer
+        self.applicant_tokens = applicant_tokens
+        self.applicant_token_valid_for = applicant_token_valid_for
         self.link_valid_for = link_valid_for
         self.clock = clock
 
@@ -113,12 +118,15 @@ class RegistrationApplication(ServiceApplication):
         self, cohort_id: str, email: str, correlation_id: uuid.UUID
     ) -> None:
         """A new link for an address that lost or let expire its link. Silent when the
-        address is unknown, so the endpoint cannot be used to probe for applicants."""
+        address is unknown and when its application is already registered (a link would
+        be of no use), so that the endpoint cannot be used to learn who applied."""
         claim_id = EmailClaim.id_for(cohort_id, email)
         claim = self.find(claim_id, EmailClaim)
         if claim is None:
             return
         applicant = self.get_applicant(claim.applicant_id)
+        if applicant.details is not None:
+            return
         applicant.issue_registration_link(
             self.clock(), self.link_valid_for, correlation_id, acting.applicant(applicant.id)
         )
@@ -142,10 +150,14 @@ class RegistrationApplication(ServiceApplication):
         return self.signer.sign("registration-link", applicant_id, link_number)
 
     def access_token(self, applicant_id: uuid.UUID) -> str:
-        return self.signer.sign("applicant-access", applicant_id, 1)
-
-    def authenticate_applicant(self, token: str) -> uuid.UUID:
-        return self.signer.verify("applicant-access", token, field="authorization").applicant_id
+        """A bearer token for the applicant's own endpoints (in every service), signed
+        with registration's own key, for `applicant_token_valid_for`."""
+        if self.applicant_tokens is None:
+            raise RuntimeError("this registration application issues no access tokens")
+        issued = self.applicant_tokens.issue(
+            "applicant", str(applicant_id), self.applicant_token_valid_for, now=self.clock()
+        )
+        return issued.token
 
     def register(
         self, token: str, details: dict[str, Any], correlation_id: uuid.UUID

@@ -1,10 +1,11 @@
-"""Registration links and applicant access tokens: HMAC-signed, never stored.
+"""Registration links: HMAC-signed, never stored. (An applicant's access token, given
+when they register, is a JWT signed with registration's own key: see runtime.identity.)
 
 A token is `<applicant id>.<serial>.<signature>`, the signature an HMAC-SHA256 over the
 purpose, the applicant id and the serial with the service's secret. Nothing secret is
 ever written to the event store: the store holds only the serial and the expiry, and
-the token is derived again when the link e-mail is (re)sent. Purpose in the MAC makes a
-registration link useless as an access token and vice versa.
+the token is derived again when the link e-mail is (re)sent. The purpose is in the MAC so
+that a token made for something else can never pass for a link.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 
 from kernel.rules import RuleViolation
 
-Purpose = Literal["registration-link", "applicant-access"]
+Purpose = Literal["registration-link"]
 
 
 @dataclass(frozen=True)

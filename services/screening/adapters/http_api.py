@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.screening import InterviewLanguage, InterviewStage
-from runtime.http import ERROR_RESPONSES, ContinuedFlow, Staff, application, build_app
+from runtime.http import ERROR_RESPONSES, ContinuedFlow, application, build_app, staff_in
+from runtime.identity import Gate
 from services.screening.application.service import ScreeningApplication
 from services.screening.domain.case import ScreeningCase
 
@@ -108,6 +109,10 @@ def case_view(case: ScreeningCase) -> CaseView:
 
 
 App = Annotated[ScreeningApplication, Depends(application)]
+#: Who may record an interview's result.
+Interviewer = staff_in("interviewer", "admin")
+#: Who may read a case.
+CaseReader = staff_in("screener", "interviewer", "admin", "auditor")
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
@@ -115,14 +120,14 @@ router = APIRouter(responses=ERROR_RESPONSES)
     "/cases/{applicant_id}/interviews",
     status_code=201,
     response_model=InterviewRecorded,
-    summary="Record the result of an interview (staff)",
+    summary="Record the result of an interview (interviewer, admin)",
     responses={200: {"model": InterviewRecorded, "description": "Already recorded."}},
 )
 async def record_interview(
     applicant_id: uuid.UUID,
     body: InterviewResult,
     app: App,
-    staff: Staff,
+    staff: Interviewer,
     cid: ContinuedFlow,
     response: Response,
 ) -> Any:
@@ -150,17 +155,21 @@ async def record_interview(
     )
 
 
-@router.get("/cases/{applicant_id}", response_model=CaseView, summary="A screening case (staff)")
-async def get_case(applicant_id: uuid.UUID, app: App, _: Staff) -> Any:
+@router.get(
+    "/cases/{applicant_id}",
+    response_model=CaseView,
+    summary="A screening case (screener, interviewer, admin, auditor)",
+)
+async def get_case(applicant_id: uuid.UUID, app: App, _: CaseReader) -> Any:
     return case_view(await asyncio.to_thread(app.get_case, applicant_id))
 
 
-def build_http_api(app: ScreeningApplication, staff_token: str) -> FastAPI:
+def build_http_api(app: ScreeningApplication, gate: Gate) -> FastAPI:
     return build_app(
         title="JIP screening",
         description="Screening cases of the Japan Internship Program: documents, "
         "eligibility, amendments and the first and second interviews (office staff).",
         routers=[router],
-        staff_token=staff_token,
+        gate=gate,
         application=app,
     )

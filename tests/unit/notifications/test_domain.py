@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kernel import actor as acting
-from kernel.rules import RuleViolation
+from kernel.rules import LimitReached, RuleViolation
 from services.notifications.domain.notification import (
     AWAITING_RECIPIENT,
     FAILED,
@@ -14,6 +14,7 @@ from services.notifications.domain.notification import (
     RETRYING,
     SENT,
     Notification,
+    ResendLimit,
     notification_id_for,
 )
 from services.notifications.domain.recipient import Recipient
@@ -141,6 +142,31 @@ def test_the_office_cannot_resend_a_message_that_is_still_on_its_way():
     with pytest.raises(RuleViolation) as refused:
         notification.request_resend("office-staff", CID, actor=ACTOR)
     assert refused.value.conflict and "awaiting recipient" in refused.value.reason
+
+
+def test_a_message_is_resent_at_most_as_often_as_the_limit_allows_in_any_day():
+    limit = ResendLimit(resends=2, per=timedelta(hours=24))
+    notification = owed_to(a_recipient())
+    notification.record_sent(T0, notification.next_message_id("jip.example"), actor=ACTOR)
+    for hours in (1, 2):
+        notification.request_resend(
+            "office-staff", CID, ACTOR, at=T0 + timedelta(hours=hours), limit=limit
+        )
+        notification.record_sent(T0, notification.next_message_id("jip.example"), actor=ACTOR)
+    # a third resend within 24 hours of the first is refused, and the refusal recorded
+    with pytest.raises(LimitReached) as refused:
+        notification.request_resend(
+            "office-staff", CID, ACTOR, at=T0 + timedelta(hours=5), limit=limit
+        )
+    assert refused.value.retry_after_seconds == 20 * 3600 + 1
+    assert "at most 2 times in 24 hours" in refused.value.reason
+    assert type(notification.collect_events()[-1]).__name__ == "ResendRefused"
+    assert notification.state == SENT
+    # once the first resend is a day old, one more is allowed
+    notification.request_resend(
+        "office-staff", CID, ACTOR, at=T0 + timedelta(hours=25), limit=limit
+    )
+    assert notification.sendable
 
 
 def test_a_refused_recipient_sets_the_message_aside_for_the_office_to_resend():

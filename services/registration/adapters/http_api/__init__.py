@@ -9,6 +9,7 @@ Every error is JSON naming the field and the reason, never echoing the input bac
 from fastapi import FastAPI
 
 from runtime.http import build_app
+from runtime.identity import Gate
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api import (
     amendments,
@@ -26,7 +27,7 @@ def build_http_api(
     app: RegistrationApplication,
     document_store: DocumentStore,
     status_view: StatusView,
-    staff_token: str,
+    gate: Gate,
 ) -> FastAPI:
     api = build_app(
         title="JIP registration",
@@ -40,7 +41,7 @@ def build_http_api(
             amendments.router,
             inquiries.router,
         ],
-        staff_token=staff_token,
+        gate=gate,
         application=app,
         documents=document_store,
         status_view=status_view,

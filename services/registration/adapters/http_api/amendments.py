@@ -9,10 +9,13 @@ from fastapi import APIRouter
 from pydantic import MISSING, BaseModel, Field
 
 from events.registration import Education, LanguageProficiency
-from runtime.http import ERROR_RESPONSES, NewFlow, Staff
+from runtime.http import ERROR_RESPONSES, NewFlow, staff_in
 from services.registration.adapters.http_api.dependencies import App, Country, Strict
 
 router = APIRouter(responses=ERROR_RESPONSES)
+
+#: Who may amend an applicant's details.
+Amender = staff_in("screener", "privacy_officer", "admin")
 
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -44,10 +47,11 @@ class Amended(BaseModel):
 @router.post(
     "/applicants/{applicant_id}/amendments",
     response_model=Amended,
-    summary="Record a change of an applicant's details, with its reason (staff)",
+    summary="Record a change of an applicant's details, with its reason "
+    "(screener, privacy officer, admin)",
 )
 async def amend(
-    applicant_id: uuid.UUID, body: AmendmentRequest, app: App, staff: Staff, cid: NewFlow
+    applicant_id: uuid.UUID, body: AmendmentRequest, app: App, staff: Amender, cid: NewFlow
 ) -> Any:
     changes = body.changes.model_dump(mode="json", exclude_unset=True)
     amended = await asyncio.to_thread(

@@ -8,10 +8,13 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, Field
 
 from events.registration import CohortId, CohortRules, Course
-from runtime.http import ERROR_RESPONSES, NewFlow, Staff
+from runtime.http import ERROR_RESPONSES, NewFlow, staff_in
 from services.registration.adapters.http_api.dependencies import App, Strict
 
 router = APIRouter(responses=ERROR_RESPONSES)
+
+#: Who may open a cohort.
+Opener = staff_in("admin")
 
 
 class CohortSpec(Strict):
@@ -35,9 +38,9 @@ class CohortOpenedResponse(BaseModel):
     "/cohorts",
     status_code=201,
     response_model=CohortOpenedResponse,
-    summary="Open a cohort with its calendar, courses and rules (staff)",
+    summary="Open a cohort with its calendar, courses and rules (admin)",
 )
-async def open_cohort(spec: CohortSpec, app: App, staff: Staff, cid: NewFlow) -> Any:
+async def open_cohort(spec: CohortSpec, app: App, staff: Opener, cid: NewFlow) -> Any:
     data = spec.model_dump(mode="python")
     data["courses"] = [c.model_dump(mode="json") for c in spec.courses]
     data["rules"] = spec.rules.model_dump(mode="json")

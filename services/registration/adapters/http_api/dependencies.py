@@ -1,5 +1,6 @@
 """What registration's routers share: the application, the document store, the status
-read model, the acting applicant, and the field types of its forms."""
+read model, the acting applicant (`Applicant`, from runtime.http) and their id, and the
+field types of its forms."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 
@@ -7,11 +8,10 @@ import uuid
 from typing import Annotated
 
 import pycountry
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from kernel.actor import Actor
-from runtime.http import application, authenticated_applicant
+from runtime.http import Applicant, application
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.status_view import StatusView
 from services.registration.application.service import RegistrationApplication
@@ -31,14 +31,6 @@ async def _status_view(request: Request) -> StatusView:
 
 Documents = Annotated[DocumentStore, Depends(_documents)]
 Statuses = Annotated[StatusView, Depends(_status_view)]
-
-
-async def _applicant(app: App, authorization: Annotated[str | None, Header()] = None) -> Actor:
-    return authenticated_applicant(app.authenticate_applicant, authorization)
-
-
-#: The applicant acting on their own application, by the access token registration gave.
-Applicant = Annotated[Actor, Depends(_applicant)]
 
 
 async def _applicant_id(applicant: Applicant) -> uuid.UUID:

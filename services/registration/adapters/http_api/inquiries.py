@@ -8,10 +8,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, EmailStr, Field
 
 from kernel.rules import RuleViolation
-from runtime.http import ERROR_RESPONSES, NewFlow, Staff
+from runtime.http import ERROR_RESPONSES, NewFlow, staff_in
 from services.registration.adapters.http_api.dependencies import App, Country, Strict
 
 router = APIRouter(responses=ERROR_RESPONSES)
+
+#: Who may answer an inquiry in the office's name.
+Answerer = staff_in("admin")
 
 
 class InquiryForm(Strict):
@@ -47,8 +50,8 @@ async def inquire(form: InquiryForm, app: App, cid: NewFlow) -> Any:
     return InquiryReceipt(inquiry_id=inquiry_id)
 
 
-@router.post("/inquiries/{inquiry_id}/answer", status_code=204, summary="Answer an inquiry (staff)")
+@router.post("/inquiries/{inquiry_id}/answer", status_code=204, summary="Answer an inquiry (admin)")
 async def answer(
-    inquiry_id: uuid.UUID, body: InquiryAnswer, app: App, staff: Staff, cid: NewFlow
+    inquiry_id: uuid.UUID, body: InquiryAnswer, app: App, staff: Answerer, cid: NewFlow
 ) -> None:
     await asyncio.to_thread(app.answer_inquiry, inquiry_id, body.answer, staff, cid)

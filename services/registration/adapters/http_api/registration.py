@@ -57,7 +57,9 @@ class RegistrationLinkView(BaseModel):
 
 class RegistrationResponse(BaseModel):
     applicant_id: uuid.UUID
-    access_token: str = Field(description="Bearer token for the applicant's own endpoints.")
+    access_token: str = Field(
+        description="Bearer token (JWT) for the applicant's own endpoints, in every service."
+    )
     outstanding_documents: list[str]
 
 

@@ -1,0 +1,3 @@
+from runtime.identity.cli import cli
+
+cli()
