@@ -162,6 +162,7 @@ def start(settings: InfraSettings) -> StartResult:
         )
     already = cluster.running
     if not already:
+        _configure(cluster)
         if port_is_open(settings.pg_host, settings.pg_port):
             raise InfraError(
                 f"port {settings.pg_port} is taken by a process that is not PostgreSQL "
@@ -193,6 +194,27 @@ def start(settings: InfraSettings) -> StartResult:
     where = f"{settings.pg_host}:{settings.pg_port}"
     detail = f"already running on {where}" if already else f"started on {where}"
     return StartResult("postgres", already, pid, detail)
+
+
+#: What the project needs of the cluster beyond Debian's defaults, applied when infra
+#: starts it. Four services each hold about 15-20 connections (event store pool,
+#: read-model pool, followers' leases, key store, revocations), a test session runs them
+#: all, and two checkouts may run their suites at once: Debian's 100 ran out ("remaining
+#: connection slots are reserved for non-replication superuser connections").
+CLUSTER_SETTINGS = "# Written by the JIP project's infra (infra/postgres.py).\nmax_connections = 400\n"
+
+
+def _configure(cluster: Cluster) -> None:
+    conf_d = Path(f"/etc/postgresql/{cluster.version}/{cluster.name}/conf.d")
+    if not conf_d.is_dir():
+        return
+    target = conf_d / "jip.conf"
+    try:
+        if not target.exists() or target.read_text() != CLUSTER_SETTINGS:
+            target.write_text(CLUSTER_SETTINGS)
+    except PermissionError:
+        # Not root: the cluster keeps its own settings (enough for one test session).
+        pass
 
 
 def _postmaster_pid(cluster: Cluster) -> int | None:
