@@ -201,7 +201,9 @@ def start(settings: InfraSettings) -> StartResult:
 #: read-model pool, followers' leases, key store, revocations), a test session runs them
 #: all, and two checkouts may run their suites at once: Debian's 100 ran out ("remaining
 #: connection slots are reserved for non-replication superuser connections").
-CLUSTER_SETTINGS = "# Written by the JIP project's infra (infra/postgres.py).\nmax_connections = 400\n"
+CLUSTER_SETTINGS = (
+    "# Written by the JIP project's infra (infra/postgres.py).\nmax_connections = 400\n"
+)
 
 
 def _configure(cluster: Cluster) -> None:
