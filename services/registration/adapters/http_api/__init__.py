@@ -15,6 +15,7 @@ from services.registration.adapters.http_api import (
     cohorts,
     documents,
     inquiries,
+    privacy,
     registration,
     status,
 )
@@ -27,11 +28,13 @@ def build_http_api(
     document_store: DocumentStore,
     status_view: StatusView,
     staff_token: str,
+    disclosure: privacy.Disclosure,
 ) -> FastAPI:
     api = build_app(
         title="JIP registration",
         description="Cohorts, pre-registration, full registration, documents, status, "
-        "amendments and inquiries of the Japan Internship Program.",
+        "amendments, inquiries and the rights of the privacy policy of the Japan Internship "
+        "Program.",
         routers=[
             cohorts.router,
             registration.router,
@@ -39,11 +42,13 @@ def build_http_api(
             status.router,
             amendments.router,
             inquiries.router,
+            privacy.router,
         ],
         staff_token=staff_token,
         application=app,
         documents=document_store,
         status_view=status_view,
+        disclosure=disclosure,
     )
     api.add_middleware(
         documents.RefuseOversizedUploads, limit=documents.max_upload_bytes(document_store)

@@ -3,6 +3,7 @@ read model, the acting applicant, and the field types of its forms."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 
+import asyncio
 import uuid
 from typing import Annotated
 
@@ -34,7 +35,10 @@ Statuses = Annotated[StatusView, Depends(_status_view)]
 
 
 async def _applicant(app: App, authorization: Annotated[str | None, Header()] = None) -> Actor:
-    return authenticated_applicant(app.authenticate_applicant, authorization)
+    # In a thread: an erased applicant's token is refused, which reads the store.
+    return await asyncio.to_thread(
+        authenticated_applicant, app.authenticate_applicant, authorization
+    )
 
 
 #: The applicant acting on their own application, by the access token registration gave.
