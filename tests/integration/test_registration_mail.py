@@ -28,12 +28,19 @@ from services.registration.adapters.mail import (
     undeliverable_links,
 )
 from services.registration.application.service import RegistrationApplication
-from services.registration.application.tokens import TokenSigner
 from services.registration.bootstrap import bootstrap, build_application
 from services.registration.domain.applicant import EmailClaim
 from services.registration.settings import RegistrationSettings
+from tests.in_memory import registration_in_memory
 from tests.smtp_servers import MisbehavingHandler, free_port, smtp_server
-from tests.support import database_of, eventually, fresh_cohort_id, running, service_env
+from tests.support import (
+    database_of,
+    eventually,
+    fresh_cohort_id,
+    keystore_settings,
+    running,
+    service_env,
+)
 
 SENDER = "JIP <office@jip.example>"
 QUICK_RETRIES = RetrySchedule(first=timedelta(milliseconds=50), attempts=50)
@@ -61,10 +68,7 @@ def cohort_spec(cohort_id: str = "FY2025") -> dict:
 
 
 def registration_with_applicants(*addresses: str) -> RegistrationApplication:
-    app = RegistrationApplication(
-        {"PERSISTENCE_MODULE": "eventsourcing.popo"},
-        signer=TokenSigner(b"a-test-secret-of-enough-length"),
-    )
+    app = registration_in_memory()
     app.open_cohort(cohort_spec(), acting.staff("staff-017", role="admin"), uuid.uuid4())
     for address in addresses:
         app.preregister("FY2025", address, uuid.uuid4())
@@ -74,8 +78,8 @@ def registration_with_applicants(*addresses: str) -> RegistrationApplication:
 def link_delivery(
     app: RegistrationApplication, address: str, cohort_id: str = "FY2025"
 ) -> MailDelivery | None:
-    claim = app.find(EmailClaim.id_for(cohort_id, address), EmailClaim)
-    assert claim is not None
+    claim = app.find(app.claim_id_of(cohort_id, address), EmailClaim)
+    assert claim is not None and claim.applicant_id is not None
     applicant = app.get_applicant(claim.applicant_id)
     return app.find(link_message_key(applicant.id, applicant.link_number), MailDelivery)
 
@@ -178,6 +182,7 @@ def settings_for(infra: InfraSettings, *, smtp_port: int, **extra: object) -> Re
         pg_password=infra.pg_password,
         smtp_port=smtp_port,
         link_secret="a-test-secret-of-enough-length",
+        **keystore_settings(infra),
     )
 
 
@@ -279,8 +284,8 @@ async def test_a_deferred_link_replaced_by_a_newer_one_is_not_sent_after_it():
 def applicant_of(infra: InfraSettings, cohort_id: str, address: str) -> uuid.UUID:
     app = build_application(settings_for(infra, smtp_port=0))
     try:
-        claim = app.find(EmailClaim.id_for(cohort_id, address), EmailClaim)
-        assert claim is not None
+        claim = app.find(app.claim_id_of(cohort_id, address), EmailClaim)
+        assert claim is not None and claim.applicant_id is not None
         return claim.applicant_id
     finally:
         app.close()
