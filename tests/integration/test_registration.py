@@ -20,8 +20,8 @@ from eventsourcing.persistence import IntegrityError
 
 from events import topics
 from events.chain import ChainBreak, verify_chain
-from infra import InfraSettings
 from events.privacy import is_sealed
+from infra import InfraSettings
 from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
 from services.registration.application.service import RegistrationApplication
