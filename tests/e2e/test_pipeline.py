@@ -113,17 +113,22 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
 
         # One HTTP request ...
         address = f"e2e-{uuid.uuid4().hex[:10]}@example.org"
+        flow = str(uuid.uuid4())
         r = await http.post(
-            f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": address}
+            f"{registration}/cohorts/{cohort_id}/preregistrations",
+            json={"email": address},
+            headers={"X-Correlation-ID": flow},
         )
         assert r.status_code == 202
-        # ... becomes an event on Kafka, read back by an independent consumer ...
+        # ... becomes an event on Kafka (the address sealed), read back by an independent
+        # consumer ...
         preregistered = await wait_for_event(
             infra,
             topics.REGISTRATION,
             "ApplicantPreregistered",
-            lambda e: e["payload"]["email"] == address,
+            lambda e: e["correlation_id"] == flow,
         )
+        assert address not in str(preregistered)
         applicant_id = preregistered["payload"]["applicant_id"]
         # ... which was first an event in registration's store in PostgreSQL ...
         assert stored_event_types(infra, applicant_id)[:2] == [
