@@ -143,6 +143,38 @@ async def test_an_address_with_non_ascii_characters_goes_when_the_server_offers_
     assert [str(m["To"]) for m in server.accepted] == ["nguyễn@example.org"]
 
 
+async def test_no_link_goes_to_an_erased_or_suspended_applicant_and_neither_is_retried():
+    # given three links owed, of which one applicant was erased and one suspended at the
+    # office's hands before the mailer read them
+    app = registration_with_applicants(
+        "erased-ana@example.org", "suspended-ben@example.org", "budi@example.org"
+    )
+    officer = acting.staff("staff-023", role="privacy_officer")
+    for address, right in [
+        ("erased-ana@example.org", "deletion"),
+        ("suspended-ben@example.org", "suspension_of_use"),
+    ]:
+        applicant_id = app.find(app.claim_id_of("FY2025", address), EmailClaim).applicant_id
+        app.make_privacy_request(
+            applicant_id, right, "privacy_officer", "passport seen", None, officer, uuid.uuid4()
+        )
+    server = MisbehavingHandler()
+    with smtp_server(server) as port:
+        mailer = RegistrationLinkMailer(
+            app, Smtp("127.0.0.1", port, SENDER), "http://jip.example", schedule=QUICK_RETRIES
+        )
+        # when the mailer goes through the log
+        await mailer.step()
+    # then only the third link is sent; the others are settled as not sendable, with
+    # the reason, and nothing waits to be retried
+    assert [str(m["To"]) for m in server.accepted] == ["budi@example.org"]
+    assert sorted(u.reason for u in undeliverable_links(app)) == [
+        "not sent: the applicant's data was erased",
+        "not sent: the use of the applicant's data is suspended",
+    ]
+    assert mailer.waiting == 0
+
+
 async def test_a_mail_server_that_is_down_delays_the_link_without_losing_it(caplog):
     app = registration_with_applicants("mai@example.org")
     port = free_port()
