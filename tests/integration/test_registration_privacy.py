@@ -436,7 +436,7 @@ async def test_disclosure_then_deletion_leaves_nothing_readable_and_the_trail_ve
         e for key, e in await read_topic(infra, topics.REGISTRATION) if key == applicant_id.encode()
     ]
     stored = stored_text(infra)
-    assert applicant_id in stored and "SubjectErased" in stored, "the search reads the store"
+    assert applicant_id in stored and "Applicant.Erased" in stored, "the search reads the store"
     opened_topic = str(vault.reveal(published))
     for value in person.values():
         assert value not in str(published) and value not in stored, value
