@@ -30,6 +30,7 @@ from runtime.privacy_api import subject_records_router
 from runtime.process import ServiceProcess
 from services.registration.application.service import RegistrationApplication
 from services.registration.bootstrap import bootstrap
+from services.registration.domain.applicant import EmailClaim
 from tests.integration.test_registration import (
     PDF,
     STAFF,
@@ -250,7 +251,7 @@ async def test_no_registration_link_goes_to_an_applicant_whose_use_is_suspended(
     await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": person.email})
     await token_from_link_mail(mailbox, person.email)
     app = app_of(registration)
-    claim = app.find(app.claim_id_of(cohort_id, person.email), _claim_type())
+    claim = app.find(app.claim_id_of(cohort_id, person.email), EmailClaim)
     applicant_id = str(claim.applicant_id)
 
     # The applicant has no access token before registering: the office records the
@@ -284,12 +285,6 @@ async def test_no_registration_link_goes_to_an_applicant_whose_use_is_suspended(
     refused = await eventually(not_sendable, what="the link recorded as not sendable")
     assert "suspended" in refused["reason"]
     assert len(mailbox.messages_to(person.email)) == 1, "only the first link was sent"
-
-
-def _claim_type() -> type:
-    from services.registration.domain.applicant import EmailClaim
-
-    return EmailClaim
 
 
 # -- amendment and addition ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from kernel.actor import Actor
-from kernel.rules import NotFound, RuleViolation, require
+from kernel.rules import NotFound, require
 from runtime.privacy_api import stored_events_of
 from services.registration.domain.applicant import Applicant, EmailClaim
 from services.registration.domain.inquiry import Inquiry
@@ -301,6 +301,3 @@ def _answer_of(request: PrivacyRequest, request_id: uuid.UUID) -> PrivacyAnswer:
         outcome=request.outcome or "pending",
         outcome_reason=request.outcome_reason,
     )
-
-
-__all__ = ["PrivacyAnswer", "PrivacyCommands", "RuleViolation"]

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 import httpx
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from kernel.actor import Actor
@@ -315,6 +314,3 @@ async def refuse(
         app.refuse_privacy_request, request_id, body.reason, officer, cid
     )
     return _view(answer)
-
-
-__all__ = ["Disclosure", "JSONResponse", "registration_records", "router"]
