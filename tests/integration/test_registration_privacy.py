@@ -214,6 +214,9 @@ async def test_the_applicant_suspends_and_resumes_use_and_stops_third_party_prov
     resumed = await client.post(
         "/privacy/requests", json={"right": "resumption_of_use"}, headers=me
     )
+    provided = await client.post(
+        "/privacy/requests", json={"right": "resumption_of_third_party_provision"}, headers=me
+    )
     again = await client.post("/privacy/requests", json={"right": "resumption_of_use"}, headers=me)
     assert again.json()["outcome"] == "done"
     assert again.json()["outcome_reason"] == "no change: it already stood so"
@@ -226,16 +229,17 @@ async def test_the_applicant_suspends_and_resumes_use_and_stops_third_party_prov
             if e.get("event_type") == "ProcessingRestricted"
             and e["payload"]["subject_id"] == applicant["applicant_id"]
         ]
-        return found if len(found) == 3 else None
+        return found if len(found) == 4 else None
 
     flags = [
         (p["use_suspended"], p["third_party_provision_stopped"], p["request_id"])
-        for p in await eventually(restrictions, what="three restrictions")
+        for p in await eventually(restrictions, what="four restrictions")
     ]
     assert flags == [
         (True, False, suspended.json()["request_id"]),
         (True, True, stopped.json()["request_id"]),
         (False, True, resumed.json()["request_id"]),
+        (False, False, provided.json()["request_id"]),
     ]
     answer = (await answered(infra, suspended.json()["request_id"]))["payload"]
     assert answer["right"] == "suspension_of_use" and answer["outcome"] == "done"
