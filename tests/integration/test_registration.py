@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -59,9 +59,12 @@ async def registration(infra: InfraSettings, tmp_path_factory) -> AsyncIterator[
 
 
 @pytest.fixture(scope="module")
-def vault(infra: InfraSettings) -> PersonalData:
+def vault(infra: InfraSettings) -> Iterator[PersonalData]:
     """The key store, as a subscriber allowed to open personal values has it."""
-    return personal_data(infra)
+    # Closed after the module: the PostgreSQL server's connections are shared.
+    data = personal_data(infra)
+    yield data
+    data.close()
 
 
 @pytest.fixture

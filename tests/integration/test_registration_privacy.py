@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -57,8 +57,11 @@ PEER_NOTES: dict[uuid.UUID, str] = {}
 
 
 @pytest.fixture(scope="module")
-def vault(infra: InfraSettings) -> PersonalData:
-    return personal_data(infra)
+def vault(infra: InfraSettings) -> Iterator[PersonalData]:
+    # Closed after the module: the PostgreSQL server's connections are shared.
+    data = personal_data(infra)
+    yield data
+    data.close()
 
 
 @pytest.fixture(scope="module")

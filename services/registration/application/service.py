@@ -290,9 +290,8 @@ class RegistrationApplication(PrivacyCommands, ServiceApplication):
             unchanged = (
                 applicant.details is not None
                 and not applicant.erased
-                and all(
-                    self.personal.reveal(applicant.details.get(k)) == v for k, v in changes.items()
-                )
+                # Opened together: one key lookup.
+                and self.personal.reveal({k: applicant.details.get(k) for k in changes}) == changes
             )
             if not unchanged:
                 cohort = self.get_cohort(applicant.cohort_id)
