@@ -570,6 +570,10 @@ async def test_an_inquirer_is_erased_by_the_privacy_officer(client, infra, vault
     inquiry_id = (await client.post("/inquiries", json=form)).json()["inquiry_id"]
     url = f"/privacy/subjects/{inquiry_id}/requests"
     check = {"identity_check": "replied from the address of the inquiry"}
+    disclosed = await client.post(url, json={"right": "disclosure", **check}, headers=STAFF)
+    assert disclosed.status_code == 200, disclosed.text
+    for value in (form["name"], form["email"], form["text"], form["phone"]):
+        assert value in str(disclosed.json()["export"]["services"]["registration"])
     suspend = await client.post(url, json={"right": "suspension_of_use", **check}, headers=STAFF)
     assert suspend.json()["outcome"] == "refused", "restrictions apply to applications"
     erased = await client.post(url, json={"right": "deletion", **check}, headers=STAFF)

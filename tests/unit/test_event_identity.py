@@ -50,7 +50,7 @@ from services.screening.application.publishing import (
 )
 from services.screening.application.service import ScreeningApplication
 from tests.envelopes import golden
-from tests.in_memory import registration_in_memory
+from tests.in_memory import personal_data_in_memory, registration_in_memory
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 OFFICE = staff("staff-017", "admin")
@@ -90,7 +90,10 @@ def of_type(values: Sequence[bytes], event_type: str) -> list[bytes]:
 async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     """service -> (application, translator, what its relay published), for one
     applicant's whole story through all four services."""
-    registration = registration_in_memory(clock=lambda: NOW)
+    # One key store for the whole story, as every service reaches the same one: what
+    # registration seals, the others open.
+    vault = personal_data_in_memory()
+    registration = registration_in_memory(clock=lambda: NOW, personal_data=vault)
     spec = contract.CohortOpenedPayload.model_validate(golden(contract.CohortOpened)["payload"])
     cohort = {
         **spec.model_dump(),
