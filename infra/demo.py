@@ -158,6 +158,7 @@ class Demo:
             }
             registered = self.post("registration", "/registrations", json=form).json()
             journey["applicant_id"] = registered["applicant_id"]
+            journey["access_token"] = registered["access_token"]
             journey["reached"].append("registered")
             if second_ok is None:
                 journey["outstanding"] = registered["outstanding_documents"]
@@ -261,7 +262,24 @@ class Demo:
                 else "you passed the second interview"
             )
             self.wait_for_mail(journey["address"], last_mail)
+        self.erase(next(j for j, a in zip(journeys, APPLICANTS, strict=True) if a[4] is None))
         self.report(journeys)
+
+    def erase(self, journey: dict[str, Any]) -> None:
+        """The applicant who never sent documents asks for the deletion of their data
+        (the privacy policy's right): their key is destroyed, so every copy of their
+        personal values, in every store and on Kafka, reads as erased."""
+        me = {"Authorization": f"Bearer {journey['access_token']}"}
+        answer = self.post(
+            "registration", "/privacy/requests", json={"right": "deletion"}, headers=me
+        ).json()
+        refused = self.http.get(self.urls["registration"] + "/applicants/me/status", headers=me)
+        journey["reached"].append("erased at their request")
+        self.step(
+            f"{journey['name']} asked for the deletion of their data: {answer['outcome']}; "
+            f"their token is now refused ({refused.status_code}), and their name, address "
+            "and date of birth read as [erased] everywhere"
+        )
 
     def report(self, journeys: list[dict[str, Any]]) -> None:
         mails = read_messages(self.infra.mail_dir)

@@ -27,7 +27,7 @@ from runtime.identity.development import (
     development_trust,
 )
 from runtime.identity.tokens import load_signing_key
-from runtime.secrets import development_secret, random_password
+from runtime.secrets import development_secret, random_key_text, random_password
 
 #: Every service, in the order of the pipeline: the one list that infra (databases,
 #: supervisor, demo), the contract generator and the tests read. It is the contract's own
@@ -51,10 +51,13 @@ def service_environment(
     port: int,
     database: str,
     identity: Mapping[str, str],
+    peers: Mapping[str, str] | None = None,
     extra: Mapping[str, str] = {},
 ) -> dict[str, str]:
     """The variables that point one service at the stack (prefix JIP_<SERVICE>_);
-    `identity`: its token verification (and issuing), e.g. `development_identity`."""
+    `identity`: its token verification (and issuing), e.g. `development_identity`;
+    `peers`: the base URL of every service, by name (registration asks the others for
+    their part of a disclosure; default: the default ports)."""
     prefix = f"JIP_{service.upper()}_"
     values = {
         "HTTP_PORT": str(port),
@@ -72,6 +75,10 @@ def service_environment(
         **identity,
         **extra,
     }
+    if service == "registration":
+        urls = peers or {name: f"http://127.0.0.1:{p}" for name, p in DEFAULT_PORTS.items()}
+        others = {name: url for name, url in urls.items() if name != service}
+        values.setdefault("PRIVACY_PEERS", json.dumps(others))
     return {prefix + key: value for key, value in values.items()}
 
 
@@ -93,6 +100,9 @@ def development_identity(
         env["APPLICANT_SIGNING_KEY_FILE"] = str(secrets / SIGNING_KEY_FILES[REGISTRATION_ISSUER])
         env["LINK_SECRET"] = development_secret(
             "registration-link-secret", random_password, secrets
+        ).decode()
+        env["PSEUDONYM_SECRET"] = development_secret(
+            "registration-pseudonym-secret", random_key_text, secrets
         ).decode()
     return env
 

@@ -211,6 +211,10 @@ def service_env(service: str, infra: InfraSettings, **extra: str) -> dict[str, s
         **identity_env(service),
         **extra,
     }
+    if service == "registration":
+        # Where registration asks the others for their part of a disclosure.
+        peers = {s: f"http://127.0.0.1:{HTTP_PORTS[s]}" for s in SERVICES if s != service}
+        env.setdefault("PRIVACY_PEERS", json.dumps(peers))
     return {prefix + k: v for k, v in env.items()}
 
 

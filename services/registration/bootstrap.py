@@ -14,9 +14,12 @@ from runtime.identity.gate import gate_for
 from runtime.identity.tokens import load_signing_key
 from runtime.mail import retry_schedule, smtp_mailer
 from runtime.mail_api import undeliverable_router
+from runtime.privacy import PersonalData
+from runtime.privacy_api import subject_records_router
 from runtime.process import ServiceProcess
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api import build_http_api
+from services.registration.adapters.http_api.privacy import Disclosure, registration_records
 from services.registration.adapters.mail import RegistrationLinkMailer, undeliverable_links
 from services.registration.adapters.status_view import StatusProjector, StatusView
 from services.registration.application.publishing import to_integration_event
@@ -33,6 +36,7 @@ MESSAGING = Messaging(
 
 
 def build_application(settings: RegistrationSettings) -> RegistrationApplication:
+    personal_data = settings.personal_data()
     return RegistrationApplication(
         settings.event_store_env(),
         signer=TokenSigner(settings.link_secret_value()),
@@ -40,11 +44,20 @@ def build_application(settings: RegistrationSettings) -> RegistrationApplication
             REGISTRATION_ISSUER, load_signing_key(settings.applicant_signing_key_pem())
         ),
         applicant_token_valid_for=settings.applicant_token_valid_for,
+        personal_data=personal_data,
+        pseudonym_secret=settings.pseudonym_secret.get_secret_value().encode(),
+        delete_documents=document_store(settings, personal_data).delete_all,
         link_valid_for=settings.link_valid_for,
     )
 
 
-async def connect_status_view(settings: RegistrationSettings) -> StatusView:
+def document_store(settings: RegistrationSettings, personal_data: PersonalData) -> DocumentStore:
+    return DocumentStore(settings.documents_dir, settings.max_document_bytes, personal_data)
+
+
+async def connect_status_view(
+    settings: RegistrationSettings, personal_data: PersonalData
+) -> StatusView:
     pool = await asyncpg.create_pool(
         host=settings.pg_host,
         port=settings.pg_port,
@@ -54,7 +67,7 @@ async def connect_status_view(settings: RegistrationSettings) -> StatusView:
         min_size=1,
         max_size=5,
     )
-    view = StatusView(pool)
+    view = StatusView(pool, personal_data)
     await view.create()
     return view
 
@@ -64,14 +77,28 @@ async def bootstrap(
 ) -> ServiceProcess:
     settings = settings or RegistrationSettings(**overrides)
     app = build_application(settings)
-    view = await connect_status_view(settings)
+    view = await connect_status_view(settings, app.personal)
+    documents = document_store(settings, app.personal)
     http = build_http_api(
         app,
-        DocumentStore(settings.documents_dir, settings.max_document_bytes),
+        documents,
         view,
         await asyncio.to_thread(gate_for, settings),
+        Disclosure(
+            app,
+            lambda subject_id: registration_records(app, documents, view, subject_id),
+            settings.privacy_peers,
+            settings.privacy_peer_timeout,
+        ),
     )
     http.include_router(undeliverable_router(lambda: undeliverable_links(app)))
+    http.include_router(
+        subject_records_router(
+            "registration",
+            lambda subject_id: registration_records(app, documents, view, subject_id),
+            app.personal,
+        )
+    )
     return service_process(
         settings,
         MESSAGING,

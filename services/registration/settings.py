@@ -10,8 +10,12 @@ from pydantic_settings import SettingsConfigDict
 
 from runtime.identity import REGISTRATION_ISSUER
 from runtime.identity.development import development_signing_key_pem
-from runtime.secrets import development_secret, random_password
+from runtime.secrets import development_secret, random_key_text, random_password
 from runtime.settings import MailSettings, ServiceSettings
+
+
+def _development_pseudonym_secret() -> SecretStr:
+    return SecretStr(development_secret("registration-pseudonym-secret", random_key_text).decode())
 
 
 class RegistrationSettings(ServiceSettings, MailSettings):
@@ -55,5 +59,25 @@ class RegistrationSettings(ServiceSettings, MailSettings):
             return self.applicant_signing_key_file.read_text()
         return development_signing_key_pem(REGISTRATION_ISSUER)
 
+    pseudonym_secret: SecretStr = Field(
+        default_factory=_development_pseudonym_secret,
+        description="Keys the hashes that stand for an address or an inquiry in the event "
+        "store (the e-mail claims, the inquiries' ids), so that no one without it can test "
+        "an address against the store. Development default: generated in $JIP_SECRETS_DIR.",
+    )
+
     documents_dir: Path = Path("var/documents")
     max_document_bytes: int = 10 * 1024 * 1024
+
+    privacy_peers: dict[str, str] = Field(
+        default={
+            "screening": "http://127.0.0.1:8002",
+            "matching": "http://127.0.0.1:8003",
+            "notifications": "http://127.0.0.1:8004",
+        },
+        description="The other services' base URLs, asked for their part of a disclosure "
+        "(JSON object: service name -> URL).",
+    )
+    privacy_peer_timeout: float = Field(
+        default=30.0, description="Seconds a peer has to answer its part of a disclosure."
+    )

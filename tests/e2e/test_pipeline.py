@@ -8,53 +8,27 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import psycopg
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from events import topics
 from infra import InfraSettings
-from infra import services as supervisor
+from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
 from tests.support import (
-    HTTP_PORTS,
     STAFF_TOKEN,
     Mailbox,
     body_of,
     database_of,
     fresh_cohort_id,
-    identity_env,
     wait_for_event,
 )
 
-PORTS = {name: port + 100 for name, port in HTTP_PORTS.items()}
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-processes_env: dict[str, dict[str, str]] = {}  # each service's environment, for its CLI
-
-
-@pytest.fixture(scope="module")
-def processes(infra: InfraSettings, tmp_path_factory) -> Iterator[dict[str, str]]:
-    documents = str(tmp_path_factory.mktemp("e2e-documents"))
-    environments = {
-        name: supervisor.service_environment(
-            infra,
-            name,
-            port=PORTS[name],
-            database=database_of(name),
-            identity=identity_env(name),
-            extra={"DOCUMENTS_DIR": documents} if name == "registration" else {},
-        )
-        for name in supervisor.SERVICES
-    }
-    running = supervisor.start(infra, environments)
-    processes_env.update(environments)
-    yield {s.name: s.base_url for s in running}
-    supervisor.stop(running)
 
 
 async def publish_raw(infra: InfraSettings, topic: str, value: bytes) -> None:
@@ -114,17 +88,22 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
 
         # One HTTP request ...
         address = f"e2e-{uuid.uuid4().hex[:10]}@example.org"
+        flow = str(uuid.uuid4())
         r = await http.post(
-            f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": address}
+            f"{registration}/cohorts/{cohort_id}/preregistrations",
+            json={"email": address},
+            headers={"X-Correlation-ID": flow},
         )
         assert r.status_code == 202
-        # ... becomes an event on Kafka, read back by an independent consumer ...
+        # ... becomes an event on Kafka (the address sealed), read back by an independent
+        # consumer ...
         preregistered = await wait_for_event(
             infra,
             topics.REGISTRATION,
             "ApplicantPreregistered",
-            lambda e: e["payload"]["email"] == address,
+            lambda e: e["correlation_id"] == flow,
         )
+        assert address not in str(preregistered)
         applicant_id = preregistered["payload"]["applicant_id"]
         # ... which was first an event in registration's store in PostgreSQL ...
         assert stored_event_types(infra, applicant_id)[:2] == [

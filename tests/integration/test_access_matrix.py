@@ -82,6 +82,9 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("*", "GET", "/docs"): Row(PUBLIC),
     ("*", "GET", "/docs/oauth2-redirect"): Row(PUBLIC),
     ("*", "GET", "/redoc"): Row(PUBLIC),
+    ("*", "GET", "/privacy/subjects/{subject_id}/records"): Row(
+        only("applicant", "privacy_officer")
+    ),
     # -- registration
     ("registration", "POST", "/cohorts"): Row(only("admin")),
     ("registration", "POST", "/cohorts/{cohort_id}/preregistrations"): Row(PUBLIC),
@@ -96,6 +99,17 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("registration", "POST", "/inquiries"): Row(PUBLIC),
     ("registration", "POST", "/inquiries/{inquiry_id}/answer"): Row(only("admin")),
     ("registration", "GET", "/mail/undeliverable"): Row(only("admin")),
+    ("registration", "POST", "/privacy/requests"): Row(
+        only("applicant", "other applicant"), body={"right": "suspension_of_use"}
+    ),
+    ("registration", "POST", "/privacy/subjects/{subject_id}/requests"): Row(
+        only("privacy_officer"),
+        body={"right": "stop_third_party_provision", "identity_check": "passport seen"},
+    ),
+    ("registration", "GET", "/privacy/requests/{request_id}"): Row(only("privacy_officer")),
+    ("registration", "POST", "/privacy/requests/{request_id}/refusal"): Row(
+        only("privacy_officer"), body={"reason": "not an amendment the office can make"}
+    ),
     # -- screening
     ("screening", "POST", "/cases/{applicant_id}/interviews"): Row(only("interviewer", "admin")),
     ("screening", "GET", "/cases/{applicant_id}"): Row(
@@ -257,6 +271,8 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
         "cohort_id": "FY2025",
         "inquiry_id": str(uuid.uuid4()),
         "notification_id": str(uuid.uuid4()),
+        "subject_id": str(applicant_id),
+        "request_id": str(uuid.uuid4()),
     }
 
     # given every route of every service, and the table

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -21,8 +21,10 @@ from eventsourcing.persistence import IntegrityError
 
 from events import topics
 from events.chain import ChainBreak, verify_chain
+from events.privacy import is_sealed
 from infra import InfraSettings
 from runtime.identity import Trust
+from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
 from services.registration.application.service import RegistrationApplication
 from services.registration.bootstrap import bootstrap
@@ -33,6 +35,7 @@ from tests.support import (
     body_of,
     eventually,
     fresh_cohort_id,
+    personal_data,
     read_topic,
     registration_settings,
     running,
@@ -56,6 +59,15 @@ async def registration(infra: InfraSettings, tmp_path_factory) -> AsyncIterator[
     process = await bootstrap(settings)
     async with running(process):
         yield process
+
+
+@pytest.fixture(scope="module")
+def vault(infra: InfraSettings) -> Iterator[PersonalData]:
+    """The key store, as a subscriber allowed to open personal values has it."""
+    # Closed after the module: the PostgreSQL server's connections are shared.
+    data = personal_data(infra)
+    yield data
+    data.close()
 
 
 @pytest.fixture
@@ -154,12 +166,17 @@ def error_fields(response: httpx.Response) -> list[str]:
 
 
 async def test_an_applicant_goes_from_pre_registration_to_complete_documents(
-    client, mailbox, infra, registration
+    client, mailbox, infra, registration, vault
 ):
     cohort_id = await open_cohort(client)
     address = f"Applicant-{uuid.uuid4().hex[:10]}@Example.org"
+    flow = str(uuid.uuid4())
 
-    r = await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": f"  {address} "})
+    r = await client.post(
+        f"/cohorts/{cohort_id}/preregistrations",
+        json={"email": f"  {address} "},
+        headers={"X-Correlation-ID": flow},
+    )
     assert r.status_code == 202
 
     # The link arrives by e-mail, to the normalised address.
@@ -168,9 +185,12 @@ async def test_an_applicant_goes_from_pre_registration_to_complete_documents(
         infra,
         topics.REGISTRATION,
         "ApplicantPreregistered",
-        lambda e: e["payload"]["email"] == address.lower(),
+        lambda e: e["correlation_id"] == flow,
     )
     applicant_id = preregistered["payload"]["applicant_id"]
+    # Published sealed; whoever holds the key store's credentials can open it.
+    assert is_sealed(preregistered["payload"]["email"])
+    assert vault.unseal(preregistered["payload"]["email"]) == address.lower()
     assert preregistered["aggregate_id"] == applicant_id
     assert token not in str(await read_topic(infra, topics.REGISTRATION)), "no secret on Kafka"
 
@@ -191,6 +211,10 @@ async def test_an_applicant_goes_from_pre_registration_to_complete_documents(
     )
     assert event["payload"]["nationality"] == "VN"
     assert event["payload"]["education"]["status"] == "enrolled"
+    assert event["payload"]["age_on_reference_date"] == 25, "born 2000-04-12, on 2025-08-25"
+    assert vault.reveal(
+        {k: event["payload"][k] for k in ("given_name", "family_name", "date_of_birth")}
+    ) == {"given_name": "Linh", "family_name": "Nguyen", "date_of_birth": "2000-04-12"}
     me = {"Authorization": f"Bearer {registered['access_token']}"}
 
     r = await client.post(
@@ -212,8 +236,11 @@ async def test_an_applicant_goes_from_pre_registration_to_complete_documents(
     document = submitted["payload"]["documents"][0]
     assert document["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert document["size_bytes"] == len(PDF) and document["content_type"] == "application/pdf"
+    assert vault.unseal(document["filename"]) == "enrollment.pdf"
     on_disk = DOCUMENTS_DIR[0] / applicant_id / document["document_id"]
-    assert on_disk.read_bytes() == PDF, "the file is kept outside the log, intact"
+    assert PDF not in on_disk.read_bytes(), "kept encrypted, under the document's id"
+    store = registration.http.state.documents
+    assert store.read(uuid.UUID(applicant_id), uuid.UUID(document["document_id"])) == PDF
 
     async def status() -> dict | None:
         s = (await client.get("/applicants/me/status", headers=me)).json()
@@ -227,6 +254,7 @@ async def test_an_applicant_goes_from_pre_registration_to_complete_documents(
     page = await eventually(status, what="the status page to show the documents")
     assert page["stage"] == "registered"
     assert [d["kind"] for d in page["submitted_documents"]] == ["certificate_of_enrollment"]
+    assert page["submitted_documents"][0]["filename"] == "enrollment.pdf", "opened to show"
 
     r = await client.post(
         "/applicants/me/documents",
@@ -293,7 +321,7 @@ async def test_a_double_click_creates_one_application_one_link_and_one_event_eac
         lambda e: e["payload"]["applicant_id"] == applicant_id,
     )
     records = await read_topic(infra, topics.REGISTRATION)
-    assert len(events_about(records, "ApplicantPreregistered", "email", address)) == 1
+    assert len(events_about(records, "ApplicantPreregistered", "applicant_id", applicant_id)) == 1
     assert len(events_about(records, "ApplicantRegistered", "applicant_id", applicant_id)) == 1
     assert len(events_about(records, "DocumentsSubmitted", "applicant_id", applicant_id)) == 1
     assert len(mailbox.messages_to(address)) == 1
@@ -476,7 +504,7 @@ async def test_bad_requests_are_refused_with_the_field_and_nothing_is_recorded(
 
 
 async def test_the_office_amends_details_with_a_reason_that_screening_can_see(
-    client, mailbox, infra
+    client, mailbox, infra, vault
 ):
     cohort_id = await open_cohort(client)
     _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
@@ -510,8 +538,9 @@ async def test_the_office_amends_details_with_a_reason_that_screening_can_see(
         "ApplicantDetailsAmended",
         lambda e: e["payload"]["applicant_id"] == applicant_id,
     )
-    assert event["payload"]["changes"] == {"family_name": "Tran"}
-    assert event["payload"]["reason"] == "Name changed by marriage"
+    assert vault.reveal(event["payload"]["changes"]) == {"family_name": "Tran"}
+    assert vault.unseal(event["payload"]["reason"]) == "Name changed by marriage"
+    assert "Tran" not in str(event) and "marriage" not in str(event), "sealed on Kafka"
 
 
 def inquiry_form(**changes) -> dict:
@@ -530,7 +559,7 @@ def inquiry_form(**changes) -> dict:
     return form
 
 
-async def test_an_inquiry_is_received_once_and_answered(client, infra):
+async def test_an_inquiry_is_received_once_and_answered(client, infra, vault):
     form = inquiry_form(text=f"日本語でも質問できますか？ ({uuid.uuid4().hex[:6]})")
     first = await client.post("/inquiries", json=form)
     second = await client.post("/inquiries", json=form)
@@ -542,7 +571,8 @@ async def test_an_inquiry_is_received_once_and_answered(client, infra):
         "InquiryReceived",
         lambda e: e["payload"]["inquiry_id"] == inquiry_id,
     )
-    assert received["payload"]["text"] == form["text"]
+    assert vault.unseal(received["payload"]["text"]) == form["text"]
+    assert form["text"] not in str(received)
 
     url = f"/inquiries/{inquiry_id}/answer"
     assert (await client.post(url, json={"answer": "Yes."}, headers=STAFF)).status_code == 204
@@ -637,7 +667,7 @@ async def test_simultaneous_double_clicks_still_make_one_application_and_one_eve
         lambda e: e["payload"]["applicant_id"] == applicant_id,
     )
     records = await read_topic(infra, topics.REGISTRATION)
-    assert len(events_about(records, "ApplicantPreregistered", "email", address)) == 1
+    assert len(events_about(records, "ApplicantPreregistered", "applicant_id", applicant_id)) == 1
     assert len(events_about(records, "ApplicantRegistered", "applicant_id", applicant_id)) == 1
     assert len(events_about(records, "DocumentsSubmitted", "applicant_id", applicant_id)) == 1
     assert len(mailbox.messages_to(address)) == 1
@@ -736,7 +766,7 @@ async def test_a_refused_upload_leaves_no_file_that_no_event_refers_to(
 
 
 async def test_a_subscriber_verifies_an_applicants_chain_and_locates_what_was_tampered(
-    client, mailbox, infra
+    client, mailbox, infra, vault
 ):
     """Given an applicant whose registration the office amends twice, a bare consumer
     reads the applicant's events from Kafka: versions skip the private link event, yet
@@ -755,7 +785,7 @@ async def test_a_subscriber_verifies_an_applicants_chain_and_locates_what_was_ta
         "ApplicantDetailsAmended",
         lambda e: (
             e["payload"]["applicant_id"] == applicant_id
-            and e["payload"]["changes"] == {"family_name": "Pham"}
+            and vault.reveal(e["payload"]["changes"]) == {"family_name": "Pham"}
         ),
     )
 

@@ -28,10 +28,10 @@ from services.registration.adapters.mail import (
     undeliverable_links,
 )
 from services.registration.application.service import RegistrationApplication
-from services.registration.application.tokens import TokenSigner
 from services.registration.bootstrap import bootstrap, build_application
 from services.registration.domain.applicant import EmailClaim
 from services.registration.settings import RegistrationSettings
+from tests.in_memory import registration_in_memory
 from tests.smtp_servers import MisbehavingHandler, free_port, smtp_server
 from tests.support import (
     IDENTITY,
@@ -39,6 +39,7 @@ from tests.support import (
     database_of,
     eventually,
     fresh_cohort_id,
+    keystore_settings,
     running,
     service_env,
 )
@@ -69,10 +70,7 @@ def cohort_spec(cohort_id: str = "FY2025") -> dict:
 
 
 def registration_with_applicants(*addresses: str) -> RegistrationApplication:
-    app = RegistrationApplication(
-        {"PERSISTENCE_MODULE": "eventsourcing.popo"},
-        signer=TokenSigner(b"a-test-secret-of-enough-length"),
-    )
+    app = registration_in_memory()
     app.open_cohort(cohort_spec(), acting.staff("staff-017", role="admin"), uuid.uuid4())
     for address in addresses:
         app.preregister("FY2025", address, uuid.uuid4())
@@ -82,8 +80,8 @@ def registration_with_applicants(*addresses: str) -> RegistrationApplication:
 def link_delivery(
     app: RegistrationApplication, address: str, cohort_id: str = "FY2025"
 ) -> MailDelivery | None:
-    claim = app.find(EmailClaim.id_for(cohort_id, address), EmailClaim)
-    assert claim is not None
+    claim = app.find(app.claim_id_of(cohort_id, address), EmailClaim)
+    assert claim is not None and claim.applicant_id is not None
     applicant = app.get_applicant(claim.applicant_id)
     return app.find(link_message_key(applicant.id, applicant.link_number), MailDelivery)
 
@@ -147,6 +145,38 @@ async def test_an_address_with_non_ascii_characters_goes_when_the_server_offers_
     assert [str(m["To"]) for m in server.accepted] == ["nguyễn@example.org"]
 
 
+async def test_no_link_goes_to_an_erased_or_suspended_applicant_and_neither_is_retried():
+    # given three links owed, of which one applicant was erased and one suspended at the
+    # office's hands before the mailer read them
+    app = registration_with_applicants(
+        "erased-ana@example.org", "suspended-ben@example.org", "budi@example.org"
+    )
+    officer = acting.staff("staff-023", role="privacy_officer")
+    for address, right in [
+        ("erased-ana@example.org", "deletion"),
+        ("suspended-ben@example.org", "suspension_of_use"),
+    ]:
+        applicant_id = app.find(app.claim_id_of("FY2025", address), EmailClaim).applicant_id
+        app.make_privacy_request(
+            applicant_id, right, "privacy_officer", "passport seen", None, officer, uuid.uuid4()
+        )
+    server = MisbehavingHandler()
+    with smtp_server(server) as port:
+        mailer = RegistrationLinkMailer(
+            app, Smtp("127.0.0.1", port, SENDER), "http://jip.example", schedule=QUICK_RETRIES
+        )
+        # when the mailer goes through the log
+        await mailer.step()
+    # then only the third link is sent; the others are settled as not sendable, with
+    # the reason, and nothing waits to be retried
+    assert [str(m["To"]) for m in server.accepted] == ["budi@example.org"]
+    assert sorted(u.reason for u in undeliverable_links(app)) == [
+        "not sent: the applicant's data was erased",
+        "not sent: the use of the applicant's data is suspended",
+    ]
+    assert mailer.waiting == 0
+
+
 async def test_a_mail_server_that_is_down_delays_the_link_without_losing_it(caplog):
     app = registration_with_applicants("mai@example.org")
     port = free_port()
@@ -186,6 +216,7 @@ def settings_for(infra: InfraSettings, *, smtp_port: int, **extra: object) -> Re
         pg_password=infra.pg_password,
         smtp_port=smtp_port,
         link_secret="a-test-secret-of-enough-length",
+        **keystore_settings(infra),
     )
 
 
@@ -287,8 +318,8 @@ async def test_a_deferred_link_replaced_by_a_newer_one_is_not_sent_after_it():
 def applicant_of(infra: InfraSettings, cohort_id: str, address: str) -> uuid.UUID:
     app = build_application(settings_for(infra, smtp_port=0))
     try:
-        claim = app.find(EmailClaim.id_for(cohort_id, address), EmailClaim)
-        assert claim is not None
+        claim = app.find(app.claim_id_of(cohort_id, address), EmailClaim)
+        assert claim is not None and claim.applicant_id is not None
         return claim.applicant_id
     finally:
         app.close()

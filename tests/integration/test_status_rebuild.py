@@ -18,16 +18,18 @@ from services.registration.application.service import RegistrationApplication
 from services.registration.bootstrap import build_application, connect_status_view
 from services.registration.settings import RegistrationSettings
 from tests.integration.test_registration import cohort_spec, fresh_cohort_id
-from tests.support import database_of
+from tests.support import database_of, keystore_settings
 
 
 @pytest.fixture
 async def service(
     infra: InfraSettings,
 ) -> AsyncIterator[tuple[RegistrationApplication, StatusView]]:
-    settings = RegistrationSettings(pg_database=database_of("registration"), pg_pool_size=2)
+    settings = RegistrationSettings(
+        pg_database=database_of("registration"), pg_pool_size=2, **keystore_settings(infra)
+    )
     app = await asyncio.to_thread(build_application, settings)
-    view = await connect_status_view(settings)
+    view = await connect_status_view(settings, app.personal)
     yield app, view
     await view.pool.close()
     app.close()

@@ -19,10 +19,9 @@ from runtime.mail import Accepted, RetrySchedule
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.candidate import Candidate
 from services.notifications.application.service import NotificationsApplication, OutgoingMail
-from services.registration.application.service import RegistrationApplication
-from services.registration.application.tokens import TokenSigner
 from services.screening.application.service import ScreeningApplication
 from tests import envelopes
+from tests.in_memory import registration_in_memory
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
@@ -35,7 +34,8 @@ def actors_since(app: ServiceApplication, position: int) -> dict[str, Any]:
     actors = {}
     for notification in app.recorder.select_notifications(start=position + 1, limit=1000):
         event = app.mapper.to_domain_event(notification)
-        if type(event).__name__ != "Claimed":  # the address claim is internal bookkeeping
+        # The address claim is internal bookkeeping.
+        if type(event).__name__ not in {"Claimed", "Released", "Reclaimed"}:
             actors[type(event).__name__] = event.actor
     return actors
 
@@ -50,7 +50,7 @@ def deliver(app: ServiceApplication, event: Envelope, topic: str, offset: int) -
 
 
 def test_registration_names_the_office_the_applicant_or_the_inquirer() -> None:
-    app = RegistrationApplication(IN_MEMORY, signer=TokenSigner(b"t" * 32), clock=lambda: T0)
+    app = registration_in_memory(clock=lambda: T0)
     spec = {
         "cohort_id": "FY2025",
         "applications_open_at": datetime(2025, 5, 1, tzinfo=UTC),
@@ -93,6 +93,28 @@ def test_registration_names_the_office_the_applicant_or_the_inquirer() -> None:
     app.answer_inquiry(inquiry_id, "Yes, you can.", OFFICE, FLOW)
     assert actors_since(app, before) == {
         "Received": {"kind": "applicant", "id": str(inquiry_id)},
+        "Answered": OFFICE,
+    }
+
+    # The applicant's own privacy request, and the privacy officer's for them.
+    before = position(app)
+    app.make_privacy_request(
+        applicant_id, "suspension_of_use", "subject", None, None, applicant, FLOW
+    )
+    assert actors_since(app, before) == {
+        "Made": applicant,
+        "PrivacyRequestNoted": applicant,
+        "ProcessingRestricted": applicant,
+        "Answered": applicant,
+    }
+    before = position(app)
+    app.make_privacy_request(
+        applicant_id, "deletion", "privacy_officer", "passport seen", None, OFFICE, FLOW
+    )
+    assert actors_since(app, before) == {
+        "Made": OFFICE,
+        "PrivacyRequestNoted": OFFICE,
+        "Erased": OFFICE,
         "Answered": OFFICE,
     }
 
@@ -146,6 +168,7 @@ def registration_details() -> dict[str, Any]:
     return {
         "given_name": "Linh",
         "family_name": "Nguyen",
+        "date_of_birth": "2000-04-12",
         "education": {"status": "graduated"},
         "course_preferences": ["B"],
         "privacy_policy_consent": True,

@@ -45,13 +45,12 @@ from services.notifications.application.service import NotificationsApplication,
 from services.registration.application.publishing import (
     to_integration_event as registration_translator,
 )
-from services.registration.application.service import RegistrationApplication
-from services.registration.application.tokens import TokenSigner
 from services.screening.application.publishing import (
     to_integration_event as screening_translator,
 )
 from services.screening.application.service import ScreeningApplication
 from tests.envelopes import golden
+from tests.in_memory import personal_data_in_memory, registration_in_memory
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 OFFICE = staff("staff-017", "admin")
@@ -91,9 +90,10 @@ def of_type(values: Sequence[bytes], event_type: str) -> list[bytes]:
 async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     """service -> (application, translator, what its relay published), for one
     applicant's whole story through all four services."""
-    registration = RegistrationApplication(
-        IN_MEMORY, signer=TokenSigner(b"0123456789abcdef0123"), clock=lambda: NOW
-    )
+    # One key store for the whole story, as every service reaches the same one: what
+    # registration seals, the others open.
+    vault = personal_data_in_memory()
+    registration = registration_in_memory(clock=lambda: NOW, personal_data=vault)
     spec = contract.CohortOpenedPayload.model_validate(golden(contract.CohortOpened)["payload"])
     cohort = {
         **spec.model_dump(),
@@ -107,14 +107,24 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     details = {
         k: v
         for k, v in golden(contract.ApplicantRegistered)["payload"].items()
-        if k not in {"applicant_id", "cohort_id", "email", "privacy_policy_consented_at"}
+        if k
+        not in {
+            "applicant_id",
+            "cohort_id",
+            "email",
+            "privacy_policy_consented_at",
+            "age_on_reference_date",
+        }
     }
+    # As the applicant types them (the golden sample has them sealed).
+    details |= {"given_name": "Linh", "family_name": "Nguyen", "date_of_birth": "2000-04-12"}
     token = registration.registration_link(applicant_id, 1)
     registration.register(token, {**details, "privacy_policy_consent": True}, uuid.uuid4())
     other_id, _ = registration.preregister("FY2025", "an@example.org", uuid.uuid4())
     token = registration.registration_link(other_id, 1)
     registration.register(token, {**details, "privacy_policy_consent": True}, uuid.uuid4())
     document = golden(contract.DocumentsSubmitted)["payload"]["documents"][0]
+    document = {**document, "filename": "transcript.pdf"}
     registration.submit_documents(
         applicant_id, [document], {"kind": "applicant", "id": str(applicant_id)}, uuid.uuid4()
     )
@@ -132,6 +142,13 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     }
     inquiry_id, _ = registration.receive_inquiry(inquiry, uuid.uuid4())
     registration.answer_inquiry(inquiry_id, "Yes.", OFFICE, uuid.uuid4())
+    other = {"kind": "applicant", "id": str(other_id)}
+    registration.make_privacy_request(
+        other_id, "stop_third_party_provision", "subject", None, None, other, uuid.uuid4()
+    )
+    registration.make_privacy_request(
+        other_id, "deletion", "privacy_officer", "passport seen", None, OFFICE, uuid.uuid4()
+    )
     from_registration = await relayed(registration, registration_translator, topics.REGISTRATION)
 
     screening = ScreeningApplication(IN_MEMORY)

@@ -11,6 +11,11 @@ deferred until a retry, or undeliverable) before the next link is sent, so a cra
 sends at most the one link in flight twice, a deferred address waits for its own retry
 without holding up anyone else's link, and a refused address is listed for the office
 (`GET /mail/undeliverable`, `python -m services.registration undeliverable`).
+
+The address is stored sealed; the mailer opens it at the moment it writes the message.
+A link owed to an applicant who was erased, or whose data's use is suspended, is not
+sent: it is recorded at once as not sendable (listed with the undeliverable ones, with
+the reason), neither failing nor retried.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
+from events.privacy import ERASED
 from runtime.mail import (
     Delivery,
     Later,
     MailDelivery,
     MailFollower,
+    Refused,
     RetrySchedule,
     Send,
     Settled,
@@ -98,13 +105,26 @@ class RegistrationLinkMailer(MailFollower):
             # Replaced by a newer link (which is sent instead) or already used: a link
             # retried after a deferral must not arrive after it stopped working.
             return None
+        address = self.registration.personal.unseal(e.email)
+        not_sendable = (
+            "not sent: the applicant's data was erased"
+            if applicant.erased or address == ERASED
+            else "not sent: the use of the applicant's data is suspended"
+            if applicant.use_suspended
+            else None
+        )
+        if not_sendable is not None:
+            delivery = delivery or MailDelivery(message_key=key, kind=KIND, about=e.originator_id)
+            delivery.record(Refused(not_sendable), now, self.schedule)
+            self.registration.save(delivery)
+            return None
         token = self.registration.registration_link(e.originator_id, e.link_number)
         body = _link_template().render(
             cohort_id=e.cohort_id,
             link=f"{self.public_base_url}/registration?token={token}",
             expires_at=e.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         )
-        message = self.mailer.compose(e.email, SUBJECT, body, f"<{key}@{self.mailer.domain}>")
+        message = self.mailer.compose(address, SUBJECT, body, f"<{key}@{self.mailer.domain}>")
         delivery = delivery or MailDelivery(message_key=key, kind=KIND, about=e.originator_id)
         return Send(message, lane=e.originator_id, state=delivery)
 

@@ -3,10 +3,15 @@
 The projector follows registration's log like any follower; each row keeps the version
 of the last event applied, so replaying an event (at-least-once) changes nothing, and
 the whole view can be dropped and rebuilt from the log at any time.
+
+Personal values (the documents' file names) are kept in the table as the log has them,
+sealed, and opened when the page is read (`StatusView.get`): an erased applicant's
+rebuilt page shows `[erased]`, and the table itself never holds them in clear.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -17,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from runtime.follower import LogFollower
+from runtime.privacy import PersonalData
 from services.registration.application.service import RegistrationApplication
 from services.registration.domain.applicant import Applicant
 from services.registration.domain.documents import required_documents
@@ -47,6 +53,7 @@ SHOWN = (
     Applicant.Registered,
     Applicant.DocumentsSubmitted,
     Applicant.DetailsAmended,
+    Applicant.Erased,
 )
 
 #: Writes a folded row; the version guard keeps an older event (a replay) from
@@ -143,20 +150,29 @@ def fold(row: StatusRow | None, e: Any) -> StatusRow | None:
         )
     if isinstance(e, Applicant.DetailsAmended):
         return replace(row, amendments=row.amendments + 1, **moved)
+    if isinstance(e, Applicant.Erased):
+        return replace(row, stage="erased", outstanding_documents=[], **moved)
     return row
 
 
 class StatusView:
     """Reads and writes the `applicant_status` table through an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, personal_data: PersonalData) -> None:
         self.pool = pool
+        self.personal = personal_data
 
     async def create(self) -> None:
         async with self.pool.acquire() as conn:
             await conn.execute(SCHEMA)
 
     async def get(self, applicant_id: uuid.UUID) -> dict[str, Any] | None:
+        """The applicant's row, its personal values opened (or `[erased]`)."""
+        row = await self.get_sealed(applicant_id)
+        return None if row is None else await asyncio.to_thread(self.personal.reveal, row)
+
+    async def get_sealed(self, applicant_id: uuid.UUID) -> dict[str, Any] | None:
+        """The row as the table holds it."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 "SELECT * FROM applicant_status WHERE applicant_id = $1", applicant_id

@@ -1,4 +1,8 @@
-"""Which of registration's domain events are public, and how they read on Kafka."""
+"""Which of registration's domain events are public, and how they read on Kafka.
+
+Personal values are copied as they are stored, sealed (see `service.py`): translating
+opens nothing, so a re-published event is byte-identical and its chain holds, and an
+erased subject's events still translate (their sealed values, unreadable, stay)."""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from runtime.relay import envelope_for
 from services.registration.domain.applicant import Applicant
 from services.registration.domain.cohort import Cohort
 from services.registration.domain.inquiry import Inquiry
+from services.registration.domain.privacy import PrivacyRequest
 
 
 def to_integration_event(e: Any) -> Envelope | None:
     """Translate a stored domain event; None for events private to registration (the
-    email claim, the registration link's serial and expiry)."""
+    email claim, the registration link's serial and expiry, a privacy request until it
+    is answered)."""
     if isinstance(e, Cohort.Opened):
         return envelope_for(
             contract.CohortOpened,
@@ -51,6 +57,7 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "applicant_id": e.originator_id,
                 "cohort_id": e.cohort_id,
                 "email": e.email,
+                "age_on_reference_date": e.age_on_reference_date,
                 "privacy_policy_consented_at": e.registered_at,
             },
         )
@@ -74,6 +81,7 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "cohort_id": e.cohort_id,
                 "changed_fields": sorted(e.changes),
                 "changes": e.changes,
+                "age_on_reference_date": e.age_on_reference_date,
                 "reason": e.reason,
                 "amended_by": e.amended_by,
             },
@@ -101,6 +109,44 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "email": e.email,
                 "answer": e.answer,
                 "answered_by": e.answered_by,
+            },
+        )
+    if isinstance(e, Applicant.ProcessingRestricted):
+        return envelope_for(
+            contract.ProcessingRestricted,
+            e,
+            {
+                "subject_id": e.originator_id,
+                "subject_kind": "applicant",
+                "use_suspended": e.use_suspended,
+                "third_party_provision_stopped": e.third_party_provision_stopped,
+                "request_id": e.request_id,
+            },
+        )
+    if isinstance(e, (Applicant.Erased, Inquiry.Erased)):
+        return envelope_for(
+            contract.SubjectErased,
+            e,
+            {
+                "subject_id": e.originator_id,
+                "subject_kind": "applicant" if isinstance(e, Applicant.Erased) else "inquirer",
+                "request_id": e.request_id,
+                "erased_at": e.erased_at,
+            },
+        )
+    if isinstance(e, PrivacyRequest.Answered):
+        return envelope_for(
+            contract.PrivacyRequestAnswered,
+            e,
+            {
+                "request_id": e.originator_id,
+                "subject_id": e.subject_id,
+                "subject_kind": e.subject_kind,
+                "right": e.right,
+                "requested_by": e.requested_by,
+                "identity_check": e.identity_check,
+                "outcome": e.outcome,
+                "outcome_reason": e.outcome_reason,
             },
         )
     return None

@@ -4,6 +4,12 @@ give, each loading aggregates, applying the domain's rules and saving atomically
 Commands are idempotent by natural key, so a retry or a double click never creates a
 second application or a second event: the same address in the same cohort, the same
 completed form, the same document checksums, the same inquiry text.
+
+Personal values are sealed here, once, with their subject's key, before they reach an
+aggregate (the domain checks its rules on the clear values and records what the seal
+gives): the stored events hold only sealed text, which the relay copies verbatim to
+Kafka. The natural keys that come from personal values (an address's claim in a cohort,
+an inquiry's id) are keyed hashes, see `EmailClaim`.
 """
 
 from __future__ import annotations
@@ -20,15 +26,22 @@ from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication, conflict_retried
 from runtime.identity import TokenIssuer
+from runtime.privacy import PersonalData, SubjectErased
+from services.registration.application.privacy import PrivacyCommands
 from services.registration.application.tokens import TokenSigner
-from services.registration.domain.applicant import Applicant, EmailClaim, normalise_email
+from services.registration.domain.applicant import (
+    Applicant,
+    EmailClaim,
+    Seal,
+    normalise_email,
+)
 from services.registration.domain.cohort import Cohort, cohort_aggregate_id
 from services.registration.domain.inquiry import Inquiry
 
 Clock = Callable[[], datetime]
 
 
-class RegistrationApplication(ServiceApplication):
+class RegistrationApplication(PrivacyCommands, ServiceApplication):
     name = "registration"
 
     def __init__(
@@ -38,15 +51,50 @@ class RegistrationApplication(ServiceApplication):
         signer: TokenSigner,
         applicant_tokens: TokenIssuer | None = None,
         applicant_token_valid_for: timedelta = timedelta(days=30),
+        personal_data: PersonalData,
+        pseudonym_secret: bytes,
+        delete_documents: Callable[[uuid.UUID], None] = lambda _: None,
         link_valid_for: timedelta = timedelta(days=7),
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
+        """`personal_data` seals, opens and erases personal values; `pseudonym_secret`
+        keys the hashes of addresses and inquiries; `delete_documents` removes an
+        applicant's uploaded files (the document store's, given by the bootstrap)."""
         super().__init__(env)
+        if len(pseudonym_secret) < 16:
+            raise ValueError("the pseudonym secret must be at least 16 bytes")
         self.signer = signer
         self.applicant_tokens = applicant_tokens
         self.applicant_token_valid_for = applicant_token_valid_for
+        self.personal = personal_data
+        self.pseudonym_secret = pseudonym_secret
+        self.delete_documents = delete_documents
         self.link_valid_for = link_valid_for
         self.clock = clock
+
+    def close(self) -> None:
+        super().close()
+        self.personal.close()
+
+    def sealer(self, subject_id: uuid.UUID) -> Seal:
+        """Seals values of one subject; their key is looked up (or made) on first use, so
+        a command refused before it records anything personal costs no lookup."""
+        key: list[bytes] = []
+
+        def seal(value: Any) -> str:
+            if not key:
+                try:
+                    key.append(self.personal.keystore.key_for_sealing(subject_id))
+                except SubjectErased:
+                    raise RuleViolation(
+                        "subject_id", "this person's data was erased", conflict=True
+                    ) from None
+            return PersonalData.seal_with(key[0], subject_id, value)
+
+        return seal
+
+    def claim_id_of(self, cohort_id: str, email: str) -> uuid.UUID:
+        return EmailClaim.id_for(self.pseudonym_secret, cohort_id, email)
 
     # -- cohorts -----------------------------------------------------------------------
     @conflict_retried
@@ -89,9 +137,9 @@ class RegistrationApplication(ServiceApplication):
         cohort = self.get_cohort(cohort_id)
         cohort.check_accepts_applications(now)
         email = normalise_email(email)
-        claim_id = EmailClaim.id_for(cohort_id, email)
+        claim_id = self.claim_id_of(cohort_id, email)
         claim = self.find(claim_id, EmailClaim)
-        if claim is not None:
+        if claim is not None and claim.applicant_id is not None:
             return claim.applicant_id, False
         applicant_id = uuid.uuid4()
         # Whoever pre-registers an address acts as the applicant of that application.
@@ -99,19 +147,27 @@ class RegistrationApplication(ServiceApplication):
         applicant = Applicant(
             applicant_id=applicant_id,
             cohort_id=cohort_id,
-            email=email,
+            email=self.sealer(applicant_id)(email),
             preregistered_at=now,
             correlation_id=correlation_id,
             causation_id=None,
             actor=actor,
+            email_claim_id=claim_id,
         )
         applicant.issue_registration_link(now, self.link_valid_for, correlation_id, actor)
-        claim = EmailClaim(cohort_id=cohort_id, email=email, applicant_id=applicant.id)
+        if claim is None:
+            claim = EmailClaim(claim_id=claim_id, cohort_id=cohort_id, applicant_id=applicant.id)
+        else:  # released by an erased application: the address applies anew
+            claim.reclaim(applicant.id)
         try:
             self.save(applicant, claim)
         except IntegrityError:
             # A concurrent request claimed the address first: same answer as a retry.
-            return self.repository.get(claim_id).applicant_id, False
+            # (The key made for the losing id stays unused: it seals nothing.)
+            winner = self.repository.get(claim_id).applicant_id
+            if winner is None:
+                raise
+            return winner, False
         return applicant.id, True
 
     def reissue_registration_link(
@@ -120,9 +176,8 @@ class RegistrationApplication(ServiceApplication):
         """A new link for an address that lost or let expire its link. Silent when the
         address is unknown and when its application is already registered (a link would
         be of no use), so that the endpoint cannot be used to learn who applied."""
-        claim_id = EmailClaim.id_for(cohort_id, email)
-        claim = self.find(claim_id, EmailClaim)
-        if claim is None:
+        claim = self.find(self.claim_id_of(cohort_id, email), EmailClaim)
+        if claim is None or claim.applicant_id is None:
             return
         applicant = self.get_applicant(claim.applicant_id)
         if applicant.details is not None:
@@ -159,6 +214,13 @@ class RegistrationApplication(ServiceApplication):
         )
         return issued.token
 
+    def is_active_applicant(self, applicant_id: uuid.UUID) -> bool:
+        """Whether the applicant may still act: an erased applicant's token, although
+        validly signed until it expires, is refused. Reads the store: call it in a
+        thread."""
+        applicant = self.find(applicant_id, Applicant)
+        return applicant is None or not applicant.erased
+
     def register(
         self, token: str, details: dict[str, Any], correlation_id: uuid.UUID
     ) -> tuple[Applicant, bool]:
@@ -170,8 +232,9 @@ class RegistrationApplication(ServiceApplication):
             applicant = self.get_applicant(claims.applicant_id)
             if (
                 applicant.details is not None
-                and applicant.details == details
                 and claims.serial == applicant.link_number
+                and not applicant.erased
+                and self.personal.reveal(applicant.details) == details
             ):
                 return applicant, False
             cohort = self.get_cohort(applicant.cohort_id)
@@ -179,7 +242,9 @@ class RegistrationApplication(ServiceApplication):
                 claims.serial,
                 details,
                 cohort.course_codes(),
+                cohort.age_reference_date,
                 self.clock(),
+                self.sealer(applicant.id),
                 correlation_id,
                 acting.applicant(applicant.id),
             )
@@ -205,7 +270,9 @@ class RegistrationApplication(ServiceApplication):
             new = [d for d in documents if (d["kind"], d["sha256"]) not in known]
             if not new:
                 return applicant, []
-            applicant.submit_documents(new, self.clock(), correlation_id, actor)
+            applicant.submit_documents(
+                new, self.clock(), self.sealer(applicant_id), correlation_id, actor
+            )
             self.save(applicant)
             return applicant, new
 
@@ -218,19 +285,45 @@ class RegistrationApplication(ServiceApplication):
         reason: str,
         actor: Actor,
         correlation_id: uuid.UUID,
+        request_id: uuid.UUID | None = None,
     ) -> bool:
+        """The office changes registered details, saying why; `request_id` names the
+        applicant's request (amendment or addition) this answers, which is then answered
+        as done in the same save. False when the details already read so."""
 
         def attempt() -> bool:
             applicant = self.get_applicant(applicant_id)
-            if applicant.details is not None and all(
-                applicant.details.get(k) == v for k, v in changes.items()
-            ):
-                return False
-            applicant.amend_details(
-                changes, reason, actor["id"], self.clock(), correlation_id, actor
+            request = (
+                None
+                if request_id is None
+                else self.pending_change_request(request_id, applicant_id)
             )
-            self.save(applicant)
-            return True
+            unchanged = (
+                applicant.details is not None
+                and not applicant.erased
+                # Opened together: one key lookup.
+                and self.personal.reveal({k: applicant.details.get(k) for k in changes}) == changes
+            )
+            if not unchanged:
+                cohort = self.get_cohort(applicant.cohort_id)
+                applicant.amend_details(
+                    changes,
+                    reason,
+                    actor["id"],
+                    cohort.age_reference_date,
+                    self.clock(),
+                    self.sealer(applicant_id),
+                    correlation_id,
+                    actor,
+                    request_id=request_id,
+                )
+            if request is not None:
+                note = "the details already read so" if unchanged else None
+                request.answer("done", note, self.clock(), correlation_id, actor)
+            if unchanged and request is None:
+                return False
+            self.save(applicant, *([request] if request is not None else []))
+            return not unchanged
 
         return self.retry_on_conflict(attempt)
 
@@ -240,10 +333,14 @@ class RegistrationApplication(ServiceApplication):
         self, form: dict[str, Any], correlation_id: uuid.UUID
     ) -> tuple[uuid.UUID, bool]:
         email = normalise_email(form["email"])
-        inquiry_id = Inquiry.id_for(email, form["inquiry_type"], form["text"])
+        inquiry_id = Inquiry.id_for(
+            self.pseudonym_secret, email, form["inquiry_type"], form["text"]
+        )
         if self.find(inquiry_id, Inquiry) is not None:
             return inquiry_id, False
         inquiry = Inquiry.receive(
+            inquiry_id=inquiry_id,
+            seal=self.sealer(inquiry_id),
             consent=form["privacy_policy_consent"],
             name=form["name"],
             email=email,
@@ -266,7 +363,9 @@ class RegistrationApplication(ServiceApplication):
         inquiry = self.find(inquiry_id, Inquiry)
         if inquiry is None:
             raise NotFound("inquiry_id", "there is no such inquiry")
-        inquiry.answer_with(answer, actor["id"], self.clock(), correlation_id, actor)
+        inquiry.answer_with(
+            answer, actor["id"], self.clock(), self.sealer(inquiry_id), correlation_id, actor
+        )
         self.save(inquiry)
 
 

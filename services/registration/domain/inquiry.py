@@ -1,4 +1,9 @@
-"""An inquiry sent to the program office through its form, and the office's answer."""
+"""An inquiry sent to the program office through its form, and the office's answer.
+
+The sender is a data subject of their own, under the inquiry's id: their name, address,
+phone and text, and the office's answer to them, are recorded sealed with the inquiry's
+key (see `applicant.Seal`), and erasing the inquiry destroys that key.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
 from kernel.rules import RuleViolation, require
+from services.registration.domain.applicant import Seal, keyed_uuid
 
 MAX_INQUIRY_BYTES = 1024
 
@@ -30,19 +36,21 @@ def check_inquiry_text(field: str, text: str) -> None:
 
 class Inquiry(Aggregate):
     """The same sender sending the same text again is the same inquiry: its id is
-    derived from them, so a resubmitted form records nothing new."""
+    derived from them, keyed with the service's pseudonym secret (as the e-mail claims
+    are, see `EmailClaim`: a plain hash would let anyone test who wrote what)."""
 
     @staticmethod
-    def id_for(email: str, inquiry_type: str, text: str) -> uuid.UUID:
-        return uuid.uuid5(uuid.NAMESPACE_URL, f"inquiry:{email}:{inquiry_type}:{text}")
+    def id_for(secret: bytes, email: str, inquiry_type: str, text: str) -> uuid.UUID:
+        return keyed_uuid(secret, f"inquiry:{email}:{inquiry_type}:{text}")
 
     @staticmethod
-    def create_id(email: str, inquiry_type: str, text: str, **_: object) -> uuid.UUID:
-        return Inquiry.id_for(email, inquiry_type, text)
+    def create_id(inquiry_id: uuid.UUID, **_: object) -> uuid.UUID:
+        return inquiry_id
 
     @event("Received")
     def __init__(
         self,
+        inquiry_id: uuid.UUID,
         name: str,
         email: str,
         country: str,
@@ -55,37 +63,65 @@ class Inquiry(Aggregate):
         causation_id: uuid.UUID | None,
         actor: Actor,
     ) -> None:
+        #: Sealed, as are `email` and `text`.
         self.name = name
         self.email = email
         self.inquiry_type = inquiry_type
         self.text = text
         self.received_at = received_at
         self.answer: str | None = None
+        self.privacy_requests: list[uuid.UUID] = []
+        self.erased = False
 
     @classmethod
-    def receive(cls, *, consent: bool, **kwargs: object) -> Inquiry:
+    def receive(
+        cls,
+        *,
+        inquiry_id: uuid.UUID,
+        consent: bool,
+        name: str,
+        email: str,
+        phone: str | None,
+        text: str,
+        seal: Seal,
+        **kwargs: object,
+    ) -> Inquiry:
+        """The form's values in clear; the sender's are recorded sealed."""
         require(consent, "privacy_policy_consent", "consent to the privacy policy is required")
-        text = str(kwargs["text"])
         require(len(text.strip()) > 0, "text", "the inquiry is empty")
         require(
             len(text.encode()) <= MAX_INQUIRY_BYTES,
             "text",
             f"at most {MAX_INQUIRY_BYTES} bytes (512 full-width characters)",
         )
-        for field in ("name", "text"):
-            check_inquiry_text(field, str(kwargs[field]))
-        return cls(**kwargs)  # type: ignore[arg-type]
+        check_inquiry_text("name", name)
+        check_inquiry_text("text", text)
+        return cls(
+            inquiry_id=inquiry_id,
+            name=seal(name),
+            email=seal(email),
+            phone=None if phone is None else seal(phone),
+            text=seal(text),
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     def answer_with(
-        self, answer: str, answered_by: str, at: datetime, correlation_id: uuid.UUID, actor: Actor
+        self,
+        answer: str,
+        answered_by: str,
+        at: datetime,
+        seal: Seal,
+        correlation_id: uuid.UUID,
+        actor: Actor,
     ) -> None:
+        require(not self.erased, "inquiry_id", "this inquiry was erased", conflict=True)
         require(
             self.answer is None, "inquiry_id", "this inquiry was already answered", conflict=True
         )
         require(len(answer.strip()) > 0, "answer", "the answer is empty")
         self._answered(
             email=self.email,
-            answer=answer,
+            answer=seal(answer),
             answered_by=answered_by,
             answered_at=at,
             correlation_id=correlation_id,
@@ -105,3 +141,32 @@ class Inquiry(Aggregate):
         actor: Actor,
     ) -> None:
         self.answer = answer
+
+    # -- the rights of the privacy policy ----------------------------------------------
+    @event("PrivacyRequestNoted")
+    def note_privacy_request(self, request_id: uuid.UUID, right: str, actor: Actor) -> None:
+        self.privacy_requests.append(request_id)
+
+    def erase(
+        self, request_id: uuid.UUID, at: datetime, correlation_id: uuid.UUID, actor: Actor
+    ) -> None:
+        """Records that the inquirer's key was destroyed."""
+        require(not self.erased, "subject_id", "this inquiry was erased", conflict=True)
+        self._erased(
+            request_id=request_id,
+            erased_at=at,
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
+        )
+
+    @event("Erased")
+    def _erased(
+        self,
+        request_id: uuid.UUID,
+        erased_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.erased = True

@@ -18,7 +18,7 @@ async def rebuild_status() -> str:
     """Clear the applicant status read model and replay the log into it."""
     settings = RegistrationSettings()
     app = build_application(settings)
-    view = await connect_status_view(settings)
+    view = await connect_status_view(settings, app.personal)
     try:
         await view.clear()
         projector = StatusProjector(app, view)

@@ -17,6 +17,13 @@ ACTOR = acting.staff("staff-017", role="admin")
 
 T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
 CID = uuid.uuid4()
+REFERENCE = date(2025, 8, 25)
+SECRET = b"a-pseudonym-secret-for-tests"
+
+
+def SEAL(value):
+    """A visible stand-in for sealing: what the domain records sealed shows as such."""
+    return f"sealed({value})"
 
 
 def fy2025(**changes):
@@ -43,6 +50,7 @@ def details(status="graduated", courses=("B",), consent=True):
     return {
         "given_name": "Linh",
         "family_name": "Nguyen",
+        "date_of_birth": "2000-08-26",
         "education": {"status": status},
         "course_preferences": list(courses),
         "privacy_policy_consent": consent,
@@ -53,7 +61,7 @@ def preregistered() -> Applicant:
     applicant = Applicant(
         applicant_id=uuid.uuid4(),
         cohort_id="FY2025",
-        email="linh@example.org",
+        email=SEAL("linh@example.org"),
         preregistered_at=T0,
         correlation_id=CID,
         causation_id=None,
@@ -83,41 +91,59 @@ def test_a_cohort_with_an_inverted_window_or_age_range_is_refused():
 
 def test_the_same_address_in_any_case_or_spacing_claims_the_same_slot():
     assert normalise_email("  Linh@Example.ORG ") == "linh@example.org"
-    assert EmailClaim.id_for("FY2025", " Linh@Example.org") == EmailClaim.id_for(
-        "FY2025", "linh@example.org"
+    assert EmailClaim.id_for(SECRET, "FY2025", " Linh@Example.org") == EmailClaim.id_for(
+        SECRET, "FY2025", "linh@example.org"
     )
-    assert EmailClaim.id_for("FY2025", "linh@example.org") != EmailClaim.id_for(
-        "FY2026", "linh@example.org"
+    assert EmailClaim.id_for(SECRET, "FY2025", "linh@example.org") != EmailClaim.id_for(
+        SECRET, "FY2026", "linh@example.org"
+    )
+    # Keyed: without the secret, nobody can derive the claim of an address they guess.
+    assert EmailClaim.id_for(SECRET, "FY2025", "linh@example.org") != EmailClaim.id_for(
+        b"another-secret-of-the-same-length", "FY2025", "linh@example.org"
     )
 
 
 def test_a_registration_link_works_once_until_it_expires():
     applicant = preregistered()
-    applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID, actor=ACTOR)
+    applicant.register(
+        1, details(), ["A", "B"], REFERENCE, T0 + timedelta(days=1), SEAL, CID, actor=ACTOR
+    )
     assert applicant.stage == "registered"
     with pytest.raises(RuleViolation, match="already used"):
-        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=1), CID, actor=ACTOR)
+        applicant.register(
+            1, details(), ["A", "B"], REFERENCE, T0 + timedelta(days=1), SEAL, CID, actor=ACTOR
+        )
 
     expired = preregistered()
     with pytest.raises(RuleViolation, match="expired"):
-        expired.register(1, details(), ["A", "B"], T0 + timedelta(days=8), CID, actor=ACTOR)
+        expired.register(
+            1, details(), ["A", "B"], REFERENCE, T0 + timedelta(days=8), SEAL, CID, actor=ACTOR
+        )
 
 
 def test_a_new_link_retires_the_old_one():
     applicant = preregistered()
     applicant.issue_registration_link(T0 + timedelta(days=2), timedelta(days=7), CID, actor=ACTOR)
     with pytest.raises(RuleViolation, match="replaced"):
-        applicant.register(1, details(), ["A", "B"], T0 + timedelta(days=3), CID, actor=ACTOR)
-    applicant.register(2, details(), ["A", "B"], T0 + timedelta(days=3), CID, actor=ACTOR)
+        applicant.register(
+            1, details(), ["A", "B"], REFERENCE, T0 + timedelta(days=3), SEAL, CID, actor=ACTOR
+        )
+    applicant.register(
+        2, details(), ["A", "B"], REFERENCE, T0 + timedelta(days=3), SEAL, CID, actor=ACTOR
+    )
 
 
 def test_registration_needs_a_course_of_the_cohort_and_consent():
     applicant = preregistered()
     with pytest.raises(RuleViolation) as course:
-        applicant.register(1, details(courses=("B", "Z")), ["A", "B"], T0, CID, actor=ACTOR)
+        applicant.register(
+            1, details(courses=("B", "Z")), ["A", "B"], REFERENCE, T0, SEAL, CID, actor=ACTOR
+        )
     assert course.value.field == "course_preferences.1"
     with pytest.raises(RuleViolation, match="privacy_policy_consent"):
-        applicant.register(1, details(consent=False), ["A", "B"], T0, CID, actor=ACTOR)
+        applicant.register(
+            1, details(consent=False), ["A", "B"], REFERENCE, T0, SEAL, CID, actor=ACTOR
+        )
     assert applicant.details is None
 
 
@@ -136,10 +162,16 @@ def test_students_owe_an_enrollment_certificate_graduates_a_graduation_certifica
 def test_documents_come_after_registration_and_complete_the_application():
     applicant = preregistered()
     with pytest.raises(RuleViolation, match="after the full registration"):
-        applicant.submit_documents([{"kind": "resume", "sha256": "0"}], T0, CID, actor=ACTOR)
-    applicant.register(1, details(status="enrolled"), ["B"], T0, CID, actor=ACTOR)
+        applicant.submit_documents(
+            [{"kind": "resume", "sha256": "0", "filename": "cv.pdf"}], T0, SEAL, CID, actor=ACTOR
+        )
+    applicant.register(1, details(status="enrolled"), ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
     applicant.submit_documents(
-        [{"kind": "certificate_of_enrollment", "sha256": "1"}], T0, CID, actor=ACTOR
+        [{"kind": "certificate_of_enrollment", "sha256": "1", "filename": "Linh.pdf"}],
+        T0,
+        SEAL,
+        CID,
+        actor=ACTOR,
     )
     assert applicant.outstanding_documents() == [
         "language_score_certificate",
@@ -147,35 +179,57 @@ def test_documents_come_after_registration_and_complete_the_application():
     ]
     applicant.submit_documents(
         [
-            {"kind": "language_score_certificate", "sha256": "2"},
-            {"kind": "letter_of_recommendation", "sha256": "3"},
+            {"kind": "language_score_certificate", "sha256": "2", "filename": "a.png"},
+            {"kind": "letter_of_recommendation", "sha256": "3", "filename": "b.pdf"},
         ],
         T0,
+        SEAL,
         CID,
         actor=ACTOR,
     )
     assert applicant.stage == "documents_complete"
     last = applicant.pending_events[-1]
     assert isinstance(last, Applicant.DocumentsSubmitted) and last.outstanding == []
+    assert [d["filename"] for d in last.documents] == ["sealed(a.png)", "sealed(b.pdf)"]
 
 
 def test_the_office_amends_details_with_a_reason_and_keeps_the_previous_values():
     applicant = preregistered()
-    applicant.register(1, details(), ["B"], T0, CID, actor=ACTOR)
+    applicant.register(1, details(), ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
     applicant.amend_details(
-        {"family_name": "Tran"}, "Name changed by marriage", "staff-1", T0, CID, actor=ACTOR
+        {"family_name": "Tran"},
+        "Name changed by marriage",
+        "staff-1",
+        REFERENCE,
+        T0,
+        SEAL,
+        CID,
+        actor=ACTOR,
     )
-    assert applicant.details["family_name"] == "Tran"
+    assert applicant.details["family_name"] == "sealed(Tran)"
     event = applicant.pending_events[-1]
-    assert event.previous == {"family_name": "Nguyen"} and event.amended_by == "staff-1"
+    assert event.previous == {"family_name": "sealed(Nguyen)"} and event.amended_by == "staff-1"
+    assert event.reason == "sealed(Name changed by marriage)"
+    assert event.age_on_reference_date is None, "the date of birth did not change"
     with pytest.raises(RuleViolation, match=r"changes\.email"):
-        applicant.amend_details({"email": "x@example.org"}, "typo", "staff-1", T0, CID, actor=ACTOR)
+        applicant.amend_details(
+            {"email": "x@example.org"}, "typo", "staff-1", REFERENCE, T0, SEAL, CID, actor=ACTOR
+        )
     with pytest.raises(RuleViolation, match="reason"):
-        applicant.amend_details({"family_name": "Le"}, "  ", "staff-1", T0, CID, actor=ACTOR)
+        applicant.amend_details(
+            {"family_name": "Le"}, "  ", "staff-1", REFERENCE, T0, SEAL, CID, actor=ACTOR
+        )
 
 
 def inquiry(**changes):
     form = dict(
+        inquiry_id=Inquiry.id_for(
+            SECRET,
+            changes.get("email", "budi@example.org"),
+            "other",
+            changes.get("text", "Can I apply?"),
+        ),
+        seal=SEAL,
         consent=True,
         name="Budi",
         email="budi@example.org",
@@ -194,7 +248,10 @@ def inquiry(**changes):
 
 
 def test_an_inquiry_accepts_latin_and_japanese_script_up_to_1024_bytes():
-    assert inquiry(text="日本語で質問します。Is that OK?").text.startswith("日本語")
+    assert (
+        inquiry(text="日本語で質問します。Is that OK?").text
+        == "sealed(日本語で質問します。Is that OK?)"
+    )
     assert inquiry(text="あ" * 341).text  # 1,023 bytes
     with pytest.raises(RuleViolation, match="1024 bytes"):
         inquiry(text="あ" * 342)  # 1,026 bytes
@@ -212,6 +269,50 @@ def test_the_same_inquiry_sent_twice_is_one_inquiry():
 
 def test_an_inquiry_is_answered_once():
     received = inquiry()
-    received.answer_with("Yes.", "staff-1", T0, CID, actor=ACTOR)
+    received.answer_with("Yes.", "staff-1", T0, SEAL, CID, actor=ACTOR)
     with pytest.raises(RuleViolation, match="already answered"):
-        received.answer_with("Yes again.", "staff-1", T0, CID, actor=ACTOR)
+        received.answer_with("Yes again.", "staff-1", T0, SEAL, CID, actor=ACTOR)
+
+
+def test_registration_records_the_personal_details_sealed_and_the_age_on_the_reference_date():
+    applicant = preregistered()
+    applicant.register(1, details(), ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
+    event = applicant.pending_events[-1]
+    assert isinstance(event, Applicant.Registered)
+    assert event.details["given_name"] == "sealed(Linh)"
+    assert event.details["date_of_birth"] == "sealed(2000-08-26)"
+    assert event.email == "sealed(linh@example.org)"
+    # Born 2000-08-26: the day after the reference date 2025-08-25, still 24.
+    assert event.age_on_reference_date == 24
+    assert event.details["education"] == {"status": "graduated"}, "not personal: as given"
+
+
+def test_an_amended_date_of_birth_records_the_new_age():
+    applicant = preregistered()
+    applicant.register(1, details(), ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
+    applicant.amend_details(
+        {"date_of_birth": "2000-08-25"}, "Passport", "staff-1", REFERENCE, T0, SEAL, CID, ACTOR
+    )
+    assert applicant.pending_events[-1].age_on_reference_date == 25
+
+
+def test_an_erased_application_can_no_longer_be_acted_on():
+    applicant = preregistered()
+    applicant.register(1, details(status="enrolled"), ["B"], REFERENCE, T0, SEAL, CID, ACTOR)
+    applicant.restrict(True, False, uuid.uuid4(), CID, ACTOR)
+    assert applicant.use_suspended
+    assert applicant.restrict(True, False, uuid.uuid4(), CID, ACTOR) is False, "already so"
+    applicant.erase(uuid.uuid4(), T0, CID, ACTOR)
+    assert applicant.stage == "erased"
+    for act in (
+        lambda: applicant.submit_documents(
+            [{"kind": "resume", "sha256": "0", "filename": "cv.pdf"}], T0, SEAL, CID, ACTOR
+        ),
+        lambda: applicant.amend_details(
+            {"family_name": "Le"}, "why", "staff-1", REFERENCE, T0, SEAL, CID, ACTOR
+        ),
+        lambda: applicant.restrict(False, False, uuid.uuid4(), CID, ACTOR),
+        lambda: applicant.erase(uuid.uuid4(), T0, CID, ACTOR),
+    ):
+        with pytest.raises(RuleViolation, match="erased"):
+            act()

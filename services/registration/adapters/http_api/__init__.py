@@ -16,6 +16,7 @@ from services.registration.adapters.http_api import (
     cohorts,
     documents,
     inquiries,
+    privacy,
     registration,
     status,
 )
@@ -28,11 +29,13 @@ def build_http_api(
     document_store: DocumentStore,
     status_view: StatusView,
     gate: Gate,
+    disclosure: privacy.Disclosure,
 ) -> FastAPI:
     api = build_app(
         title="JIP registration",
         description="Cohorts, pre-registration, full registration, documents, status, "
-        "amendments and inquiries of the Japan Internship Program.",
+        "amendments, inquiries and the rights of the privacy policy of the Japan Internship "
+        "Program.",
         routers=[
             cohorts.router,
             registration.router,
@@ -40,11 +43,13 @@ def build_http_api(
             status.router,
             amendments.router,
             inquiries.router,
+            privacy.router,
         ],
         gate=gate,
         application=app,
         documents=document_store,
         status_view=status_view,
+        disclosure=disclosure,
     )
     api.add_middleware(
         documents.RefuseOversizedUploads, limit=documents.max_upload_bytes(document_store)

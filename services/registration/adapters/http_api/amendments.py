@@ -38,6 +38,11 @@ class AmendableDetails(Strict):
 class AmendmentRequest(Strict):
     changes: AmendableDetails
     reason: str = Field(min_length=1, max_length=1000)
+    request_id: uuid.UUID | None = Field(
+        default=None,
+        description="The applicant's request (amendment or addition, under the privacy "
+        "policy) that this change answers: it is then answered as done.",
+    )
 
 
 class Amended(BaseModel):
@@ -55,6 +60,6 @@ async def amend(
 ) -> Any:
     changes = body.changes.model_dump(mode="json", exclude_unset=True)
     amended = await asyncio.to_thread(
-        app.amend_details, applicant_id, changes, body.reason, staff, cid
+        app.amend_details, applicant_id, changes, body.reason, staff, cid, body.request_id
     )
     return Amended(amended=amended)

@@ -4,6 +4,7 @@ field types of its forms."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 
+import asyncio
 import uuid
 from typing import Annotated
 
@@ -11,7 +12,9 @@ import pycountry
 from fastapi import Depends, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from runtime.http import Applicant, application
+from kernel.actor import Actor
+from runtime.http import Applicant as SignedApplicant
+from runtime.http import Unauthorized, application
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.status_view import StatusView
 from services.registration.application.service import RegistrationApplication
@@ -31,6 +34,20 @@ async def _status_view(request: Request) -> StatusView:
 
 Documents = Annotated[DocumentStore, Depends(_documents)]
 Statuses = Annotated[StatusView, Depends(_status_view)]
+
+
+async def _active_applicant(app: App, applicant: SignedApplicant) -> Actor:
+    # An erased applicant's token stays validly signed until it expires; registration
+    # knows of the erasure and refuses it as it refuses no token (401, nothing said).
+    # In a thread: it reads the store.
+    if not await asyncio.to_thread(app.is_active_applicant, uuid.UUID(applicant["id"])):
+        raise Unauthorized()
+    return applicant
+
+
+#: The applicant acting on their own application, by the token registration gave them,
+#: while they are not erased.
+Applicant = Annotated[Actor, Depends(_active_applicant)]
 
 
 async def _applicant_id(applicant: Applicant) -> uuid.UUID:

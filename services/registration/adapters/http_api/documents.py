@@ -10,9 +10,14 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kernel.rules import RuleViolation
-from runtime.http import ERROR_RESPONSES, Applicant, ErrorResponse, NewFlow, error_answer
+from runtime.http import ERROR_RESPONSES, ErrorResponse, NewFlow, error_answer
 from services.registration.adapters.document_store import DocumentStore
-from services.registration.adapters.http_api.dependencies import App, ApplicantId, Documents
+from services.registration.adapters.http_api.dependencies import (
+    App,
+    Applicant,
+    ApplicantId,
+    Documents,
+)
 
 router = APIRouter(responses=ERROR_RESPONSES)
 UPLOAD_PATH = "/applicants/me/documents"

@@ -18,7 +18,7 @@ router = APIRouter(responses=ERROR_RESPONSES)
 class StatusResponse(BaseModel):
     applicant_id: uuid.UUID
     cohort_id: str
-    stage: Literal["preregistered", "registered", "documents_complete"]
+    stage: Literal["preregistered", "registered", "documents_complete", "erased"]
     outstanding_documents: list[str]
     submitted_documents: list[DocumentView]
     amendments: int
