@@ -40,6 +40,7 @@ from tests.integration.test_registration import (
 )
 from tests.smtp_servers import free_port
 from tests.support import (
+    IDENTITY,
     Mailbox,
     database_of,
     eventually,
@@ -51,6 +52,9 @@ from tests.support import (
     service_env,
     wait_for_event,
 )
+
+#: The privacy officer, who records requests made to the office.
+OFFICER = {"Authorization": f"Bearer {IDENTITY.staff('privacy_officer', 'office-staff')}"}
 
 #: A peer service's part of a disclosure (what the test's stand-in for screening holds).
 PEER_NOTES: dict[uuid.UUID, str] = {}
@@ -77,7 +81,7 @@ async def peer(vault: PersonalData) -> AsyncIterator[str]:
         title="peer",
         description="a service's part of a disclosure",
         routers=[subject_records_router("screening", records_of, vault)],
-        staff_token=STAFF["Authorization"].removeprefix("Bearer "),
+        gate=IDENTITY.gate(),
     )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
@@ -266,15 +270,15 @@ async def test_no_registration_link_goes_to_an_applicant_whose_use_is_suspended(
     url = f"/privacy/subjects/{applicant_id}/requests"
     body = {"right": "suspension_of_use", "identity_check": "called back on the number on file"}
     assert (await client.post(url, json=body)).status_code == 401
-    unchecked = await client.post(url, json={"right": "suspension_of_use"}, headers=STAFF)
+    unchecked = await client.post(url, json={"right": "suspension_of_use"}, headers=OFFICER)
     assert unchecked.status_code == 422 and unchecked.json()["errors"][0]["field"] == (
         "identity_check"
     )
     unknown = await client.post(
-        f"/privacy/subjects/{uuid.uuid4()}/requests", json=body, headers=STAFF
+        f"/privacy/subjects/{uuid.uuid4()}/requests", json=body, headers=OFFICER
     )
     assert unknown.status_code == 404
-    r = await client.post(url, json=body, headers=STAFF)
+    r = await client.post(url, json=body, headers=OFFICER)
     assert r.status_code == 200 and r.json()["outcome"] == "done"
     answer = (await answered(infra, r.json()["request_id"]))["payload"]
     assert answer["requested_by"] == "privacy_officer"
@@ -314,7 +318,7 @@ async def test_an_applicants_amendment_request_is_answered_when_the_office_makes
     request_id = asked.json()["request_id"]
 
     # The office reads what is asked (opened for it), then makes the change naming it.
-    seen = await client.get(f"/privacy/requests/{request_id}", headers=STAFF)
+    seen = await client.get(f"/privacy/requests/{request_id}", headers=OFFICER)
     assert seen.json()["details"] == person.request and seen.json()["outcome"] is None
     new_name = f"Mensah{uuid.uuid4().hex[:6]}"
     r = await client.post(
@@ -324,7 +328,7 @@ async def test_an_applicants_amendment_request_is_answered_when_the_office_makes
             "reason": person.reason,
             "request_id": request_id,
         },
-        headers=STAFF,
+        headers=OFFICER,
     )
     assert r.status_code == 200 and r.json() == {"amended": True}
     answer = (await answered(infra, request_id))["payload"]
@@ -340,7 +344,7 @@ async def test_an_applicants_amendment_request_is_answered_when_the_office_makes
     twice = await client.post(
         f"/applicants/{applicant['applicant_id']}/amendments",
         json={"changes": {"family_name": "Other"}, "reason": "again", "request_id": request_id},
-        headers=STAFF,
+        headers=OFFICER,
     )
     assert twice.status_code == 409
 
@@ -354,7 +358,7 @@ async def test_an_applicants_amendment_request_is_answered_when_the_office_makes
     refusal = await client.post(
         f"/privacy/requests/{added.json()['request_id']}/refusal",
         json={"reason": "the form has one nationality; tell us at the interview"},
-        headers=STAFF,
+        headers=OFFICER,
     )
     assert refusal.status_code == 200 and refusal.json()["outcome"] == "refused"
     answer = (await answered(infra, added.json()["request_id"]))["payload"]
@@ -385,7 +389,7 @@ async def test_disclosure_then_deletion_leaves_nothing_readable_and_the_trail_ve
     await client.post(
         f"/applicants/{applicant_id}/amendments",
         json={"changes": {"given_name": person.given_name + "a"}, "reason": person.reason},
-        headers=STAFF,
+        headers=OFFICER,
     )
     peer_note = f"peer note on {person.given_name}"
     PEER_NOTES[uuid.UUID(applicant_id)] = vault.seal(uuid.UUID(applicant_id), peer_note)
@@ -397,7 +401,7 @@ async def test_disclosure_then_deletion_leaves_nothing_readable_and_the_trail_ve
     # from registration and from the other service
     officer = {"right": "disclosure", "identity_check": "passport seen at the office"}
     url = f"/privacy/subjects/{applicant_id}/requests"
-    disclosed = await client.post(url, json=officer, headers=STAFF)
+    disclosed = await client.post(url, json=officer, headers=OFFICER)
     assert disclosed.status_code == 200, disclosed.text
     export = disclosed.json()["export"]
     text = str(export)
@@ -463,7 +467,7 @@ async def test_disclosure_then_deletion_leaves_nothing_readable_and_the_trail_ve
     assert amendment["actor"]["kind"] == "staff"
 
     # And the disclosure after erasure shows the placeholder, not the values
-    after = await client.post(url, json=officer, headers=STAFF)
+    after = await client.post(url, json=officer, headers=OFFICER)
     assert after.status_code == 200
     after_text = str(after.json()["export"])
     assert ERASED in after_text
@@ -511,7 +515,7 @@ async def test_a_disclosure_is_refused_rather_than_incomplete_when_a_service_is_
         r = await client.post(
             f"/privacy/subjects/{applicant['applicant_id']}/requests",
             json={"right": "disclosure", "identity_check": "passport seen at the office"},
-            headers=STAFF,
+            headers=OFFICER,
         )
     finally:
         disclosure.peers.pop("matching")
@@ -570,13 +574,13 @@ async def test_an_inquirer_is_erased_by_the_privacy_officer(client, infra, vault
     inquiry_id = (await client.post("/inquiries", json=form)).json()["inquiry_id"]
     url = f"/privacy/subjects/{inquiry_id}/requests"
     check = {"identity_check": "replied from the address of the inquiry"}
-    disclosed = await client.post(url, json={"right": "disclosure", **check}, headers=STAFF)
+    disclosed = await client.post(url, json={"right": "disclosure", **check}, headers=OFFICER)
     assert disclosed.status_code == 200, disclosed.text
     for value in (form["name"], form["email"], form["text"], form["phone"]):
         assert value in str(disclosed.json()["export"]["services"]["registration"])
-    suspend = await client.post(url, json={"right": "suspension_of_use", **check}, headers=STAFF)
+    suspend = await client.post(url, json={"right": "suspension_of_use", **check}, headers=OFFICER)
     assert suspend.json()["outcome"] == "refused", "restrictions apply to applications"
-    erased = await client.post(url, json={"right": "deletion", **check}, headers=STAFF)
+    erased = await client.post(url, json={"right": "deletion", **check}, headers=OFFICER)
     assert erased.status_code == 200 and erased.json()["outcome"] == "done"
     event = await wait_for_event(
         infra,
