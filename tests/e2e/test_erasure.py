@@ -1,0 +1,300 @@
+"""End to end: an applicant carried through registration, screening and matching by the
+four services as their own processes, who first asks for everything the program holds
+on them and then has it erased. Afterwards nobody can read them anywhere: not a bare
+Kafka consumer of every topic, not SQL over every service's database, not the document
+folder; while the trail of their steps still reads and its hash chain verifies."""
+
+import json
+import random
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import psycopg
+
+from events import topics
+from events.chain import verify_chain
+from events.privacy import ERASED
+from infra import InfraSettings, kafka
+from infra import services as supervisor
+from tests.e2e.conftest import processes_env
+from tests.e2e.forms import PDF, registration_form
+from tests.support import (
+    IDENTITY,
+    STAFF,
+    Mailbox,
+    body_of,
+    database_of,
+    eventually,
+    fresh_cohort_id,
+    personal_data,
+    wait_for_event,
+)
+
+OFFICER = {"Authorization": f"Bearer {IDENTITY.staff('privacy_officer', 'po-e2e')}"}
+INTERVIEWER = {"Authorization": f"Bearer {IDENTITY.staff('interviewer', 'iv-e2e')}"}
+MATCHER = {"Authorization": f"Bearer {IDENTITY.staff('matcher', 'mt-e2e')}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Person:
+    """One graduate's values, unique to this run, so that a search finds only theirs."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:10]
+        self.email = f"thao-{tag}@example.org"
+        self.given_name = f"Thao{tag}"
+        self.family_name = f"Pham{tag}"
+        born = date(1990, 1, 1) + timedelta(days=random.randrange(3000))
+        self.date_of_birth = born.isoformat()
+        self.filenames = {}
+        self.contents = {}
+        self.tag = tag
+
+    def document(self, kind: str) -> tuple[str, bytes, str]:
+        self.filenames[kind] = f"{self.given_name}-{kind}.pdf"
+        self.contents[kind] = PDF + f"{self.family_name}'s {kind}".encode()
+        return (self.filenames[kind], self.contents[kind], "application/pdf")
+
+    def values(self) -> list[str]:
+        """Every personal value of theirs that some service received."""
+        return [
+            self.email,
+            self.given_name,
+            self.family_name,
+            self.date_of_birth,
+            *self.filenames.values(),
+        ]
+
+
+def everything_on_kafka(records: list) -> bytes:
+    return b"\n".join(
+        b"".join([r.key or b"", r.value or b"", *(v or b"" for _, v in r.headers or ())])
+        for r in records
+    )
+
+
+def everything_in_the_databases(infra: InfraSettings) -> str:
+    """Every row of every table of every service's database, as text (a `bytea` column,
+    like the events' state, read as the UTF-8 it holds)."""
+    parts = []
+    for service in supervisor.SERVICES:
+        with psycopg.connect(infra.postgres_dsn(database_of(service))) as conn:
+            tables = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+            for (table,) in tables:
+                for row in conn.execute(f'SELECT * FROM "{table}"').fetchall():
+                    for value in row:
+                        if isinstance(value, (bytes, memoryview)):
+                            parts.append(bytes(value).decode("utf-8", "replace"))
+                        else:
+                            parts.append(str(value))
+    return "\n".join(parts)
+
+
+async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
+    processes, infra: InfraSettings, mailbox: Mailbox
+):
+    registration, screening, matching = (
+        processes["registration"],
+        processes["screening"],
+        processes["matching"],
+    )
+    documents_dir = Path(processes_env["registration"]["JIP_REGISTRATION_DOCUMENTS_DIR"])
+    person = Person()
+    company_id = uuid.uuid4()
+    company = bearer(IDENTITY.company(company_id))
+    async with httpx.AsyncClient(timeout=60) as http:
+        # -- registration -------------------------------------------------------------
+        cohort_id = fresh_cohort_id()
+        now = datetime.now(UTC)
+        opened = await http.post(
+            f"{registration}/cohorts",
+            headers=STAFF,
+            json={
+                "cohort_id": cohort_id,
+                "applications_open_at": (now - timedelta(days=1)).isoformat(),
+                "applications_close_at": (now + timedelta(days=30)).isoformat(),
+                "age_reference_date": "2025-08-25",
+                "min_age": 18,
+                "max_age": 40,
+                "results_by": "2025-08-31",
+                "courses": [
+                    {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
+                ],
+            },
+        )
+        assert opened.status_code == 201, opened.text
+        r = await http.post(
+            f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": person.email}
+        )
+        assert r.status_code == 202
+        link = body_of((await mailbox.wait_for(person.email, "registration link"))[0])
+        token = parse_qs(urlparse(re.search(r"(http://\S+)", link).group(1)).query)["token"][0]
+        form = {
+            **registration_form(token),
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "date_of_birth": person.date_of_birth,
+        }
+        r = await http.post(f"{registration}/registrations", json=form)
+        assert r.status_code == 201, r.text
+        applicant_id = r.json()["applicant_id"]
+        me = bearer(r.json()["access_token"])
+        r = await http.post(
+            f"{registration}/applicants/me/documents",
+            headers=me,
+            files={kind: person.document(kind) for kind in r.json()["outstanding_documents"]},
+        )
+        assert r.status_code == 201 and r.json()["outstanding_documents"] == []
+        # Stored encrypted: the folder never holds the upload as it was sent.
+        stored = b"".join(p.read_bytes() for p in documents_dir.rglob("*") if p.is_file())
+        assert not any(content in stored for content in person.contents.values())
+        await mailbox.wait_for(person.email, "we have received your application")
+
+        # -- screening: two interviews passed -----------------------------------------
+        await wait_for_event(
+            infra,
+            topics.SCREENING,
+            "ScreeningCaseOpened",
+            lambda e: e["payload"]["applicant_id"] == applicant_id,
+        )
+        for stage in ("first", "second"):
+            r = await http.post(
+                f"{screening}/cases/{applicant_id}/interviews",
+                headers=INTERVIEWER,
+                json={
+                    "stage": stage,
+                    "language": "japanese",
+                    "passed": True,
+                    "interviewer": "iv-e2e",
+                    "interviewed_at": datetime.now(UTC).isoformat(),
+                },
+            )
+            assert r.status_code in (200, 201), r.text
+
+        # -- matching: the company chooses them, the agreement is signed ----------------
+        await wait_for_event(
+            infra,
+            topics.MATCHING,
+            "CandidateEnteredPool",
+            lambda e: e["payload"]["applicant_id"] == applicant_id,
+        )
+        r = await http.post(
+            f"{matching}/matches",
+            headers=company,
+            json={"applicant_id": applicant_id, "company_id": str(company_id), "course": "B"},
+        )
+        assert r.status_code in (200, 201), r.text
+        match_id = r.json()["match_id"]
+        r = await http.post(
+            f"{matching}/matches/{match_id}/agreement",
+            headers=MATCHER,
+            json={
+                "parties": ["office", "intern", "company"],
+                "signed_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        assert r.status_code in (200, 201), r.text
+        await mailbox.wait_for(person.email, "a host company has chosen you")
+
+        # -- disclosure: everything every service holds, in clear ----------------------
+        r = await http.post(
+            f"{registration}/privacy/requests", json={"right": "disclosure"}, headers=me
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["outcome"] == "done"
+        export = r.json()["export"]
+        assert set(export["services"]) == set(supervisor.SERVICES)
+        text = str(export)
+        for value in person.values():
+            assert value in text, "the export is complete"
+        # Each service told what it holds: notifications the address it mails.
+        assert person.email in str(export["services"]["notifications"])
+        assert match_id in str(export["services"]["matching"])
+
+        # -- erasure, recorded by the privacy officer after checking who asks ----------
+        r = await http.post(
+            f"{registration}/privacy/subjects/{applicant_id}/requests",
+            headers=OFFICER,
+            json={"right": "deletion", "identity_check": "passport seen at the office"},
+        )
+        assert r.status_code == 200 and r.json()["outcome"] == "done", r.text
+        await wait_for_event(
+            infra,
+            topics.REGISTRATION,
+            "SubjectErased",
+            lambda e: e["payload"]["subject_id"] == applicant_id,
+        )
+
+        # Their token no longer acts.
+        r = await http.get(f"{registration}/applicants/me/status", headers=me)
+        assert r.status_code == 401
+
+        # -- nowhere in clear -----------------------------------------------------------
+        every_topic = [*topics.ALL_TOPICS, *topics.DEAD_LETTER_TOPICS]
+        on_kafka = everything_on_kafka(await kafka.read_all(infra, every_topic))
+        for value in person.values():
+            assert value.encode() not in on_kafka
+        for content in person.contents.values():
+            assert content not in on_kafka
+
+        in_databases = everything_in_the_databases(infra)
+        for value in person.values():
+            assert value not in in_databases
+
+        left = [p for p in documents_dir.rglob("*") if p.is_file()]
+        stored = b"".join(p.read_bytes() for p in left)
+        assert not any(content in stored for content in person.contents.values())
+        assert not any(applicant_id in str(p) for p in left), "their documents are deleted"
+
+        # A reader with the key store sees their sealed values as erased.
+        vault = personal_data(infra)
+        try:
+            registered = await wait_for_event(
+                infra,
+                topics.REGISTRATION,
+                "ApplicantRegistered",
+                lambda e: e["payload"]["applicant_id"] == applicant_id,
+            )
+            opened_payload = vault.reveal(registered["payload"])
+            assert opened_payload["given_name"] == ERASED
+            assert opened_payload["email"] == ERASED
+            assert opened_payload["nationality"] == "VN", "the non-personal facts stay"
+        finally:
+            vault.close()
+
+        # -- the trail still reads, and its chain verifies ------------------------------
+        for topic in (topics.REGISTRATION, topics.SCREENING, topics.MATCHING):
+            records = await kafka.read_all(infra, [topic])
+            events = []
+            for record in records:
+                try:
+                    event = json.loads(record.value)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("aggregate_id") == applicant_id:
+                    events.append(event)
+            assert events, f"{topic} holds the applicant's steps"
+            assert verify_chain(events) is None
+
+        async def records_of(base: str) -> dict | None:
+            r = await http.get(f"{base}/privacy/subjects/{applicant_id}/records", headers=OFFICER)
+            return r.json() if r.status_code == 200 else None
+
+        trail = await eventually(lambda: records_of(registration), what="registration's trail")
+        assert trail["erased"] is True
+        steps = [e["type"] for e in trail["records"]["events"]]
+        assert "Applicant.Registered" in steps and "Applicant.DocumentsSubmitted" in steps
+        assert ERASED in str(trail) and person.given_name not in str(trail)
+        screening_trail = await records_of(screening)
+        assert screening_trail is not None and screening_trail["records"]["events"]
+        matching_trail = await records_of(matching)
+        assert matching_trail is not None and match_id in str(matching_trail)
