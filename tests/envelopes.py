@@ -88,15 +88,13 @@ def _seal_personal(
     """Seal, in place, every personal field of `payload` given in clear; a golden
     sealed value left as it was becomes the sample's clear value, sealed anew."""
     golden_payload = json.loads((GOLDEN / f"{event_type}.v1.json").read_text())["payload"]
-    key = vault.keystore.key_for_sealing(subject)
-
     def seal(path: str, container: dict[str, Any], name: str, golden_value: Any) -> None:
         value = container[name]
         if is_sealed(value) and value == golden_value:
             value = CLEAR[event_type][path]
         elif is_sealed(value):
             return  # sealed by the story itself
-        container[name] = vault.seal_with(key, subject, value)
+        container[name] = vault.seal(subject, value)
 
     for path in PERSONAL.get(event_type, ()):
         parent_path, _, name = path.rpartition(".")
