@@ -88,6 +88,7 @@ def _seal_personal(
     """Seal, in place, every personal field of `payload` given in clear; a golden
     sealed value left as it was becomes the sample's clear value, sealed anew."""
     golden_payload = json.loads((GOLDEN / f"{event_type}.v1.json").read_text())["payload"]
+
     def seal(path: str, container: dict[str, Any], name: str, golden_value: Any) -> None:
         value = container[name]
         if is_sealed(value) and value == golden_value:
@@ -234,10 +235,12 @@ def details_amended(
         version=version,
         changed_fields=sorted(changes),
         changes=changes,
-        reason="Corrected on the applicant's request; passport provided.",
-        amended_by="staff-017",
         vault=vault,
-        **extra,
+        **{
+            "reason": "Corrected on the applicant's request; passport provided.",
+            "amended_by": "staff-017",
+            **extra,
+        },
     )
 
 

@@ -116,9 +116,7 @@ def case_view(case: ScreeningCase, personal_data: PersonalData) -> CaseView:
             complete=case.documents_complete,
         ),
         interviews=[InterviewView.model_validate(i) for i in case.interviews.values()],
-        amendments=[
-            AmendmentView.model_validate(a) for a in personal_data.reveal(case.amendments)
-        ],
+        amendments=[AmendmentView.model_validate(a) for a in personal_data.reveal(case.amendments)],
     )
 
 

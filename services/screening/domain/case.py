@@ -115,8 +115,7 @@ class ScreeningCase(Aggregate):
         why each unmet rule is unmet."""
         facts = self.applicant_facts
         findings = [
-            {"rule": f.rule, "version": f.version, "reason": f.reason}
-            for f in assess(facts, terms)
+            {"rule": f.rule, "version": f.version, "reason": f.reason} for f in assess(facts, terms)
         ]
         decision = {
             "eligible": not findings,
@@ -207,8 +206,9 @@ class ScreeningCase(Aggregate):
     ) -> bool:
         """The office changed the applicant's details: the facts screening relies on are
         updated and the case is flagged for review. `reason` is kept as it came, sealed
-        with the applicant's key (it reads as erased once they are). `amendment_id` (the upstream event)
-        makes a redelivered amendment a no-op; returns whether it was new."""
+        with the applicant's key (it reads as erased once they are). `amendment_id` (the
+        upstream event) makes a redelivered amendment a no-op; returns whether it was
+        new."""
         if any(a["amendment_id"] == amendment_id for a in self.amendments):
             return False
         self._details_amended(
