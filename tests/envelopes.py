@@ -186,8 +186,7 @@ def applicant_registered(
         version=3,
         correlation_id=correlation_id,
         cohort_id=cohort_id,
-        email=f"{applicant_id.hex[:12]}@example.org",
-        **details,
+        **{"email": f"{applicant_id.hex[:12]}@example.org", **details},
     )
 
 
