@@ -117,11 +117,12 @@ class ScreeningCase(Aggregate):
         findings = [
             {"rule": f.rule, "version": f.version, "reason": f.reason} for f in assess(facts, terms)
         ]
+        rules: list[dict[str, Any]] = [{"rule": r.name, "version": r.version} for r in RULES]
         decision = {
             "eligible": not findings,
             "findings": findings,
             "age_on_reference_date": facts.age_on_reference_date,
-            "rules": [{"rule": r.name, "version": r.version} for r in RULES],
+            "rules": rules,
         }
         if self.eligibility == decision:
             return
@@ -130,7 +131,7 @@ class ScreeningCase(Aggregate):
             findings=findings,
             age_on_reference_date=facts.age_on_reference_date,
             age_reference_date=terms.age_reference_date,
-            rules=decision["rules"],
+            rules=rules,
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
