@@ -28,33 +28,19 @@ from runtime.inbox import (
     quarantined_messages,
 )
 from runtime.kafka import deliver, make_broker
-from runtime.privacy import PersonalData
 from runtime.relay import KafkaRelay, envelope_for
-from tests.support import database_of, eventually, personal_data, read_topic
+from tests.support import database_of, eventually, read_topic
 
 GOLDEN = json.loads(open("events/golden/ApplicantPreregistered.v1.json").read())  # noqa: SIM115
 
 
 class Welcome(Aggregate):
-    """One per address; the address itself is kept sealed, as it came."""
-
     @event("Created")
-    def __init__(
-        self,
-        welcome_id: uuid.UUID,
-        email: str,
-        correlation_id: uuid.UUID,
-        causation_id: uuid.UUID | None,
-    ):
+    def __init__(self, email: str, correlation_id: uuid.UUID, causation_id: uuid.UUID | None):
         self.email = email
 
     @staticmethod
-    def create_id(welcome_id: uuid.UUID, **_: Any) -> uuid.UUID:
-        return welcome_id
-
-    @staticmethod
-    def id_for(email: str) -> uuid.UUID:
-        """The welcome of an address (in clear)."""
+    def create_id(email: str, **_: Any) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"welcome:{email}")
 
 
@@ -77,21 +63,14 @@ class WelcomeApplication(ServiceApplication):
     #: Whether the policy bug below has been fixed (for replays).
     fixed = False
 
-    #: Opens the sealed address (set by the fixture: the test stack's key store).
-    personal_data: PersonalData
-
     def policy(self, envelope, processing_event: ProcessingEvent) -> None:
-        # One welcome per address: the address opened (each sealing differs), the
-        # sealed text kept, as a real consumer would.
-        email = self.personal_data.unseal(envelope.payload.email)
-        if email.startswith("bug") and not self.fixed:
-            raise KeyError(email)  # a policy bug, quoting personal data
-        welcome_id = Welcome.id_for(email)
+        if envelope.payload.email.startswith("bug") and not self.fixed:
+            raise KeyError(envelope.payload.email)  # a policy bug, quoting personal data
+        welcome_id = Welcome.create_id(envelope.payload.email)
         if self.find(welcome_id, Welcome) is not None:
             return
         processing_event.collect_events(
             Welcome(
-                welcome_id=welcome_id,
                 email=envelope.payload.email,
                 correlation_id=envelope.correlation_id,
                 causation_id=envelope.event_id,
@@ -118,10 +97,8 @@ def app(infra: InfraSettings) -> Iterator[WelcomeApplication]:
     postgres.drop_database(infra, database)
     postgres.ensure_database(infra, database)
     application = WelcomeApplication(store_env(infra))
-    application.personal_data = _vault[0] = personal_data(infra)
     yield application
     application.close()
-    application.personal_data.close()
 
 
 class CuttableLink:
@@ -176,22 +153,17 @@ def record(offset: int, value: bytes, partition: int = 0, **extra: Any) -> Recei
     return ReceivedRecord("jip.registration.v1", partition, offset, value, **extra)
 
 
-#: The test stack's key store, which seals addresses as registration would.
-_vault: list[Any] = [None]
-
-
 def preregistered(email: str) -> bytes:
-    sealed = _vault[0].seal(uuid.UUID(GOLDEN["payload"]["applicant_id"]), email)
     data = {
         **GOLDEN,
         "event_id": str(uuid.uuid4()),
-        "payload": {**GOLDEN["payload"], "email": sealed},
+        "payload": {**GOLDEN["payload"], "email": email},
     }
     return json.dumps(data).encode()
 
 
 def welcomed(app: WelcomeApplication, *emails: str) -> list[bool]:
-    return [app.find(Welcome.id_for(email), Welcome) is not None for email in emails]
+    return [app.find(Welcome.create_id(email), Welcome) is not None for email in emails]
 
 
 def an_email() -> str:
@@ -265,7 +237,7 @@ def test_an_event_whose_effects_collide_with_another_record_is_set_aside_and_the
 ):
     inbox = Inbox(app, accepts=(ApplicantPreregistered,))
     colliding, later = an_email(), an_email()
-    app.save(Rival(Welcome.id_for(colliding)))
+    app.save(Rival(Welcome.create_id(colliding)))
 
     assert inbox.receive(record(1, preregistered(colliding), 5)) is Outcome.QUARANTINED
     assert inbox.receive(record(2, preregistered(later), 5)) is Outcome.PROCESSED
@@ -315,7 +287,7 @@ def test_the_records_of_a_poll_are_recorded_together_and_a_redelivered_poll_chan
 def test_a_failing_record_in_a_poll_is_set_aside_alone(app):
     inbox = Inbox(app, accepts=(ApplicantPreregistered,))
     colliding, before_it, after_it = an_email(), an_email(), an_email()
-    app.save(Rival(Welcome.id_for(colliding)))
+    app.save(Rival(Welcome.create_id(colliding)))
     poll = [
         record(1, preregistered(before_it), 7),
         record(2, preregistered("bug@example.org"), 7),
@@ -336,7 +308,7 @@ def test_a_failing_record_in_a_poll_is_set_aside_alone(app):
 
     # Every policy succeeds, but recording the poll together collides.
     colliding, after_it = an_email(), an_email()
-    app.save(Rival(Welcome.id_for(colliding)))
+    app.save(Rival(Welcome.create_id(colliding)))
     poll = [record(1, preregistered(colliding), 11), record(2, preregistered(after_it), 11)]
     assert inbox.receive_batch(poll) == [Outcome.QUARANTINED, Outcome.PROCESSED]
     assert welcomed(app, colliding, after_it) == [False, True]
@@ -395,7 +367,6 @@ async def test_while_the_database_is_unreachable_records_are_held_then_processed
     link = CuttableLink(infra.pg_host, infra.pg_port)
     port = await link.start()
     behind_link = await asyncio.to_thread(WelcomeApplication, store_env(infra, port))
-    behind_link.personal_data = app.personal_data
     inbox = Inbox(behind_link, accepts=(ApplicantPreregistered,))
     email = an_email()
     caplog.set_level(logging.WARNING, logger="runtime.kafka")
