@@ -22,7 +22,7 @@ from events import registration, screening
 from events.envelope import Envelope, derive_event_id, identity_of
 from events.privacy import is_sealed
 from runtime.privacy import PersonalData
-from tests.keystore_fake import in_memory_personal_data
+from tests.in_memory import personal_data_in_memory
 
 GOLDEN = Path(__file__).resolve().parents[1] / "events" / "golden"
 COHORT = "FY2025"
@@ -31,7 +31,7 @@ E = TypeVar("E", bound=Envelope[Any])
 
 #: The vault of handler unit tests (keys in memory); the applications under test there
 #: are given the same one, so that they open what the stories sealed.
-UNIT_VAULT = in_memory_personal_data()
+UNIT_VAULT = personal_data_in_memory()
 
 #: The personal fields of each event, by path in its payload ("*": every list item).
 PERSONAL: dict[str, tuple[str, ...]] = {

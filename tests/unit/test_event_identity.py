@@ -52,7 +52,7 @@ from services.screening.application.publishing import (
 )
 from services.screening.application.service import ScreeningApplication
 from tests.envelopes import golden
-from tests.keystore_fake import in_memory_personal_data
+from tests.in_memory import personal_data_in_memory
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 OFFICE = staff("staff-017", "admin")
@@ -150,7 +150,7 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     )
     from_matching = await relayed(matching, matching_translator, topics.MATCHING)
 
-    notifications = NotificationsApplication(IN_MEMORY, personal_data=in_memory_personal_data())
+    notifications = NotificationsApplication(IN_MEMORY, personal_data=personal_data_in_memory())
     deliver(
         notifications,
         NotificationsApplication.consumed_event_types(),
