@@ -254,7 +254,7 @@ class NotificationsApplication(ServiceApplication):
                 return
             if p.use_suspended:
                 return
-            for notification_id in self._withheld_of(p.subject_id, recipient):
+            for notification_id in self._withheld_of(recipient):
                 fx.load(notification_id).resume(fx.correlation_id, fx.causation_id, fx.actor)
 
     @policy.register
@@ -274,7 +274,7 @@ class NotificationsApplication(ServiceApplication):
                     ERASED_SUBJECT, fx.correlation_id, fx.causation_id, fx.actor
                 )
 
-    def _withheld_of(self, subject_id: uuid.UUID, recipient: Recipient) -> list[uuid.UUID]:
+    def _withheld_of(self, recipient: Recipient) -> list[uuid.UUID]:
         """The person's withheld messages (every message is listed on its person's
         recipient: an applicant's, or an inquiry's sender's)."""
         return [
@@ -303,7 +303,8 @@ class NotificationsApplication(ServiceApplication):
             recipient: Recipient = self.repository.get(notification.applicant_id)
         else:
             assert notification.address is not None
-            # An inquirer has a recipient only if their processing was restricted.
+            # The inquiry's sender: the subject the address is sealed for (their
+            # recipient is opened with the answer; None for an answer owed before that).
             subject_id, _ = sealed_parts(notification.address)
             recipient = self.find(subject_id, Recipient)  # type: ignore[assignment]
         if recipient is not None and recipient.erased:
