@@ -129,8 +129,10 @@ class MatchingApplication(ServiceApplication):
     def pool_offered_to_host_companies(self, cohort_id: str) -> list[OfferedCandidate]:
         """The cohort's candidates still in the pool, in the order they entered it,
         without anyone who stopped the provision of their data to third parties (or
-        suspended its use, or was erased). Read from the pool entries in the log (a
-        cohort's pool is a few hundred people), so it is as current as the log."""
+        suspended its use, or was erased). Read from the pool entries in the log (every
+        cohort's: a few hundred people a year), with the candidates and their
+        restrictions of a page in one query, so it is as current as the log and needs
+        no table of its own; a read model would replace it if pools grew large."""
         topic = get_topic(Candidate.EnteredPool)  # type: ignore[attr-defined]
         offered: list[OfferedCandidate] = []
         position = 0
