@@ -9,14 +9,15 @@ session never sees events left by an earlier one.
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from infra import InfraSettings, kafka, postgres
 from infra.stack import down, up
-from tests.support import SERVICES, Mailbox, database_of, test_infra_settings
+from runtime.privacy import PersonalData
+from tests.support import SERVICES, Mailbox, database_of, personal_data, test_infra_settings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,3 +61,12 @@ async def producer(infra: InfraSettings) -> AsyncIterator[AIOKafkaProducer]:
     await kafka_producer.start()
     yield kafka_producer
     await kafka_producer.stop()
+
+
+@pytest.fixture(scope="session")
+def vault(infra: InfraSettings) -> Iterator[PersonalData]:
+    """The test stack's key store, through the client every service has: what an
+    upstream played by a test seals personal fields with, as registration would."""
+    data = personal_data(infra)
+    yield data
+    data.close()

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 from aiokafka import AIOKafkaProducer
+from psycopg import sql
 
 from events.envelope import Envelope
 from infra import InfraSettings, kafka
@@ -329,3 +330,31 @@ async def publish(producer: AIOKafkaProducer, topic: str, event: Envelope) -> No
     await producer.send_and_wait(
         topic, event.model_dump_json().encode(), key=str(event.aggregate_id).encode()
     )
+
+
+def found_in_clear(infra: InfraSettings, service: str, values: list[str]) -> list[str]:
+    """Which of `values` appear in clear anywhere in a service's database: every table
+    (event store, tracking, read models), every column, stored bytes read as text. What
+    an auditor with SQL access would find; `table: value` for each hit."""
+    hits: list[str] = []
+    wanted = [v.lower() for v in values]
+    with psycopg.connect(infra.postgres_dsn(database_of(service))) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+        ]
+        for table in tables:
+            rows = conn.execute(
+                sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))
+            ).fetchall()
+            for row in rows:
+                text = " ".join(
+                    bytes(cell).decode("utf-8", "replace")
+                    if isinstance(cell, (bytes, memoryview))
+                    else json.dumps(cell, default=str, ensure_ascii=False)
+                    for cell in row
+                ).lower()
+                hits.extend(f"{table}: {v}" for v in wanted if v in text)
+    return sorted(set(hits))

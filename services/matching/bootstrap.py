@@ -18,9 +18,11 @@ from services.matching.settings import MatchingSettings
 MESSAGING = Messaging(
     service="matching",
     application=MatchingApplication,
-    consumes=(topics.SCREENING,),
+    consumes=(topics.SCREENING, topics.REGISTRATION),
     consumes_description="Puts each applicant who passed the second interview in the pool "
-    "of candidates that the office recommends to host companies.",
+    "of candidates that the office recommends to host companies; respects a person's "
+    "restrictions (no match while their use is suspended, not offered to host companies "
+    "once third-party provision is stopped) and erasure.",
     publishes="The candidate pool, companies' final decisions and agreements. Candidates "
     "are keyed by applicant id, matches and agreements by match id.",
 )
@@ -34,10 +36,13 @@ async def bootstrap(settings: MatchingSettings | None = None, **overrides: Any) 
     settings = settings or MatchingSettings(**overrides)
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
     app = await asyncio.to_thread(build_application, settings)
+    # Matching holds nothing sealed; the key store is for a disclosure's opening only.
+    personal_data = settings.personal_data()
     return service_process(
         settings,
         MESSAGING,
         app,
         translate=to_integration_event,
-        http=build_http_api(app, await asyncio.to_thread(gate_for, settings)),
+        http=build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data),
+        closers=[personal_data.close],
     )

@@ -12,6 +12,7 @@ from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
 from runtime.mail import retry_schedule, smtp_mailer
 from runtime.mail_api import undeliverable_router
+from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
@@ -25,15 +26,21 @@ MESSAGING = Messaging(
     application=NotificationsApplication,
     consumes=(topics.REGISTRATION, topics.SCREENING, topics.MATCHING),
     consumes_description="Turns the applicant's milestones (registration, complete "
-    "documents, interview results, match) and inquiry answers into e-mails.",
+    "documents, interview results, match) and inquiry answers into e-mails; withholds "
+    "them while a person's use is suspended and forgets an erased person.",
     publishes="That a message was sent, for which applicant and cause; never the address "
     "or the text. Keyed by notification id.",
 )
 
 
-def build_application(settings: NotificationsSettings) -> NotificationsApplication:
+def build_application(
+    settings: NotificationsSettings, personal_data: PersonalData | None = None
+) -> NotificationsApplication:
+    """The application; `personal_data` is the service's key store client (its own
+    when not given, e.g. for the command line)."""
     return NotificationsApplication(
         settings.event_store_env(),
+        personal_data=personal_data or settings.personal_data(),
         resend_limit=ResendLimit(resends=settings.resends_per_day, per=timedelta(hours=24)),
     )
 
@@ -43,14 +50,16 @@ async def bootstrap(
 ) -> ServiceProcess:
     settings = settings or NotificationsSettings(**overrides)
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
-    app = await asyncio.to_thread(build_application, settings)
+    # The key store client opens the sealed address and names when a mail is written.
+    personal_data = settings.personal_data()
+    app = await asyncio.to_thread(build_application, settings, personal_data)
     mailer = NotificationMailer(
         app,
         smtp_mailer(settings),
         schedule=retry_schedule(settings),
         patience=settings.mail_order_patience,
     )
-    http = build_http_api(app, await asyncio.to_thread(gate_for, settings))
+    http = build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data)
     http.include_router(undeliverable_router(app.undeliverable))
     return service_process(
         settings,
@@ -59,4 +68,5 @@ async def bootstrap(
         translate=to_integration_event,
         http=http,
         followers=[mailer],
+        closers=[personal_data.close],
     )

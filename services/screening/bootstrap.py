@@ -34,10 +34,14 @@ async def bootstrap(settings: ScreeningSettings | None = None, **overrides: Any)
     settings = settings or ScreeningSettings(**overrides)
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
     app = await asyncio.to_thread(build_application, settings)
+    # Screening opens personal data only to show staff an amendment's reason and to
+    # answer a disclosure; its decisions need none (the age comes published).
+    personal_data = settings.personal_data()
     return service_process(
         settings,
         MESSAGING,
         app,
         translate=to_integration_event,
-        http=build_http_api(app, await asyncio.to_thread(gate_for, settings)),
+        http=build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data),
+        closers=[personal_data.close],
     )

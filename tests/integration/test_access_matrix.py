@@ -123,6 +123,9 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("matching", "POST", "/matches/{match_id}/agreement"): Row(only("matcher", "admin")),
     ("matching", "GET", "/candidates/{applicant_id}"): Row(only("matcher", "admin", "auditor")),
     ("matching", "GET", "/matches/{match_id}"): Row(only("matcher", "admin", "auditor", "company")),
+    ("matching", "GET", "/cohorts/{cohort_id}/pool"): Row(
+        only("matcher", "admin", "auditor", "company", "other company")
+    ),
     # -- notifications
     ("notifications", "GET", "/notifications"): Row(
         only("admin", "auditor"), query={"applicant_id": "{applicant_id}"}

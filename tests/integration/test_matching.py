@@ -21,6 +21,7 @@ from events import topics
 from events.envelope import Envelope
 from infra import InfraSettings
 from runtime.inbox import QuarantinedMessage
+from runtime.privacy import PersonalData
 from services.matching.application.service import MatchingApplication
 from services.matching.bootstrap import bootstrap, build_application
 from services.matching.settings import MatchingSettings
@@ -28,6 +29,7 @@ from tests import envelopes
 from tests.support import (
     STAFF_TOKEN,
     eventually,
+    found_in_clear,
     read_topic,
     running,
     service_env,
@@ -48,6 +50,11 @@ class Matching:
         """As screening publishes: keyed by aggregate id, one record per event."""
         raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
         return await self.producer.send_and_wait(topics.SCREENING, raw, key=str(key).encode())
+
+    async def publish_registration(self, key: uuid.UUID, value: Envelope) -> RecordMetadata:
+        """As registration publishes a person's restrictions and erasure."""
+        raw = value.model_dump_json().encode()
+        return await self.producer.send_and_wait(topics.REGISTRATION, raw, key=str(key).encode())
 
     async def candidate(self, applicant_id: uuid.UUID) -> dict[str, Any] | None:
         response = await self.http.get(f"/candidates/{applicant_id}")
@@ -229,3 +236,88 @@ def _quarantined(store: MatchingApplication, record: RecordMetadata) -> Quaranti
         return None
     message: QuarantinedMessage = store.repository.get(aggregate_id)
     return message
+
+
+# -- the rights a person exercised ------------------------------------------------------
+async def _restrictions_recorded(matching: Matching, applicant_id: uuid.UUID, count: int) -> None:
+    """Wait until matching recorded `count` events of the person's restrictions (what
+    their disclosure shows)."""
+
+    async def recorded() -> bool:
+        held = await matching.http.get(f"/privacy/subjects/{applicant_id}/records")
+        return len(held.json()["records"]["restrictions"]) >= count
+
+    await eventually(recorded, what=f"{count} restriction event(s) recorded")
+
+
+async def _pool(matching: Matching) -> set[str]:
+    answer = await matching.http.get("/cohorts/FY2025/pool")
+    assert answer.status_code == 200, answer.text
+    return {c["applicant_id"] for c in answer.json()["candidates"]}
+
+
+async def test_a_suspended_candidate_is_not_matched_until_use_is_resumed(
+    matching: Matching,
+) -> None:
+    applicant_id, company_id = await matching.a_candidate(), uuid.uuid4()
+    await matching.publish_registration(
+        applicant_id, envelopes.processing_restricted(applicant_id, use_suspended=True)
+    )
+    await _restrictions_recorded(matching, applicant_id, 2)
+
+    refused = await matching.confirm(applicant_id, company_id)
+
+    assert refused.status_code == 409
+    [error] = refused.json()["errors"]
+    assert error["field"] == "applicant_id" and "use suspended" in error["reason"]
+    assert str(applicant_id) not in await _pool(matching)
+
+    await matching.publish_registration(
+        applicant_id, envelopes.processing_restricted(applicant_id, use_suspended=False)
+    )
+    await _restrictions_recorded(matching, applicant_id, 3)
+    assert (await matching.confirm(applicant_id, company_id)).status_code == 201
+
+
+async def test_the_pool_offered_to_host_companies_leaves_out_a_stopped_provision(
+    matching: Matching,
+) -> None:
+    offered, stopped = await matching.a_candidate(), await matching.a_candidate()
+    assert {str(offered), str(stopped)} <= await _pool(matching)
+
+    await matching.publish_registration(
+        stopped, envelopes.processing_restricted(stopped, third_party_provision_stopped=True)
+    )
+    await _restrictions_recorded(matching, stopped, 2)
+
+    pool = await _pool(matching)
+    assert str(offered) in pool and str(stopped) not in pool
+    # The office itself may still match them: only provision to third parties stopped.
+    assert (await matching.confirm(stopped, uuid.uuid4())).status_code == 201
+
+
+async def test_an_erased_candidate_is_neither_matched_nor_offered_and_nothing_stays_in_clear(
+    matching: Matching, vault: PersonalData
+) -> None:
+    applicant_id = await matching.a_candidate()
+    # Registration's events about them pass by on the topic matching now reads.
+    name, address = f"Mai{applicant_id.hex[:8]}", f"{applicant_id.hex[:12]}@example.org"
+    registered = envelopes.applicant_registered(
+        applicant_id, given_name=name, email=address, vault=vault
+    )
+    await matching.publish_registration(applicant_id, registered)
+
+    await asyncio.to_thread(vault.erase, applicant_id)
+    await matching.publish_registration(applicant_id, envelopes.subject_erased(applicant_id))
+    await _restrictions_recorded(matching, applicant_id, 2)
+
+    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    assert refused.status_code == 409 and "erased" in refused.json()["errors"][0]["reason"]
+    assert str(applicant_id) not in await _pool(matching)
+    personal = [name, address]
+    assert await asyncio.to_thread(found_in_clear, matching.infra, "matching", personal) == []
+    assert await asyncio.to_thread(found_in_clear, matching.infra, "matching", [str(applicant_id)])
+    held = await matching.http.get(f"/privacy/subjects/{applicant_id}/records")
+    assert held.json()["erased"] is True and held.json()["records"]["candidate"]
+    # and the consumer goes on with the next candidate
+    await matching.a_candidate()

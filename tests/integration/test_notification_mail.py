@@ -11,20 +11,40 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from events import registration, screening, topics
 from runtime.inbox import Inbox, ReceivedRecord
 from runtime.mail import RetrySchedule, SmtpMailer
 from runtime.mail_api import undeliverable_router
+from runtime.privacy import PersonalData
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import Notification
-from tests.envelopes import upstream
+from tests import envelopes
 from tests.smtp_servers import MisbehavingHandler, smtp_server
 from tests.support import IDENTITY, STAFF, eventually
 
 _offsets = iter(range(1_000_000))
+
+#: Personal fields are sealed with the test stack's key store, as registration would.
+_vault: list[PersonalData] = []
+
+
+@pytest.fixture(autouse=True)
+def _sealing_with_the_test_stack(vault: PersonalData) -> None:
+    _vault[:] = [vault]
+
+
+def upstream(model, **fields):
+    return envelopes.upstream(model, vault=_vault[0], **fields)
+
+
+def an_app() -> NotificationsApplication:
+    return NotificationsApplication(
+        {"PERSISTENCE_MODULE": "eventsourcing.popo"}, personal_data=_vault[0]
+    )
 
 
 def deliver(app: NotificationsApplication, event) -> None:
@@ -49,7 +69,7 @@ def states(app: NotificationsApplication, applicant: uuid.UUID) -> dict[str, str
 async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
     # given, in this order: an applicant whose address the server defers, one whose
     # address it refuses, one it takes, and an inquirer; each owed their mails
-    app = NotificationsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = an_app()
     deferred = applicant_at(app, "deferred-an@example.org", interviewed=True)
     refused = applicant_at(app, "refused-linh@example.org", interviewed=False)
     fine = applicant_at(app, "budi@example.org", interviewed=True)
@@ -112,7 +132,7 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
     assert "@example.org" not in logged
 
     # and the office sees the refused message, why, and whose, but not the address
-    api = build_http_api(app, IDENTITY.gate())
+    api = build_http_api(app, IDENTITY.gate(), _vault[0])
     api.include_router(undeliverable_router(app.undeliverable))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=api), base_url="http://notifications"
@@ -132,11 +152,11 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
 
 async def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_go_on(caplog):
     # given a message whose details no template foresaw (here: none at all), owed first
-    app = NotificationsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = an_app()
     broken = Notification.request(
         template="inquiry_answer",
         cause_event_id=uuid.uuid4(),
-        address="broken@example.org",
+        address=_vault[0].seal(uuid.uuid4(), "broken@example.org"),
         context={},
         recipient_known=True,
         correlation_id=uuid.uuid4(),

@@ -2,6 +2,7 @@
 events go in as their producers publish them, and what comes out is what an applicant
 and a subscriber notice: e-mails in the mailbox and `NotificationSent` on Kafka."""
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -14,14 +15,16 @@ from aiokafka import AIOKafkaProducer
 
 from events import matching, registration, screening, topics
 from events.envelope import Envelope
+from events.privacy import ERASED
 from infra import InfraSettings
 from runtime.inbox import Inbox, ReceivedRecord
 from runtime.mail import MailServerUnavailable, SmtpMailer
+from runtime.privacy import PersonalData
 from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.bootstrap import bootstrap
 from services.notifications.settings import NotificationsSettings
-from tests.envelopes import upstream
+from tests import envelopes
 from tests.smtp_servers import free_port
 from tests.support import (
     HTTP_PORTS,
@@ -31,11 +34,25 @@ from tests.support import (
     body_of,
     database_of,
     eventually,
+    found_in_clear,
+    keystore_settings,
     running,
     wait_for_event,
 )
 
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+
+#: Personal fields are sealed with the test stack's key store, as registration would.
+_vault: list[PersonalData] = []
+
+
+@pytest.fixture(autouse=True)
+def _sealing_with_the_test_stack(vault: PersonalData) -> None:
+    _vault[:] = [vault]
+
+
+def upstream(model, **fields):
+    return envelopes.upstream(model, vault=_vault[0], **fields)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +70,7 @@ async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
         smtp_port=infra.smtp_port,
         http_port=HTTP_PORTS["notifications"],
         **IDENTITY.settings("notifications"),
+        **keystore_settings(infra),
     )
     async with (
         running(await bootstrap(settings)) as base_url,
@@ -288,7 +306,9 @@ async def test_a_mail_server_outage_or_a_crash_delays_mail_but_never_loses_it(
 ):
     # given a notification owed (on the in-memory event store: the mail server is the
     # subject here) while the mail server is down
-    app = NotificationsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = NotificationsApplication(
+        {"PERSISTENCE_MODULE": "eventsourcing.popo"}, personal_data=_vault[0]
+    )
     applicant, address = an_applicant()
     record = ReceivedRecord(
         topics.REGISTRATION, 0, 0, registered(applicant, address).model_dump_json().encode()
@@ -384,3 +404,109 @@ async def test_mails_owed_before_the_registration_go_out_in_the_order_of_the_pat
 
     await mailbox.wait_for(address, "a host company has chosen you")
     assert subjects(mailbox, address) == PATH_ORDER
+
+
+# -- the person's rights: restrictions and erasure ---------------------------------------
+async def listed(service: httpx.AsyncClient, person: uuid.UUID) -> list[dict]:
+    answer = await service.get(
+        "/notifications", params={"applicant_id": str(person)}, headers=STAFF
+    )
+    return answer.json()["notifications"]
+
+
+def in_state(service: httpx.AsyncClient, person: uuid.UUID, *states: str, count: int = 1):
+    async def probe() -> list[dict] | None:
+        found = await listed(service, person)
+        settled = len(found) >= count and {n["state"] for n in found} <= set(states)
+        return found if settled else None
+
+    return probe
+
+
+async def test_no_mail_while_use_is_suspended_and_the_mail_goes_once_resumed(
+    service, producer, mailbox
+):
+    # given an applicant who suspended the use of their data as they registered
+    applicant, address = an_applicant()
+    suspended = envelopes.processing_restricted(applicant, use_suspended=True)
+    await publish(producer, suspended, key=applicant)
+    await publish(producer, registered(applicant, address), key=applicant)
+    complete = upstream(registration.DocumentsSubmitted, aggregate_id=applicant, outstanding=[])
+    await publish(producer, complete, key=applicant)
+
+    # then their mails are withheld, with the reason, and none is sent
+    withheld = await eventually(
+        in_state(service, applicant, "withheld"), what="both mails recorded as withheld"
+    )
+    assert len(withheld) == 2
+    assert all("use suspended" in n["not_sent_because"] for n in withheld)
+    assert mailbox.messages_to(address) == []
+
+    # when they resume it, the mails owed go, in the order of their path
+    resumed = envelopes.processing_restricted(applicant, use_suspended=False)
+    await publish(producer, resumed, key=applicant)
+    await mailbox.wait_for(address, "your documents are complete")
+    assert subjects(mailbox, address) == [
+        "we have received your application",
+        "your documents are complete",
+    ]
+
+
+async def test_an_erased_persons_pending_mail_is_not_sent_and_nothing_of_them_stays_in_clear(
+    service, producer, mailbox, infra, vault
+):
+    # given an applicant welcomed by mail (their name in the body), then owed another
+    # mail that is still pending when they are erased (their key destroyed first, as
+    # registration does, and SubjectErased read only later)
+    applicant, address = an_applicant()
+    given, family = f"Mai{applicant.hex[:6]}", f"Tran{applicant.hex[6:12]}"
+    welcome = upstream(
+        registration.ApplicantRegistered,
+        aggregate_id=applicant,
+        email=address,
+        given_name=given,
+        family_name=family,
+    )
+    await publish(producer, welcome, key=applicant)
+    [mail] = await mailbox.wait_for(address, "we have received your application")
+    assert body_of(mail).startswith(f"Dear {given} {family},")
+    before = await service.get(f"/privacy/subjects/{applicant}/records", headers=STAFF)
+    assert before.status_code == 200, before.text
+    assert address in before.text and given in before.text
+    passed = upstream(screening.InterviewPassed, aggregate_id=applicant, stage="first")
+
+    await asyncio.to_thread(vault.erase, applicant)
+    await publish(producer, passed, key=applicant)
+
+    # then the pending mail is recorded as not sent, and never sent
+    done = await eventually(
+        in_state(service, applicant, "sent", "cancelled", count=2),
+        what="the second mail cancelled",
+    )
+    assert [(n["template"], n["state"]) for n in done] == [
+        ("application_received", "sent"),
+        ("interview_passed", "cancelled"),
+    ]
+    assert "erased" in done[1]["not_sent_because"]
+
+    # when the erasure itself is read, the service forgets what it kept of them
+    await publish(producer, envelopes.subject_erased(applicant), key=applicant)
+
+    async def forgotten() -> bool:
+        held = await service.get(f"/privacy/subjects/{applicant}/records", headers=STAFF)
+        return any(e["type"].endswith("Forgotten") for e in held.json()["records"]["recipient"])
+
+    await eventually(forgotten, what="the recipient forgotten")
+    # and the service's store holds none of their values in clear (no rendered body)
+    personal = [address, given, family]
+    assert await asyncio.to_thread(found_in_clear, infra, "notifications", personal) == []
+    assert await asyncio.to_thread(found_in_clear, infra, "notifications", [str(applicant)])
+    # and their disclosure now reads as erased
+    after = await service.get(f"/privacy/subjects/{applicant}/records", headers=STAFF)
+    assert after.json()["erased"] is True
+    assert address not in after.text and given not in after.text and ERASED in after.text
+    # and the consumer goes on: the next applicant is welcomed
+    other, other_address = an_applicant()
+    await publish(producer, registered(other, other_address), key=other)
+    await mailbox.wait_for(other_address, "we have received your application")
+    assert len(mailbox.messages_to(address)) == 1

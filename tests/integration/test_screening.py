@@ -20,8 +20,10 @@ from aiokafka.structs import RecordMetadata
 
 from events import topics
 from events.envelope import Envelope
+from events.privacy import ERASED
 from infra import InfraSettings
 from runtime.inbox import QuarantinedMessage
+from runtime.privacy import PersonalData
 from services.screening.application.service import ScreeningApplication
 from services.screening.bootstrap import bootstrap, build_application
 from services.screening.settings import ScreeningSettings
@@ -29,6 +31,7 @@ from tests import envelopes
 from tests.support import (
     STAFF_TOKEN,
     eventually,
+    found_in_clear,
     read_topic,
     running,
     service_env,
@@ -48,6 +51,8 @@ class Screening:
     store: ScreeningApplication
     producer: AIOKafkaProducer
     infra: InfraSettings
+    #: Seals personal fields as registration does, with the test stack's key store.
+    vault: PersonalData
 
     async def publish(self, key: uuid.UUID, value: Envelope | bytes) -> RecordMetadata:
         """As registration publishes: keyed by aggregate id, one record per event."""
@@ -56,7 +61,10 @@ class Screening:
 
     async def register(self, applicant_id: uuid.UUID, **details: Any) -> None:
         await self.publish(
-            applicant_id, envelopes.applicant_registered(applicant_id, cohort_id=COHORT, **details)
+            applicant_id,
+            envelopes.applicant_registered(
+                applicant_id, cohort_id=COHORT, vault=self.vault, **details
+            ),
         )
         await eventually(
             lambda: self.case(applicant_id), what=f"the screening case of {applicant_id}"
@@ -83,7 +91,9 @@ class Screening:
 
 
 @pytest.fixture(scope="module")
-async def screening(infra: InfraSettings, producer: AIOKafkaProducer) -> AsyncIterator[Screening]:
+async def screening(
+    infra: InfraSettings, producer: AIOKafkaProducer, vault: PersonalData
+) -> AsyncIterator[Screening]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in service_env("screening", infra).items():
             env.setenv(name, value)
@@ -101,14 +111,16 @@ async def screening(infra: InfraSettings, producer: AIOKafkaProducer) -> AsyncIt
                 cohort.model_dump_json().encode(),
                 key=str(cohort.aggregate_id).encode(),
             )
-            yield Screening(http, store, producer, infra)
+            yield Screening(http, store, producer, infra, vault)
     finally:
         store.close()
 
 
 async def test_a_registered_applicant_gets_a_screening_case(screening: Screening) -> None:
     applicant_id = uuid.uuid4()
-    registered = envelopes.applicant_registered(applicant_id, cohort_id=COHORT)
+    registered = envelopes.applicant_registered(
+        applicant_id, cohort_id=COHORT, vault=screening.vault
+    )
 
     await screening.publish(applicant_id, registered)
     await screening.publish(applicant_id, registered)  # a relay may publish twice
@@ -134,10 +146,13 @@ async def test_the_cohorts_rules_are_applied_to_each_applicant(screening: Screen
     case = await eventually(
         lambda: _with_eligibility(screening, too_old), what="the eligibility assessment"
     )
-    assert case["eligibility"] == {
-        "eligible": False,
-        "findings": [{"rule": "age_within_cohort_range", "reason": "older than 40 on 2025-08-25"}],
-    }
+    assert case["eligibility"]["eligible"] is False
+    assert case["eligibility"]["findings"] == [
+        {"rule": "age_within_cohort_range", "version": 2, "reason": "older than 40 on 2025-08-25"}
+    ]
+    # The decision says the age it saw, published by registration for the cohort's
+    # reference date: screening never held the date of birth.
+    assert case["eligibility"]["age_on_reference_date"] == 55
 
 
 async def _with_eligibility(screening: Screening, applicant_id: uuid.UUID) -> dict[str, Any] | None:
@@ -155,10 +170,12 @@ async def test_documents_and_amendments_show_on_the_case(screening: Screening) -
             applicant_id,
             ["certificate_of_graduation", "language_score_certificate", "letter_of_recommendation"],
             [],
+            vault=screening.vault,
         ),
     )
     await screening.publish(
-        applicant_id, envelopes.details_amended(applicant_id, {"given_name": "Thi Linh"})
+        applicant_id,
+        envelopes.details_amended(applicant_id, {"given_name": "Thi Linh"}, vault=screening.vault),
     )
 
     async def reviewed() -> dict[str, Any] | None:
@@ -209,7 +226,9 @@ async def test_an_interview_recorded_by_staff_continues_the_applicants_flow(
     screening: Screening,
 ) -> None:
     applicant_id = uuid.uuid4()
-    registered = envelopes.applicant_registered(applicant_id, cohort_id=COHORT)
+    registered = envelopes.applicant_registered(
+        applicant_id, cohort_id=COHORT, vault=screening.vault
+    )
     await screening.publish(applicant_id, registered)
     await eventually(lambda: screening.case(applicant_id), what="the screening case")
 
@@ -291,7 +310,9 @@ async def test_malformed_records_are_quarantined_and_do_not_stop_the_consumer(
     screening: Screening,
 ) -> None:
     applicant_id = uuid.uuid4()
-    registered = envelopes.applicant_registered(applicant_id, cohort_id=COHORT)
+    registered = envelopes.applicant_registered(
+        applicant_id, cohort_id=COHORT, vault=screening.vault
+    )
 
     # Same key, so the same partition: the valid event is read after the two bad ones.
     garbage = await screening.publish(applicant_id, b"not json")
@@ -312,3 +333,75 @@ def _quarantined(store: ScreeningApplication, record: RecordMetadata) -> Quarant
         return None
     message: QuarantinedMessage = store.repository.get(aggregate_id)
     return message
+
+
+async def test_screening_keeps_nothing_personal_in_clear_and_an_erasure_reaches_its_case(
+    screening: Screening,
+) -> None:
+    # given an applicant registered with sealed details (as registration publishes
+    # them), whose birth date and name were then corrected by the office
+    applicant_id = uuid.uuid4()
+    given, reason = f"Mai{applicant_id.hex[:8]}", f"Passport {applicant_id.hex[8:16]} shown"
+    await screening.register(applicant_id, given_name=given, date_of_birth=date(1991, 2, 3))
+    amended = envelopes.details_amended(
+        applicant_id,
+        {"given_name": given + "x", "date_of_birth": "1991-03-02"},
+        age_on_reference_date=34,
+        reason=reason,
+        vault=screening.vault,
+    )
+    await screening.publish(applicant_id, amended)
+
+    async def amended_case() -> dict[str, Any] | None:
+        case = await screening.case(applicant_id)
+        return case if case and case["amendments"] else None
+
+    case = await eventually(amended_case, what="the amendment on the case")
+    # then staff read the reason, opened for them; the decision used the new age
+    assert case["amendments"][0]["reason"] == reason
+    assert case["eligibility"]["age_on_reference_date"] == 34
+    # and the store holds none of it in clear
+    personal = [given, reason, "1991-02-03", "1991-03-02", f"{applicant_id.hex[:12]}@example"]
+    assert await asyncio.to_thread(found_in_clear, screening.infra, "screening", personal) == []
+    # (the same search does find what is kept in clear: the scan reads the stored events)
+    assert await asyncio.to_thread(
+        found_in_clear, screening.infra, "screening", [str(applicant_id)]
+    )
+    # and the applicant's disclosure shows what screening holds, opened
+    before = await screening.http.get(f"/privacy/subjects/{applicant_id}/records")
+    assert before.status_code == 200, before.text
+    assert before.json()["service"] == "screening"
+    assert reason in before.text and "age_within_cohort_range" in before.text
+
+    # (events of theirs already published, read only after the erasure)
+    late = [
+        envelopes.details_amended(
+            applicant_id, {"nationality": "KH"}, version=6, vault=screening.vault
+        ),
+        envelopes.documents_submitted(
+            applicant_id, ["resume"], [], version=7, vault=screening.vault
+        ),
+    ]
+
+    # when the applicant is erased (their key destroyed)
+    await asyncio.to_thread(screening.vault.erase, applicant_id)
+
+    # then the case still reads, with the reason erased, and the trail of decisions kept
+    case = await screening.case(applicant_id)
+    assert case is not None
+    assert case["amendments"][0]["reason"] == ERASED
+    assert case["eligibility"]["age_on_reference_date"] == 34
+    after = await screening.http.get(f"/privacy/subjects/{applicant_id}/records")
+    assert after.json()["erased"] is True
+    assert reason not in after.text and ERASED in after.text
+    # and their events read after the erasure are recorded like any other: nothing
+    # stops their partition
+    for event in late:
+        await screening.publish(applicant_id, event)
+
+    async def caught_up() -> dict[str, Any] | None:
+        case = await screening.case(applicant_id)
+        return case if case and case["documents"]["received"] == ["resume"] else None
+
+    case = await eventually(caught_up, what="the late events on the erased case")
+    assert [a["reason"] for a in case["amendments"]] == [ERASED, ERASED]

@@ -148,7 +148,7 @@ def test_matching_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() 
 
 
 def test_notifications_act_on_their_own_and_a_resend_is_the_offices() -> None:
-    app = NotificationsApplication(IN_MEMORY, clock=lambda: T0)
+    app = NotificationsApplication(IN_MEMORY, personal_data=envelopes.UNIT_VAULT, clock=lambda: T0)
     applicant_id = uuid.uuid4()
 
     deliver(app, envelopes.applicant_registered(applicant_id), topics.REGISTRATION, 0)

@@ -166,7 +166,7 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     )
     from_matching = await relayed(matching, matching_translator, topics.MATCHING)
 
-    notifications = NotificationsApplication(IN_MEMORY)
+    notifications = NotificationsApplication(IN_MEMORY, personal_data=vault)
     deliver(
         notifications,
         NotificationsApplication.consumed_event_types(),

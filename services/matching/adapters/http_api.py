@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
@@ -26,9 +26,12 @@ from runtime.http import (
     staff_in,
 )
 from runtime.identity import Gate
+from runtime.privacy import PersonalData
+from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.candidate import Candidate
-from services.matching.domain.match import Match
+from services.matching.domain.match import Match, match_id_for
+from services.matching.domain.restrictions import restrictions_id_for
 
 Party = Literal["office", "intern", "company"]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
@@ -88,6 +91,20 @@ class CandidateView(BaseModel):
     match_id: uuid.UUID | None
 
 
+class OfferedCandidateView(BaseModel):
+    applicant_id: uuid.UUID
+    cohort_id: str
+    passed_screening_at: datetime
+
+
+class OfferedPool(BaseModel):
+    cohort_id: str
+    candidates: list[OfferedCandidateView] = Field(
+        description="In the order they entered the pool; never anyone who stopped the "
+        "provision of their data to third parties, suspended its use, or was erased."
+    )
+
+
 def match_view(match: Match) -> dict[str, Any]:
     agreement = (
         AgreementView(agreement_id=match.agreement_id, **match.agreement)
@@ -124,6 +141,9 @@ Matcher = staff_in("matcher", "admin")
 PoolReader = staff_in("matcher", "admin", "auditor")
 #: Who may read a match: the office, or a user of the match's company.
 MatchReader = company_or_staff_in("matcher", "admin", "auditor")
+#: The pool offered to host companies is read by their users: the provision to a third
+#: party that a person may stop.
+OfferedPoolReader = company_or_staff_in("matcher", "admin", "auditor")
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
@@ -199,12 +219,46 @@ async def get_match(match_id: uuid.UUID, app: App, reader: MatchReader) -> Any:
     return MatchView(**match_view(match))
 
 
-def build_http_api(app: MatchingApplication, gate: Gate) -> FastAPI:
+@router.get(
+    "/cohorts/{cohort_id}/pool",
+    response_model=OfferedPool,
+    summary="The cohort's candidates offered to host companies, a third party (host "
+    "companies' users; matcher, admin, auditor)",
+)
+async def pool_offered_to_host_companies(
+    cohort_id: Annotated[str, Path(pattern=r"^FY\d{4}$")], app: App, _: OfferedPoolReader
+) -> Any:
+    offered = await asyncio.to_thread(app.pool_offered_to_host_companies, cohort_id)
+    return OfferedPool(
+        cohort_id=cohort_id,
+        candidates=[OfferedCandidateView(**vars(c)) for c in offered],
+    )
+
+
+def records_of(app: MatchingApplication) -> RecordsOf:
+    """What matching holds on a data subject: the stored events of their candidacy,
+    their match and agreement, and the restrictions they asked for. None of it is a
+    personal value; it is theirs all the same."""
+
+    async def held(subject_id: uuid.UUID) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            return {
+                "candidate": stored_events_of(app, [subject_id]),
+                "match": stored_events_of(app, [match_id_for(subject_id)]),
+                "restrictions": stored_events_of(app, [restrictions_id_for(subject_id)]),
+            }
+
+        return await asyncio.to_thread(read)
+
+    return held
+
+
+def build_http_api(app: MatchingApplication, gate: Gate, personal_data: PersonalData) -> FastAPI:
     return build_app(
         title="JIP matching",
         description="The candidate pool, host companies' final decisions and the "
         "agreements of the Japan Internship Program (office staff and host companies).",
-        routers=[router],
+        routers=[router, subject_records_router("matching", records_of(app), personal_data)],
         gate=gate,
         application=app,
     )

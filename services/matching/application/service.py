@@ -4,29 +4,51 @@ the agreements that follow.
 
 Commands are idempotent by natural key: the same decision for the same candidate, or
 the same signature of the same agreement, sent twice records nothing new.
+
+Matching holds no personal value (ids, cohorts, courses, dates). It respects the
+rights a person exercised: no match while their use is suspended or after their
+erasure, and no place in a pool offered to host companies once they stopped the
+provision of their data to third parties.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import singledispatchmethod
+from typing import Any
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
-from events import screening
+from events import registration, screening
 from events.envelope import Envelope
 from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
+from services.matching.domain.restrictions import SubjectRestrictions, restrictions_id_for
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+#: How many pool entries of the log are read at a time to list a cohort's pool.
+POOL_PAGE = 500
+
+
+@dataclass(frozen=True)
+class OfferedCandidate:
+    """A candidate as a host company may see them: no personal data."""
+
+    applicant_id: uuid.UUID
+    cohort_id: str
+    passed_screening_at: datetime
 
 
 class MatchingApplication(ServiceApplication):
@@ -59,6 +81,90 @@ class MatchingApplication(ServiceApplication):
             actor=self.system_actor,
         )
         processing_event.collect_events(candidate)
+
+    @policy.register
+    def when_processing_restricted_then_respect_it(
+        self, e: registration.ProcessingRestricted, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        restrictions = self._restrictions_or_new(p.subject_id, e)
+        if restrictions.restrict(
+            p.use_suspended,
+            p.third_party_provision_stopped,
+            e.correlation_id,
+            e.event_id,
+            self.system_actor,
+        ):
+            processing_event.collect_events(restrictions)
+
+    @policy.register
+    def when_subject_erased_then_never_match_or_offer_them(
+        self, e: registration.SubjectErased, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        restrictions = self._restrictions_or_new(e.payload.subject_id, e)
+        if restrictions.erase(e.correlation_id, e.event_id, self.system_actor):
+            processing_event.collect_events(restrictions)
+
+    def _restrictions_or_new(self, subject_id: uuid.UUID, e: Envelope) -> SubjectRestrictions:
+        found = self.restrictions_of(subject_id)
+        if found is not None:
+            return found
+        return SubjectRestrictions(
+            subject_id=subject_id,
+            correlation_id=e.correlation_id,
+            causation_id=e.event_id,
+            actor=self.system_actor,
+        )
+
+    def likely_read(self, envelope: Envelope) -> Iterator[uuid.UUID]:
+        yield from super().likely_read(envelope)
+        subject_id = getattr(envelope.payload, "subject_id", None)
+        if isinstance(subject_id, uuid.UUID):
+            yield restrictions_id_for(subject_id)
+
+    def restrictions_of(self, subject_id: uuid.UUID) -> SubjectRestrictions | None:
+        return self.find(restrictions_id_for(subject_id), SubjectRestrictions)
+
+    # -- what host companies are offered -----------------------------------------------
+    def pool_offered_to_host_companies(self, cohort_id: str) -> list[OfferedCandidate]:
+        """The cohort's candidates still in the pool, in the order they entered it,
+        without anyone who stopped the provision of their data to third parties (or
+        suspended its use, or was erased). Read from the pool entries in the log (every
+        cohort's: a few hundred people a year), with the candidates and their
+        restrictions of a page in one query, so it is as current as the log and needs
+        no table of its own; a read model would replace it if pools grew large."""
+        topic = get_topic(Candidate.EnteredPool)  # type: ignore[attr-defined]
+        offered: list[OfferedCandidate] = []
+        position = 0
+        while True:
+            page = self.recorder.select_notifications(
+                start=position, limit=POOL_PAGE, topics=[topic], inclusive_of_start=False
+            )
+            entered = [self.mapper.to_domain_event(n) for n in page]
+            ids = [e.originator_id for e in entered if e.cohort_id == cohort_id]  # type: ignore[attr-defined]
+            found = self._read_many([*ids, *map(restrictions_id_for, ids)])
+            for applicant_id in ids:
+                candidate = found.get(applicant_id)
+                if not isinstance(candidate, Candidate) or candidate.status != "in_pool":
+                    continue
+                restrictions = found.get(restrictions_id_for(applicant_id))
+                if restrictions is not None and not restrictions.may_be_provided_to_third_parties:
+                    continue
+                offered.append(
+                    OfferedCandidate(
+                        candidate.id, candidate.cohort_id, candidate.passed_screening_at
+                    )
+                )
+            if len(page) < POOL_PAGE:
+                return offered
+            position = page[-1].id
+
+    def _read_many(self, aggregate_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """The aggregates that exist among these, in one query on PostgreSQL."""
+        if self.repository.reads_many_at_once:
+            return self.repository.read_many(aggregate_ids)
+        found = {i: self.find(i, Aggregate) for i in aggregate_ids}
+        return {i: a for i, a in found.items() if a is not None}
 
     # -- commands and queries of office staff ------------------------------------------
     def get_candidate(self, applicant_id: uuid.UUID) -> Candidate:
@@ -96,6 +202,10 @@ class MatchingApplication(ServiceApplication):
             if candidate.is_matched_with(company_id, course):
                 assert candidate.match_id is not None
                 return self.get_match(candidate.match_id), False
+            restrictions = self.restrictions_of(applicant_id)
+            why_not = restrictions.why_not_matchable if restrictions is not None else None
+            if why_not is not None:
+                raise RuleViolation("applicant_id", why_not, conflict=True)
             match = candidate.confirm_match(
                 company_id, course, self.clock(), correlation_id or candidate.correlation_id, actor
             )

@@ -17,18 +17,25 @@ from pydantic import BaseModel, Field
 
 from runtime.http import ERROR_RESPONSES, ErrorResponse, NewFlow, application, build_app, staff_in
 from runtime.identity import Gate
+from runtime.privacy import PersonalData
+from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import Notification
+from services.notifications.domain.recipient import Recipient
 
 
 class NotificationView(BaseModel):
     notification_id: uuid.UUID
     template: str = Field(description="Which message, e.g. interview_passed.")
-    state: Literal["awaiting_recipient", "pending", "retrying", "sent", "failed"] = Field(
+    state: Literal[
+        "awaiting_recipient", "pending", "retrying", "sent", "failed", "withheld", "cancelled"
+    ] = Field(
         description="awaiting_recipient: owed before the applicant's registration was "
         "read; pending: to be sent (in the order of the applicant's path); retrying: the "
         "mail server deferred it, it is tried again at retry_at; sent: accepted by the "
-        "mail server; failed: refused by the mail server for good (may be resent)."
+        "mail server; failed: refused by the mail server for good (may be resent); "
+        "withheld: the person asked that their data not be used (sent once resumed); "
+        "cancelled: never to be sent (the person was erased)."
     )
     cause_event_id: uuid.UUID = Field(description="The event this notification answers.")
     requested_at: datetime
@@ -39,6 +46,9 @@ class NotificationView(BaseModel):
         description="Why the last attempt failed (the mail server's reply code), if it did.",
     )
     retry_at: datetime | None = Field(default=None, description="When it is tried again.")
+    not_sent_because: str | None = Field(
+        default=None, description="Why it is withheld or cancelled (no personal data)."
+    )
 
     @classmethod
     def of(cls, n: Notification) -> "NotificationView":
@@ -52,6 +62,7 @@ class NotificationView(BaseModel):
             sends=n.sends,
             failure=n.failure,
             retry_at=n.retry_at,
+            not_sent_because=n.not_sent_because,
         )
 
 
@@ -99,13 +110,37 @@ async def resend(notification_id: uuid.UUID, app: App, staff: Resender, cid: New
     return NotificationView.of(notification)
 
 
-def build_http_api(app: NotificationsApplication, gate: Gate) -> FastAPI:
+def records_of(app: NotificationsApplication) -> RecordsOf:
+    """What notifications holds on a data subject (an applicant, or an inquiry's
+    sender): the stored events of their recipient (sealed address and names, their
+    restrictions) and of every message owed to them (the context it was written from,
+    sealed where personal, and what became of each sending). No rendered message is
+    kept: there is none to give."""
+
+    async def held(subject_id: uuid.UUID) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            recipient = app.find(subject_id, Recipient)
+            if recipient is None:
+                return {"recipient": [], "notifications": []}
+            return {
+                "recipient": stored_events_of(app, [subject_id]),
+                "notifications": stored_events_of(app, [n["id"] for n in recipient.notifications]),
+            }
+
+        return await asyncio.to_thread(read)
+
+    return held
+
+
+def build_http_api(
+    app: NotificationsApplication, gate: Gate, personal_data: PersonalData
+) -> FastAPI:
     return build_app(
         title="JIP notifications",
         description="The e-mails the Japan Internship Program office sends applicants "
         "(application received, documents complete, interview results, match) and "
         "inquiry answers: which went out, and when.",
-        routers=[router],
+        routers=[router, subject_records_router("notifications", records_of(app), personal_data)],
         gate=gate,
         application=app,
     )

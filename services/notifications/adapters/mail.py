@@ -9,7 +9,11 @@ schedule and holds back only the later messages of the same person; a refused on
 listed for the office (`GET /mail/undeliverable`) and may be resent; the others go on.
 One person's messages go out in the order of their path (`domain/path.py`).
 
-Addresses, names and message bodies are personal data: they are never logged.
+Addresses, names and message bodies are personal data: they are never logged, and never
+stored in clear. They are kept sealed and opened (through the key store) only here, to
+write the message being sent; the rendered body exists only in memory while it is sent.
+A message to a person whose use is suspended is recorded as withheld; to an erased
+person, as cancelled: either way the mailer moves on to the next.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from runtime.mail import (
 from services.notifications.application.service import (
     Held,
     NotificationsApplication,
+    NotSent,
     OutgoingMail,
 )
 from services.notifications.domain.notification import BECAME_SENDABLE
@@ -118,6 +123,9 @@ class NotificationMailer(MailFollower):
             self.patience,
         )
         if decision is None:
+            return None
+        if isinstance(decision, NotSent):
+            self.notifications.record_not_sent(key, decision)  # type: ignore[arg-type]
             return None
         if isinstance(decision, Held):
             return Later(decision.until or now + LOOK_AGAIN, decision.lane)

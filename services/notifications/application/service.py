@@ -4,6 +4,13 @@ into notifications owed, and the use cases of the mailer and the office.
 The policy records its effects atomically with the Kafka position of the event it read
 (the inbox's tracking), and it is idempotent by natural key: a notification's id comes
 from its cause's `event_id` and its template, so a re-published event owes nothing new.
+
+Personal values (address, names, an answer's text) are kept as they arrive, sealed with
+the person's key, and opened only when a message is written (`mail_to_send`): the
+opened values live in memory for the length of one sending, never in the store. A
+person whose use is suspended gets no mail (the message is withheld, and goes once the
+use is resumed); an erased person's messages are cancelled, and a message whose sealed
+values no longer open (the key destroyed before the erasure was read) is cancelled too.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from eventsourcing.domain import Aggregate
 
 from events import matching, registration, screening
 from events.envelope import Envelope
+from events.privacy import ERASED, sealed_parts
 from kernel.actor import Actor
 from kernel.rules import LimitReached, NotFound
 from runtime.application import ServiceApplication
@@ -31,9 +39,11 @@ from runtime.mail import (
     UndeliverableMail,
     undeliverable_of,
 )
+from runtime.privacy import PersonalData
 from services.notifications.domain.notification import (
     DEFAULT_RESEND_LIMIT,
     FAILED,
+    WITHHELD,
     Notification,
     ResendLimit,
     notification_id_for,
@@ -64,6 +74,20 @@ class OutgoingMail:
     notification: Notification = field(repr=False, compare=False)
 
 
+#: Why a message is not sent (shown to the office; no personal data).
+USE_SUSPENDED: Final = "the person asked that their data not be used (use suspended)"
+ERASED_SUBJECT: Final = "the person's data was erased"
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """The message is not to be sent now: withheld (`final` False: it goes once the
+    person's use is resumed) or cancelled (`final`: the person was erased)."""
+
+    reason: str
+    final: bool
+
+
 @dataclass(frozen=True)
 class Held:
     """The message is owed but must wait (`why`); look again at `until` or, when
@@ -81,10 +105,13 @@ class NotificationsApplication(ServiceApplication):
         self,
         env: dict[str, str] | None = None,
         *,
+        personal_data: PersonalData,
         clock: Clock = lambda: datetime.now(UTC),
         resend_limit: ResendLimit = DEFAULT_RESEND_LIMIT,
     ) -> None:
         super().__init__(env)
+        #: Opens the sealed address and names at the moment a message is written.
+        self.personal_data = personal_data
         self.clock = clock
         self.resend_limit = resend_limit
 
@@ -102,6 +129,8 @@ class NotificationsApplication(ServiceApplication):
         p = e.payload
         with _Effects(self, e, processing_event) as fx:
             recipient = fx.recipient(p.applicant_id)
+            if recipient.erased:
+                return  # a registration read again after the erasure brings nothing
             released = recipient.identify(
                 str(p.email),
                 p.given_name,
@@ -204,17 +233,69 @@ class NotificationsApplication(ServiceApplication):
     ) -> None:
         p = e.payload
         with _Effects(self, e, processing_event) as fx:
+            # The address and the answer stay sealed (the inquirer's key) until sent.
             fx.request_for_address(
-                str(p.email), "inquiry_answer", inquiry_id=str(p.inquiry_id), answer=p.answer
+                fx.recipient(p.inquiry_id),
+                p.email,
+                "inquiry_answer",
+                inquiry_id=str(p.inquiry_id),
+                answer=p.answer,
             )
+
+    @policy.register
+    def when_processing_restricted_then_withhold_or_resume_mail(
+        self, e: registration.ProcessingRestricted, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """Suspension is recorded on the person's recipient (opened for it if need be,
+        e.g. an inquiry's sender); the mailer withholds their messages meanwhile. On
+        resumption, the messages withheld are owed again."""
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            recipient = fx.recipient(p.subject_id)
+            if not recipient.restrict(
+                p.use_suspended, fx.correlation_id, fx.causation_id, fx.actor
+            ):
+                return
+            if p.use_suspended:
+                return
+            for notification_id in self._withheld_of(recipient):
+                fx.load(notification_id).resume(fx.correlation_id, fx.causation_id, fx.actor)
+
+    @policy.register
+    def when_subject_erased_then_forget_them(
+        self, e: registration.SubjectErased, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """The person's key is destroyed already; here the recipient drops the sealed
+        address and names from its state, and every message still owed is cancelled
+        (recorded, never retried)."""
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            recipient = fx.recipient(p.subject_id)
+            if not recipient.forget(fx.correlation_id, fx.causation_id, fx.actor):
+                return
+            for n in recipient.notifications:
+                fx.load(n["id"]).cancel(
+                    ERASED_SUBJECT, fx.correlation_id, fx.causation_id, fx.actor
+                )
+
+    def _withheld_of(self, recipient: Recipient) -> list[uuid.UUID]:
+        """The person's withheld messages (every message is listed on its person's
+        recipient: an applicant's, or an inquiry's sender's)."""
+        return [
+            n["id"]
+            for n in recipient.notifications
+            if (found := self.find(n["id"], Notification)) is not None and found.state == WITHHELD
+        ]
 
     # -- the mailer's use cases --------------------------------------------------------
     def mail_to_send(
         self, notification_id: uuid.UUID, now: datetime, message_domain: str, patience: timedelta
-    ) -> OutgoingMail | Held | None:
-        """The message to send now for this notification; or why and until when it
-        waits (its retry time, or a message of an earlier step of the same person);
-        or None when nothing is owed (sent, refused, still waiting for its recipient)."""
+    ) -> OutgoingMail | Held | NotSent | None:
+        """The message to send now for this notification, its address and names opened;
+        or why and until when it waits (its retry time, or a message of an earlier step
+        of the same person); or why it is not to be sent (`NotSent`: the person's use
+        is suspended, or they were erased); or None when nothing is owed (sent,
+        refused, still waiting for its recipient)."""
         notification: Notification = self.repository.get(notification_id)
         if not notification.sendable:
             return None
@@ -222,9 +303,19 @@ class NotificationsApplication(ServiceApplication):
         if not notification.due(now):
             assert notification.retry_at is not None
             return Held("retries later", notification.retry_at, lane)
-        context = dict(notification.context)
         if notification.applicant_id is not None:
             recipient: Recipient = self.repository.get(notification.applicant_id)
+        else:
+            assert notification.address is not None
+            # The inquiry's sender: the subject the address is sealed for (their
+            # recipient is opened with the answer; None for an answer owed before that).
+            subject_id, _ = sealed_parts(notification.address)
+            recipient = self.find(subject_id, Recipient)  # type: ignore[assignment]
+        if recipient is not None and recipient.erased:
+            return NotSent(ERASED_SUBJECT, final=True)
+        if recipient is not None and recipient.use_suspended:
+            return NotSent(USE_SUSPENDED, final=False)
+        if notification.applicant_id is not None:
             assert recipient.email is not None, "a pending notification has a known recipient"
             others = [
                 self.repository.get(n["id"]).on_path()
@@ -234,11 +325,20 @@ class NotificationsApplication(ServiceApplication):
             wait = why_not_yet(notification.on_path(), others, now, patience)
             if wait is not None:
                 return Held(wait.reason, wait.until, lane)
-            to = recipient.email
-            context.update(given_name=recipient.given_name, family_name=recipient.family_name)
+            sealed: dict[str, Any] = {
+                "to": recipient.email,
+                "given_name": recipient.given_name,
+                "family_name": recipient.family_name,
+            }
         else:
-            assert notification.address is not None
-            to = notification.address
+            sealed = {"to": notification.address}
+        # Opened now, for this one sending: the clear values are never stored.
+        opened = self.personal_data.reveal({**notification.context, **sealed})
+        if any(value == ERASED for value in opened.values()):
+            # The key is gone though the erasure was not read yet (or an inquirer's).
+            return NotSent(ERASED_SUBJECT, final=True)
+        to = opened.pop("to")
+        context = opened
         return OutgoingMail(
             notification_id=notification.id,
             template=notification.template,
@@ -248,6 +348,24 @@ class NotificationsApplication(ServiceApplication):
             lane=lane,
             notification=notification,
         )
+
+    def record_not_sent(self, notification_id: uuid.UUID, why: NotSent) -> None:
+        """Record that a message is withheld (the person's use suspended) or cancelled
+        (the person erased), with the reason: the office sees it, the mailer moves on."""
+
+        def attempt() -> None:
+            notification: Notification = self.repository.get(notification_id)
+            if not notification.sendable:
+                return  # settled meanwhile
+            if why.final:
+                notification.cancel(
+                    why.reason, notification.correlation_id, None, self.system_actor
+                )
+            else:
+                notification.withhold(why.reason, self.clock(), self.system_actor)
+            self.save(notification)
+
+        self.retry_on_conflict(attempt)
 
     def apply_delivery(
         self, mail: OutgoingMail, outcome: Delivery, schedule: RetrySchedule
@@ -396,6 +514,8 @@ class _Effects:
             return  # the same event, published or read again
         if template in ONCE_PER_APPLICANT and recipient.has_requested(template):
             return
+        if recipient.erased:
+            return  # an event of the person read after their erasure owes them nothing
         notification = Notification.request(
             template=template,
             cause_event_id=self.cause_event_id,
@@ -411,8 +531,13 @@ class _Effects:
         )
         self._touched[notification.id] = notification
 
-    def request_for_address(self, address: str, template: str, **context: Any) -> None:
-        if self._already_owed(template):
+    def request_for_address(
+        self, recipient: Recipient, address: str, template: str, **context: Any
+    ) -> None:
+        """A message to an address its cause gives (sealed with the key of `recipient`,
+        the sender of an inquiry), listed on the recipient so that the person's
+        restrictions and erasure reach it."""
+        if self._already_owed(template) or recipient.erased:
             return
         notification = Notification.request(
             template=template,
@@ -423,5 +548,13 @@ class _Effects:
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
             actor=self.actor,
+        )
+        recipient.note_notification(
+            notification.id,
+            template,
+            self.correlation_id,
+            self.causation_id,
+            self.actor,
+            addressed_by_cause=True,
         )
         self._touched[notification.id] = notification

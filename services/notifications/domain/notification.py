@@ -9,6 +9,9 @@ published or read twice never owes a second message. Its life:
                                                retrying --(sent | refused | deferred)--> ...
                           sent | failed --(resend requested)--> pending
                           sent | failed --(resend refused: limit reached)--> unchanged
+                     pending | retrying --(the person's use suspended)--> withheld
+                                withheld --(use resumed)--> pending
+                       any but sent/failed --(the person erased)--> cancelled
 
 A deferral (the mail server said "not now" for this message) schedules its own retry;
 after the last one allowed the message counts as refused. Either way the failure is
@@ -33,6 +36,10 @@ PENDING: Final = "pending"
 RETRYING: Final = "retrying"
 SENT: Final = "sent"
 FAILED: Final = "failed"
+#: Not sent because the person asked that their data not be used; sent once resumed.
+WITHHELD: Final = "withheld"
+#: Never to be sent: the person was erased.
+CANCELLED: Final = "cancelled"
 
 
 def notification_id_for(cause_event_id: uuid.UUID, template: str) -> uuid.UUID:
@@ -64,6 +71,8 @@ class Notification(Aggregate):
         self.template = template
         self.cause_event_id = cause_event_id
         self.applicant_id = applicant_id
+        #: Sealed with the addressee's key (an inquiry's sender), like every personal
+        #: value this service keeps.
         self.address = address
         #: What the template says beyond the recipient's name (cohort, stage, ...).
         self.context = context
@@ -78,6 +87,8 @@ class Notification(Aggregate):
         #: When the office asked for each resend (those asked before the time was
         #: recorded are not known).
         self.resends_requested_at: list[datetime] = []
+        #: Why it is withheld or cancelled (no personal data).
+        self.not_sent_because: str | None = None
 
     @classmethod
     def request(
@@ -314,6 +325,86 @@ class Notification(Aggregate):
     ) -> None:
         """A resend the limit refused: kept in the log, for the office to see who asked."""
 
+    # -- the person's rights -----------------------------------------------------------
+    def withhold(self, reason: str, at: datetime, actor: Actor) -> None:
+        """Not sent now because the person's use is suspended; it waits, recorded as
+        withheld with the reason, until the use is resumed."""
+        require(self.sendable, "notification_id", "only a pending message is withheld")
+        self._withheld(
+            reason=reason,
+            withheld_at=at,
+            correlation_id=self.correlation_id,
+            causation_id=self.cause_event_id,
+            actor=actor,
+        )
+
+    @event("Withheld")
+    def _withheld(
+        self,
+        reason: str,
+        withheld_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.state = WITHHELD
+        self.not_sent_because = reason
+        self.retry_at = None
+
+    def resume(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> bool:
+        """The person's use was resumed: a withheld message is owed again."""
+        if self.state != WITHHELD:
+            return False
+        self._resumed(correlation_id=correlation_id, causation_id=causation_id, actor=actor)
+        return True
+
+    @event("Resumed")
+    def _resumed(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> None:
+        self.state = PENDING
+        self.not_sent_because = None
+        self.deferrals = 0
+
+    def cancel(
+        self,
+        reason: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> bool:
+        """Never to be sent (the person was erased): recorded with the reason, so that
+        the office sees why, and never retried. Returns whether it was still owed."""
+        if self.state in (SENT, FAILED, CANCELLED):
+            return False
+        self._cancelled(
+            reason=reason, correlation_id=correlation_id, causation_id=causation_id, actor=actor
+        )
+        return True
+
+    @event("Cancelled")
+    def _cancelled(
+        self,
+        reason: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.state = CANCELLED
+        self.not_sent_because = reason
+        self.retry_at = None
+
+
+#: Events after which a notification may have become sendable: what the mailer watches.
+BECAME_SENDABLE: tuple[type[Any], ...] = (
+    Notification.Requested,  # type: ignore[attr-defined]
+    Notification.RecipientArrived,  # type: ignore[attr-defined]
+    Notification.ResendRequested,  # type: ignore[attr-defined]
+    Notification.Resumed,  # type: ignore[attr-defined]
+)
+
 
 @dataclass(frozen=True)
 class ResendLimit:
@@ -331,11 +422,3 @@ DEFAULT_RESEND_LIMIT = ResendLimit(resends=3, per=timedelta(hours=24))
 def _hours(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     return f"{hours:g} hours" if hours != 24 else "24 hours"
-
-
-#: Events after which a notification may have become sendable: what the mailer watches.
-BECAME_SENDABLE: tuple[type[Any], ...] = (
-    Notification.Requested,  # type: ignore[attr-defined]
-    Notification.RecipientArrived,  # type: ignore[attr-defined]
-    Notification.ResendRequested,  # type: ignore[attr-defined]
-)

@@ -1,4 +1,8 @@
-"""A recipient: an applicant the office writes to, known by their applicant id.
+"""A recipient: an applicant the office writes to, known by their applicant id (or the
+sender of an inquiry, known by the inquiry's id, when their processing is restricted).
+
+The address and names are kept as they arrive: sealed with the person's key. They are
+opened only at the moment a message is written, and read as erased once the person is.
 
 Events reach this service from several topics, in no agreed order: screening may
 report an interview before registration's `ApplicantRegistered` has been read. So a
@@ -18,8 +22,9 @@ from kernel.actor import Actor
 
 class Recipient(Aggregate):
     """One per applicant (its id is the applicant id). Keeps the address and name to
-    write to, and the list of every notification requested for the applicant, which
-    is also how the office looks them up."""
+    write to (sealed), the list of every notification requested for the applicant,
+    which is also how the office looks them up, and the person's restrictions: while
+    their use is suspended nothing is sent to them; once erased, nothing ever is."""
 
     @staticmethod
     def create_id(applicant_id: uuid.UUID, **_: Any) -> uuid.UUID:
@@ -41,6 +46,10 @@ class Recipient(Aggregate):
         self.notifications: list[dict[str, Any]] = []
         #: Notifications requested before the address was known, not yet released.
         self.awaiting: list[uuid.UUID] = []
+        #: The person asked that their data not be used (no mail until resumed).
+        self.use_suspended = False
+        #: The person was erased: their key is destroyed, what was kept of them dropped.
+        self.erased = False
 
     @property
     def known(self) -> bool:
@@ -60,9 +69,11 @@ class Recipient(Aggregate):
         causation_id: uuid.UUID | None,
         actor: Actor,
     ) -> list[uuid.UUID]:
-        """Record the address and name from the applicant's registration. Returns the
-        notifications that were waiting for them (now to be sent). Identifying again
-        with the same details records nothing."""
+        """Record the address and name (sealed) from the applicant's registration.
+        Returns the notifications that were waiting for them (now to be sent).
+        Identifying again with the same details, or after the erasure, records nothing."""
+        if self.erased:
+            return []
         if (self.email, self.given_name, self.family_name) == (email, given_name, family_name):
             return []
         released = list(self.awaiting)
@@ -104,7 +115,7 @@ class Recipient(Aggregate):
         """The office amended the applicant's name: later messages use the new one.
         Returns False (and records nothing) when nothing changes or the recipient is
         not identified yet (the registration will bring the current name)."""
-        if self.given_name is None or self.family_name is None:
+        if self.erased or self.given_name is None or self.family_name is None:
             return False
         new_given = given_name or self.given_name
         new_family = family_name or self.family_name
@@ -139,13 +150,15 @@ class Recipient(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        *,
+        addressed_by_cause: bool = False,
     ) -> None:
-        """A notification was requested for this applicant; until the recipient is
-        known it waits to be released by `identify`."""
+        """A notification was requested for this person; until the recipient is known
+        it waits to be released by `identify` (unless its cause gave the address)."""
         self._notification_requested(
             notification_id=notification_id,
             template=template,
-            awaiting=not self.known,
+            awaiting=not self.known and not addressed_by_cause,
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
@@ -164,3 +177,52 @@ class Recipient(Aggregate):
         self.notifications.append({"id": notification_id, "template": template})
         if awaiting:
             self.awaiting.append(notification_id)
+
+    # -- the person's rights -----------------------------------------------------------
+    def restrict(
+        self,
+        use_suspended: bool,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> bool:
+        """The person's use was suspended (True) or resumed (False). Returns whether
+        that changed anything."""
+        if use_suspended == self.use_suspended or self.erased:
+            return False
+        self._restricted(
+            use_suspended=use_suspended,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=actor,
+        )
+        return True
+
+    @event("Restricted")
+    def _restricted(
+        self,
+        use_suspended: bool,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.use_suspended = use_suspended
+
+    def forget(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> bool:
+        """The person was erased: the address and names are dropped from the state (the
+        sealed copies in earlier events can no longer be opened). Returns whether this
+        is news."""
+        if self.erased:
+            return False
+        self._forgotten(correlation_id=correlation_id, causation_id=causation_id, actor=actor)
+        return True
+
+    @event("Forgotten")
+    def _forgotten(
+        self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
+    ) -> None:
+        self.email = self.given_name = self.family_name = None
+        self.awaiting = []
+        self.erased = True

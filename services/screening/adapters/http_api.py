@@ -11,12 +11,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.screening import InterviewLanguage, InterviewStage
 from runtime.http import ERROR_RESPONSES, ContinuedFlow, application, build_app, staff_in
 from runtime.identity import Gate
+from runtime.privacy import PersonalData
+from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
 from services.screening.application.service import ScreeningApplication
 from services.screening.domain.case import ScreeningCase
 
@@ -48,12 +50,22 @@ class InterviewRecorded(BaseModel):
 
 class FindingView(BaseModel):
     rule: str
+    version: int = Field(default=1, description="The version of the rule's wording.")
     reason: str
+
+
+class RuleChecked(BaseModel):
+    rule: str
+    version: int
 
 
 class EligibilityView(BaseModel):
     eligible: bool
     findings: list[FindingView]
+    age_on_reference_date: int | None = Field(
+        default=None, description="The age the decision saw, on the cohort's reference date."
+    )
+    rules: list[RuleChecked] = Field(default=[], description="Every rule checked, by version.")
 
 
 class DocumentsView(BaseModel):
@@ -72,7 +84,7 @@ class InterviewView(BaseModel):
 
 class AmendmentView(BaseModel):
     changed_fields: list[str]
-    reason: str
+    reason: str = Field(description="Opened for the reader; `[erased]` once the applicant is.")
     amended_by: str
 
 
@@ -90,7 +102,8 @@ class CaseView(BaseModel):
     amendments: list[AmendmentView]
 
 
-def case_view(case: ScreeningCase) -> CaseView:
+def case_view(case: ScreeningCase, personal_data: PersonalData) -> CaseView:
+    """The case as staff read it: the amendments' reasons (kept sealed) opened now."""
     return CaseView(
         case_id=case.id,
         applicant_id=case.applicant_id,
@@ -104,7 +117,7 @@ def case_view(case: ScreeningCase) -> CaseView:
             complete=case.documents_complete,
         ),
         interviews=[InterviewView.model_validate(i) for i in case.interviews.values()],
-        amendments=[AmendmentView.model_validate(a) for a in case.amendments],
+        amendments=[AmendmentView.model_validate(a) for a in personal_data.reveal(case.amendments)],
     )
 
 
@@ -160,16 +173,38 @@ async def record_interview(
     response_model=CaseView,
     summary="A screening case (screener, interviewer, admin, auditor)",
 )
-async def get_case(applicant_id: uuid.UUID, app: App, _: CaseReader) -> Any:
-    return case_view(await asyncio.to_thread(app.get_case, applicant_id))
+async def get_case(applicant_id: uuid.UUID, app: App, request: Request, _: CaseReader) -> Any:
+    personal_data: PersonalData = request.app.state.personal_data
+
+    def read() -> CaseView:
+        return case_view(app.get_case(applicant_id), personal_data)
+
+    return await asyncio.to_thread(read)
 
 
-def build_http_api(app: ScreeningApplication, gate: Gate) -> FastAPI:
+def records_of(app: ScreeningApplication) -> RecordsOf:
+    """What screening holds on a data subject: the stored events of their case (the
+    case's facts, eligibility decisions, documents' ids, amendments with their sealed
+    reasons, interviews). Screening keeps no other table about a person."""
+
+    async def held(subject_id: uuid.UUID) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            if app.find(subject_id, ScreeningCase) is None:
+                return {"screening_case": []}
+            return {"screening_case": stored_events_of(app, [subject_id])}
+
+        return await asyncio.to_thread(read)
+
+    return held
+
+
+def build_http_api(app: ScreeningApplication, gate: Gate, personal_data: PersonalData) -> FastAPI:
     return build_app(
         title="JIP screening",
         description="Screening cases of the Japan Internship Program: documents, "
         "eligibility, amendments and the first and second interviews (office staff).",
-        routers=[router],
+        routers=[router, subject_records_router("screening", records_of(app), personal_data)],
         gate=gate,
         application=app,
+        personal_data=personal_data,
     )

@@ -36,8 +36,9 @@ from services.screening.domain.eligibility import ApplicantFacts, EligibilityTer
 log = logging.getLogger(__name__)
 
 
-#: Details whose amendment changes the facts eligibility is assessed on.
-FACT_FIELDS = ("date_of_birth", "nationality", "country_of_residence")
+#: Details whose amendment changes the facts eligibility is assessed on (with the age,
+#: which the amendment carries when the date of birth changed).
+FACT_FIELDS = ("nationality", "country_of_residence")
 
 
 class CohortOpenedMeanwhile(IntegrityError):
@@ -79,7 +80,7 @@ class ScreeningApplication(ServiceApplication):
             applicant_id=p.applicant_id,
             cohort_id=p.cohort_id,
             facts=ApplicantFacts(
-                date_of_birth=p.date_of_birth,
+                age_on_reference_date=p.age_on_reference_date,
                 nationality=p.nationality,
                 country_of_residence=p.country_of_residence,
                 previous_participation_years=tuple(p.previous_participation_years),
@@ -153,7 +154,7 @@ class ScreeningApplication(ServiceApplication):
         if not case.note_amendment(
             amendment_id=e.event_id,
             changed_fields=list(e.payload.changed_fields),
-            fact_changes=_fact_changes(e.payload.changes),
+            fact_changes=_fact_changes(e.payload),
             reason=e.payload.reason,
             amended_by=e.payload.amended_by,
             correlation_id=e.correlation_id,
@@ -269,7 +270,11 @@ class ScreeningApplication(ServiceApplication):
         return self.retry_on_conflict(attempt)
 
 
-def _fact_changes(changes: registration.AmendedDetails) -> dict[str, Any]:
+def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[str, Any]:
     """The amended values that eligibility depends on (the contract has already checked
-    them: a date is a date, a country a country code)."""
-    return changes.model_dump(include=set(FACT_FIELDS))
+    them: a country is a country code), and the new age when the date of birth changed
+    (the date itself, sealed, is not kept)."""
+    changes = amended.changes.model_dump(include=set(FACT_FIELDS))
+    if amended.age_on_reference_date is not None:
+        changes["age_on_reference_date"] = amended.age_on_reference_date
+    return changes

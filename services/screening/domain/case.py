@@ -11,7 +11,7 @@ registration that opens it is delivered.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 from eventsourcing.domain import Aggregate, event
@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from kernel.actor import Actor
 from kernel.rules import require
 from services.screening.domain.eligibility import (
+    RULES,
     ApplicantFacts,
     EligibilityTerms,
     assess,
@@ -109,15 +110,28 @@ class ScreeningCase(Aggregate):
         actor: Actor,
     ) -> None:
         """Checks the applicant's facts against the cohort's rules; records the outcome
-        only when it differs from the last one."""
+        only when it differs from the last one. The decision explains itself: the age it
+        saw (on the cohort's reference date), each rule checked with its version, and
+        why each unmet rule is unmet."""
+        facts = self.applicant_facts
         findings = [
-            {"rule": f.rule, "reason": f.reason} for f in assess(self.applicant_facts, terms)
+            {"rule": f.rule, "version": f.version, "reason": f.reason} for f in assess(facts, terms)
         ]
-        if self.eligibility == {"eligible": not findings, "findings": findings}:
+        rules: list[dict[str, Any]] = [{"rule": r.name, "version": r.version} for r in RULES]
+        decision = {
+            "eligible": not findings,
+            "findings": findings,
+            "age_on_reference_date": facts.age_on_reference_date,
+            "rules": rules,
+        }
+        if self.eligibility == decision:
             return
         self._eligibility_assessed(
             eligible=not findings,
             findings=findings,
+            age_on_reference_date=facts.age_on_reference_date,
+            age_reference_date=terms.age_reference_date,
+            rules=rules,
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
@@ -127,12 +141,21 @@ class ScreeningCase(Aggregate):
     def _eligibility_assessed(
         self,
         eligible: bool,
-        findings: list[dict[str, str]],
+        findings: list[dict[str, Any]],
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        age_on_reference_date: int | None = None,
+        age_reference_date: date | None = None,
+        rules: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.eligibility = {"eligible": eligible, "findings": findings}
+        # The defaults read decisions recorded before they said the age and the rules.
+        self.eligibility = {
+            "eligible": eligible,
+            "findings": findings,
+            "age_on_reference_date": age_on_reference_date,
+            "rules": rules or [],
+        }
 
     # -- documents ---------------------------------------------------------------------
     def receive_documents(
@@ -183,8 +206,10 @@ class ScreeningCase(Aggregate):
         actor: Actor,
     ) -> bool:
         """The office changed the applicant's details: the facts screening relies on are
-        updated and the case is flagged for review. `amendment_id` (the upstream event)
-        makes a redelivered amendment a no-op; returns whether it was new."""
+        updated and the case is flagged for review. `reason` is kept as it came, sealed
+        with the applicant's key (it reads as erased once they are). `amendment_id` (the
+        upstream event) makes a redelivered amendment a no-op; returns whether it was
+        new."""
         if any(a["amendment_id"] == amendment_id for a in self.amendments):
             return False
         self._details_amended(

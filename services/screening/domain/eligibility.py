@@ -6,6 +6,10 @@ computed on, excluded nationalities, whether residents of Japan may apply, which
 earlier participation excludes) comes from the cohort, never from a constant here.
 Two requirements of the calls are left to the office's own review for now: the language
 level ("fluent English" has no threshold in the calls) and the host company's extras.
+
+Screening never sees a date of birth: registration publishes the applicant's age on the
+cohort's reference date, which is all the age rule needs. Each rule has a version, so
+that a decision recorded today still says which wording of a rule made it.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ JAPAN = "JP"
 
 @dataclass(frozen=True)
 class ApplicantFacts:
-    """What screening knows of an applicant that eligibility depends on."""
+    """What screening knows of an applicant that eligibility depends on: no personal
+    value in clear (the age, not the date of birth)."""
 
-    date_of_birth: date
+    #: Whole years of age on the cohort's reference date, as registration computed it.
+    age_on_reference_date: int
     nationality: str
     country_of_residence: str
     previous_participation_years: tuple[int, ...] = ()
@@ -32,7 +38,7 @@ class ApplicantFacts:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ApplicantFacts:
         return cls(
-            date_of_birth=record["date_of_birth"],
+            age_on_reference_date=record["age_on_reference_date"],
             nationality=record["nationality"],
             country_of_residence=record["country_of_residence"],
             previous_participation_years=tuple(record.get("previous_participation_years", ())),
@@ -42,7 +48,7 @@ class ApplicantFacts:
     def as_record(self) -> dict[str, Any]:
         """The facts as stored in a domain event (lists, not tuples: events are JSON)."""
         return {
-            "date_of_birth": self.date_of_birth,
+            "age_on_reference_date": self.age_on_reference_date,
             "nationality": self.nationality,
             "country_of_residence": self.country_of_residence,
             "previous_participation_years": list(self.previous_participation_years),
@@ -70,16 +76,20 @@ class EligibilityTerms:
 
 @dataclass(frozen=True)
 class Finding:
-    """A rule the applicant does not meet, and why."""
+    """A rule the applicant does not meet (and the version of its wording), and why."""
 
     rule: str
     reason: str
+    version: int = 1
 
 
 class EligibilityRule(ABC):
     """One requirement of a call for applicants."""
 
     name: ClassVar[str]
+    #: Raised whenever what the rule decides changes, so that recorded decisions keep
+    #: saying which wording made them.
+    version: ClassVar[int] = 1
 
     @abstractmethod
     def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
@@ -87,16 +97,15 @@ class EligibilityRule(ABC):
         office can act on and without the applicant's personal data."""
 
 
-def age_on(born: date, on: date) -> int:
-    """Completed years of age on a given day."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 class AgeWithinCohortRange(EligibilityRule):
+    """Version 2: reads the age registration published for the cohort's reference date
+    (version 1 computed it from the date of birth, which screening no longer gets)."""
+
     name = "age_within_cohort_range"
+    version = 2
 
     def unmet_because(self, facts: ApplicantFacts, terms: EligibilityTerms) -> str | None:
-        age = age_on(facts.date_of_birth, terms.age_reference_date)
+        age = facts.age_on_reference_date
         on = terms.age_reference_date.isoformat()
         if age < terms.min_age:
             return f"younger than {terms.min_age} on {on}"
@@ -169,5 +178,5 @@ def assess(
     for rule in rules:
         reason = rule.unmet_because(facts, terms)
         if reason is not None:
-            findings.append(Finding(rule.name, reason))
+            findings.append(Finding(rule.name, reason, rule.version))
     return findings

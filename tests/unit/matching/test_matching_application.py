@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from events import topics
+from events import screening, topics
 from events.envelope import Envelope
 from kernel import actor as acting
 from kernel.rules import RuleViolation
@@ -110,3 +110,68 @@ def test_the_signed_agreement_is_published_once(app: MatchingApplication) -> Non
     assert signed.event_type == "AgreementSigned"
     assert signed.payload.match_id == match.id
     assert signed.payload.parties == parties
+
+
+# -- the rights a person exercised -------------------------------------------------------
+COMPANY = uuid.UUID("7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6")
+
+
+def test_a_candidate_whose_use_is_suspended_is_not_matched_until_resumed(
+    app: MatchingApplication,
+) -> None:
+    applicant_id = a_candidate(app)
+    deliver(app, envelopes.processing_restricted(applicant_id, use_suspended=True), 1)
+
+    with pytest.raises(RuleViolation) as refused:
+        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    assert refused.value.conflict
+    assert "use suspended" in refused.value.reason
+    assert [e.event_type for e in published(app)] == ["CandidateEnteredPool"]
+
+    deliver(app, envelopes.processing_restricted(applicant_id, use_suspended=False), 2)
+    _, confirmed = app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    assert confirmed
+
+
+def test_a_suspension_read_before_the_interview_result_still_holds(
+    app: MatchingApplication,
+) -> None:
+    # Registration's and screening's topics are read in no order between them.
+    applicant_id = uuid.uuid4()
+    deliver(app, envelopes.processing_restricted(applicant_id, use_suspended=True), 0)
+    deliver(app, envelopes.interview_passed(applicant_id, "second"), 1)
+
+    with pytest.raises(RuleViolation):
+        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+
+
+def test_an_erased_candidate_is_never_matched(app: MatchingApplication) -> None:
+    applicant_id = a_candidate(app)
+    deliver(app, envelopes.subject_erased(applicant_id), 1)
+    deliver(app, envelopes.subject_erased(applicant_id), 2)  # read twice: no harm
+
+    with pytest.raises(RuleViolation) as refused:
+        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    assert "erased" in refused.value.reason
+
+
+def test_the_pool_offered_to_host_companies_leaves_out_those_who_said_no(
+    app: MatchingApplication,
+) -> None:
+    offered, stopped, suspended, erased, matched = (a_candidate(app, i) for i in range(5))
+    elsewhere = uuid.uuid4()
+    in_another_cohort = envelopes.upstream(
+        screening.InterviewPassed, aggregate_id=elsewhere, stage="second", cohort_id="FY2026"
+    )
+    deliver(app, in_another_cohort, 5)
+    deliver(app, envelopes.processing_restricted(stopped, third_party_provision_stopped=True), 6)
+    deliver(app, envelopes.processing_restricted(suspended, use_suspended=True), 7)
+    deliver(app, envelopes.subject_erased(erased), 8)
+    app.confirm_match(matched, COMPANY, "A", ACTOR)
+
+    pool = app.pool_offered_to_host_companies("FY2025")
+
+    assert [c.applicant_id for c in pool] == [offered]
+    # A stop of third-party provision is not a suspension: the office may still match.
+    _, confirmed = app.confirm_match(stopped, COMPANY, "B", ACTOR)
+    assert confirmed

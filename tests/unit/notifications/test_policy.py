@@ -9,19 +9,30 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events import matching, registration, screening
+from kernel import actor as acting
+from kernel.rules import RuleViolation
 from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from runtime.mail import Accepted, RetrySchedule
 from services.notifications.application.publishing import to_integration_event
-from services.notifications.application.service import NotificationsApplication, OutgoingMail
+from services.notifications.application.service import (
+    NotificationsApplication,
+    NotSent,
+    OutgoingMail,
+)
 from services.notifications.domain.notification import BECAME_SENDABLE
-from tests.envelopes import upstream
+from tests import envelopes
+from tests.envelopes import UNIT_VAULT, upstream
+
+ACTOR = acting.staff("staff-017", role="admin")
 
 _offsets = itertools.count()
 
 
 @pytest.fixture
 def app() -> NotificationsApplication:
-    return NotificationsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    return NotificationsApplication(
+        {"PERSISTENCE_MODULE": "eventsourcing.popo"}, personal_data=UNIT_VAULT
+    )
 
 
 def deliver(app: NotificationsApplication, event, *, topic: str = "jip.registration.v1"):
@@ -202,3 +213,129 @@ def test_only_the_fact_of_sending_is_published_never_the_address_or_name(app):
     assert envelope.payload.sent_at == sent.sent_at
     raw = envelope.model_dump_json()
     assert "example.org" not in raw and "Linh" not in raw and "Nguyen" not in raw
+
+
+# -- personal data: kept sealed, opened to send, restricted, erased ---------------------
+def decide(app: NotificationsApplication, notification_id: uuid.UUID):
+    """What the mailer would do now, recording a message not to be sent as it would."""
+    decision = app.mail_to_send(notification_id, datetime.now(UTC), "jip.example", timedelta(0))
+    if isinstance(decision, NotSent):
+        app.record_not_sent(notification_id, decision)
+    return decision
+
+
+def stored_text(app: NotificationsApplication) -> str:
+    return b"".join(
+        n.state for n in app.recorder.select_notifications(start=1, limit=10_000)
+    ).decode()
+
+
+def test_the_address_names_and_answers_are_kept_sealed_and_opened_only_to_send(app):
+    applicant, inquiry = uuid.uuid4(), uuid.uuid4()
+    deliver(app, registered(applicant))
+    answer = upstream(
+        registration.InquiryAnswered,
+        aggregate_id=inquiry,
+        inquiry_id=inquiry,
+        answer="You may apply with a certificate of enrollment.",
+    )
+    deliver(app, answer)
+
+    stored = stored_text(app)
+    for clear in (str(applicant) + "@example.org", "Linh", "Nguyen", "budi@", "enrollment"):
+        assert clear not in stored
+    [welcome] = app.notifications_of(applicant)
+    assert outgoing(app, welcome.id).to == f"{applicant}@example.org"
+    # Writing the message stored nothing new, in clear or not.
+    assert stored_text(app) == stored
+
+
+def test_no_mail_while_use_is_suspended_and_it_goes_once_resumed(app):
+    applicant = uuid.uuid4()
+    deliver(app, registered(applicant))
+    [welcome] = app.notifications_of(applicant)
+
+    deliver(app, envelopes.processing_restricted(applicant, use_suspended=True))
+
+    decision = decide(app, welcome.id)
+    assert isinstance(decision, NotSent) and not decision.final
+    withheld = app.get_notification(welcome.id)
+    assert withheld.state == "withheld"
+    assert "use suspended" in withheld.not_sent_because
+    assert decide(app, welcome.id) is None  # withheld: the mailer has nothing to do
+    # A message owed meanwhile is withheld too.
+    deliver(app, upstream(screening.InterviewPassed, aggregate_id=applicant, stage="first"))
+    passed = app.notifications_of(applicant)[1]
+    assert isinstance(decide(app, passed.id), NotSent)
+
+    resumed = envelopes.processing_restricted(applicant, use_suspended=False)
+    deliver(app, resumed)
+
+    assert owed(app, applicant) == [
+        ("application_received", "pending"),
+        ("interview_passed", "pending"),
+    ]
+    assert outgoing(app, welcome.id).to == f"{applicant}@example.org"
+    resumed_events = [e for e in log_of(app) if type(e).__name__ == "Resumed"]
+    assert {e.originator_id for e in resumed_events} == {welcome.id, passed.id}
+    assert all(type(e) in BECAME_SENDABLE for e in resumed_events)
+
+
+def test_stopping_third_party_provision_alone_does_not_stop_the_programs_own_mail(app):
+    applicant = uuid.uuid4()
+    deliver(app, registered(applicant))
+    deliver(app, envelopes.processing_restricted(applicant, third_party_provision_stopped=True))
+    [welcome] = app.notifications_of(applicant)
+    assert outgoing(app, welcome.id) is not None
+
+
+def test_an_erased_persons_messages_are_cancelled_and_their_details_forgotten(app):
+    applicant = uuid.uuid4()
+    deliver(app, registered(applicant))
+    [welcome] = app.notifications_of(applicant)
+
+    UNIT_VAULT.erase(applicant)
+    deliver(app, envelopes.subject_erased(applicant))
+
+    assert owed(app, applicant) == [("application_received", "cancelled")]
+    assert "erased" in app.get_notification(welcome.id).not_sent_because
+    recipient = app.repository.get(applicant)
+    assert (recipient.email, recipient.given_name, recipient.family_name) == (None, None, None)
+    assert decide(app, welcome.id) is None
+    # Events about them read later owe them nothing; they do not fail either.
+    interview = upstream(screening.InterviewPassed, aggregate_id=applicant, stage="first")
+    assert deliver(app, interview, topic="jip.screening.v1") is Outcome.PROCESSED
+    assert owed(app, applicant) == [("application_received", "cancelled")]
+    with pytest.raises(RuleViolation):
+        app.request_resend(welcome.id, ACTOR, uuid.uuid4())
+
+
+def test_a_message_whose_key_is_gone_is_cancelled_before_the_erasure_is_read(app):
+    applicant = uuid.uuid4()
+    deliver(app, registered(applicant))
+    [welcome] = app.notifications_of(applicant)
+
+    UNIT_VAULT.erase(applicant)  # the key store first; SubjectErased not read yet
+
+    decision = decide(app, welcome.id)
+    assert isinstance(decision, NotSent) and decision.final
+    assert owed(app, applicant) == [("application_received", "cancelled")]
+
+
+def test_an_inquirers_suspension_and_erasure_reach_the_answer_to_them(app):
+    inquiry = uuid.uuid4()
+    answer = upstream(
+        registration.InquiryAnswered, aggregate_id=inquiry, inquiry_id=inquiry, answer="Yes."
+    )
+    deliver(app, answer)
+    notification_id = uuid.uuid5(answer.event_id, "inquiry_answer")
+    deliver(
+        app,
+        envelopes.processing_restricted(inquiry, use_suspended=True, subject_kind="inquirer"),
+    )
+    assert isinstance(decide(app, notification_id), NotSent)
+
+    UNIT_VAULT.erase(inquiry)
+    deliver(app, envelopes.subject_erased(inquiry, subject_kind="inquirer"))
+
+    assert app.get_notification(notification_id).state == "cancelled"

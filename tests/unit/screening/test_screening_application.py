@@ -83,11 +83,15 @@ def test_the_cohorts_rules_decide_eligibility_when_the_case_opens(
     kafka.deliver(envelopes.applicant_registered(eligible))
     kafka.deliver(envelopes.applicant_registered(too_old, date_of_birth=date(1980, 1, 1)))
 
-    assert app.get_case(eligible).eligibility == {"eligible": True, "findings": []}
-    assert app.get_case(too_old).eligibility == {
-        "eligible": False,
-        "findings": [{"rule": "age_within_cohort_range", "reason": "older than 40 on 2025-08-25"}],
-    }
+    assert app.get_case(eligible).eligibility["findings"] == []
+    decision = app.get_case(too_old).eligibility
+    assert decision["eligible"] is False
+    assert decision["findings"] == [
+        {"rule": "age_within_cohort_range", "version": 2, "reason": "older than 40 on 2025-08-25"}
+    ]
+    # Screening decided on the published age: it never held the date of birth.
+    assert decision["age_on_reference_date"] == 45
+    assert "date_of_birth" not in app.get_case(too_old).facts
 
 
 def test_a_cohort_announced_after_its_applicants_still_decides_their_eligibility(
@@ -103,7 +107,7 @@ def test_a_cohort_announced_after_its_applicants_still_decides_their_eligibility
 
     kafka.deliver(envelopes.cohort_opened())
 
-    assert app.get_case(early).eligibility == {"eligible": True, "findings": []}
+    assert app.get_case(early).eligibility["eligible"] is True
     assert app.get_case(too_old).eligibility is not None
     assert app.get_case(too_old).eligibility["eligible"] is False
 
@@ -304,3 +308,31 @@ def test_a_cohort_opening_while_a_case_is_put_on_its_wait_list_still_assesses_th
     assert outcome == Outcome.PROCESSED
     [assessed] = assessments(registrations)
     assert assessed.originator_id == applicant_id
+
+
+def test_a_corrected_birth_date_reaches_screening_as_an_age_and_decides_again(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    kafka.deliver(envelopes.applicant_registered(applicant_id))
+    assert app.get_case(applicant_id).eligibility["eligible"] is True
+
+    kafka.deliver(
+        envelopes.details_amended(
+            applicant_id, {"date_of_birth": "1979-03-04"}, age_on_reference_date=46
+        )
+    )
+
+    case = app.get_case(applicant_id)
+    assert case.eligibility["eligible"] is False
+    assert case.eligibility["age_on_reference_date"] == 46
+    assert case.needs_review
+    # Nothing personal is kept in clear: not the date, not the reason of the amendment.
+    stored = b"".join(
+        n.state for n in app.recorder.select_notifications(start=1, limit=1000)
+    ).decode()
+    assert "1979" not in stored
+    assert "passport provided" not in stored
+    assert case.amendments[0]["reason"].startswith("sealed:v1:")

@@ -29,7 +29,7 @@ TERMS = EligibilityTerms(
 
 def an_open_case(**facts: object) -> ScreeningCase:
     defaults: dict[str, object] = {
-        "date_of_birth": date(2000, 4, 12),
+        "age_on_reference_date": 25,
         "nationality": "VN",
         "country_of_residence": "VN",
     }
@@ -199,15 +199,18 @@ def test_eligibility_is_recorded_only_when_its_outcome_changes() -> None:
     case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
     case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
 
-    assert case.eligibility == {
-        "eligible": False,
-        "findings": [
-            {
-                "rule": "nationality_not_excluded",
-                "reason": "citizens of CN are not eligible in FY2025",
-            }
-        ],
-    }
+    assert case.eligibility is not None
+    assert case.eligibility["findings"] == [
+        {
+            "rule": "nationality_not_excluded",
+            "version": 1,
+            "reason": "citizens of CN are not eligible in FY2025",
+        }
+    ]
+    assert case.eligibility["eligible"] is False
+    # The decision says what it saw and by which rules, without the date of birth.
+    assert case.eligibility["age_on_reference_date"] == 25
+    assert {"rule": "age_within_cohort_range", "version": 2} in case.eligibility["rules"]
     assert recorded_event_names(case) == ["EligibilityAssessed"]
 
     case.note_amendment(
@@ -215,4 +218,5 @@ def test_eligibility_is_recorded_only_when_its_outcome_changes() -> None:
     )
     case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
 
-    assert case.eligibility == {"eligible": True, "findings": []}
+    assert case.eligibility["eligible"] is True
+    assert case.eligibility["findings"] == []
