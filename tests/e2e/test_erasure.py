@@ -295,6 +295,6 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
         assert "Applicant.Registered" in steps and "Applicant.DocumentsSubmitted" in steps
         assert ERASED in str(trail) and person.given_name not in str(trail)
         screening_trail = await records_of(screening)
-        assert screening_trail is not None and screening_trail["records"]["events"]
+        assert screening_trail is not None and screening_trail["records"]["screening_case"]
         matching_trail = await records_of(matching)
         assert matching_trail is not None and match_id in str(matching_trail)
