@@ -118,6 +118,8 @@ IDENTITY = TestIdentity()
 #: identities came (so the actor recorded is the same).
 STAFF_TOKEN = IDENTITY.staff("admin", "office-staff")
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+#: The privacy officer: the one office role that reads what a service holds on a person.
+OFFICER = {"Authorization": f"Bearer {IDENTITY.staff('privacy_officer', 'privacy-officer')}"}
 
 
 def test_infra_settings() -> InfraSettings:

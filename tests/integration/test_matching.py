@@ -27,6 +27,7 @@ from services.matching.bootstrap import bootstrap, build_application
 from services.matching.settings import MatchingSettings
 from tests import envelopes
 from tests.support import (
+    OFFICER,
     STAFF_TOKEN,
     eventually,
     found_in_clear,
@@ -244,7 +245,7 @@ async def _restrictions_recorded(matching: Matching, applicant_id: uuid.UUID, co
     their disclosure shows)."""
 
     async def recorded() -> bool:
-        held = await matching.http.get(f"/privacy/subjects/{applicant_id}/records")
+        held = await matching.http.get(f"/privacy/subjects/{applicant_id}/records", headers=OFFICER)
         return len(held.json()["records"]["restrictions"]) >= count
 
     await eventually(recorded, what=f"{count} restriction event(s) recorded")
@@ -317,7 +318,7 @@ async def test_an_erased_candidate_is_neither_matched_nor_offered_and_nothing_st
     personal = [name, address]
     assert await asyncio.to_thread(found_in_clear, matching.infra, "matching", personal) == []
     assert await asyncio.to_thread(found_in_clear, matching.infra, "matching", [str(applicant_id)])
-    held = await matching.http.get(f"/privacy/subjects/{applicant_id}/records")
+    held = await matching.http.get(f"/privacy/subjects/{applicant_id}/records", headers=OFFICER)
     assert held.json()["erased"] is True and held.json()["records"]["candidate"]
     # and the consumer goes on with the next candidate
     await matching.a_candidate()

@@ -29,6 +29,7 @@ from tests.smtp_servers import free_port
 from tests.support import (
     HTTP_PORTS,
     IDENTITY,
+    OFFICER,
     STAFF_TOKEN,
     Mailbox,
     body_of,
@@ -470,7 +471,7 @@ async def test_an_erased_persons_pending_mail_is_not_sent_and_nothing_of_them_st
     await publish(producer, welcome, key=applicant)
     [mail] = await mailbox.wait_for(address, "we have received your application")
     assert body_of(mail).startswith(f"Dear {given} {family},")
-    before = await service.get(f"/privacy/subjects/{applicant}/records", headers=STAFF)
+    before = await service.get(f"/privacy/subjects/{applicant}/records", headers=OFFICER)
     assert before.status_code == 200, before.text
     assert address in before.text and given in before.text
     passed = upstream(screening.InterviewPassed, aggregate_id=applicant, stage="first")
@@ -493,7 +494,7 @@ async def test_an_erased_persons_pending_mail_is_not_sent_and_nothing_of_them_st
     await publish(producer, envelopes.subject_erased(applicant), key=applicant)
 
     async def forgotten() -> bool:
-        held = await service.get(f"/privacy/subjects/{applicant}/records", headers=STAFF)
+        held = await service.get(f"/privacy/subjects/{applicant}/records", headers=OFFICER)
         return any(e["type"].endswith("Forgotten") for e in held.json()["records"]["recipient"])
 
     await eventually(forgotten, what="the recipient forgotten")
@@ -502,7 +503,7 @@ async def test_an_erased_persons_pending_mail_is_not_sent_and_nothing_of_them_st
     assert await asyncio.to_thread(found_in_clear, infra, "notifications", personal) == []
     assert await asyncio.to_thread(found_in_clear, infra, "notifications", [str(applicant)])
     # and their disclosure now reads as erased
-    after = await service.get(f"/privacy/subjects/{applicant}/records", headers=STAFF)
+    after = await service.get(f"/privacy/subjects/{applicant}/records", headers=OFFICER)
     assert after.json()["erased"] is True
     assert address not in after.text and given not in after.text and ERASED in after.text
     # and the consumer goes on: the next applicant is welcomed

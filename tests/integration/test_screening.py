@@ -29,6 +29,7 @@ from services.screening.bootstrap import bootstrap, build_application
 from services.screening.settings import ScreeningSettings
 from tests import envelopes
 from tests.support import (
+    OFFICER,
     STAFF_TOKEN,
     eventually,
     found_in_clear,
@@ -368,7 +369,7 @@ async def test_screening_keeps_nothing_personal_in_clear_and_an_erasure_reaches_
         found_in_clear, screening.infra, "screening", [str(applicant_id)]
     )
     # and the applicant's disclosure shows what screening holds, opened
-    before = await screening.http.get(f"/privacy/subjects/{applicant_id}/records")
+    before = await screening.http.get(f"/privacy/subjects/{applicant_id}/records", headers=OFFICER)
     assert before.status_code == 200, before.text
     assert before.json()["service"] == "screening"
     assert reason in before.text and "age_within_cohort_range" in before.text
@@ -391,7 +392,7 @@ async def test_screening_keeps_nothing_personal_in_clear_and_an_erasure_reaches_
     assert case is not None
     assert case["amendments"][0]["reason"] == ERASED
     assert case["eligibility"]["age_on_reference_date"] == 34
-    after = await screening.http.get(f"/privacy/subjects/{applicant_id}/records")
+    after = await screening.http.get(f"/privacy/subjects/{applicant_id}/records", headers=OFFICER)
     assert after.json()["erased"] is True
     assert reason not in after.text and ERASED in after.text
     # and their events read after the erasure are recorded like any other: nothing
