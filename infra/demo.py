@@ -22,7 +22,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from infra import kafka
+from infra import kafka, postgres
 from infra import services as supervisor
 from infra.settings import InfraSettings
 from infra.smtp import read_messages
@@ -317,7 +317,16 @@ def main() -> None:
     infra = InfraSettings()
     started = time.monotonic()
     console.print("[bold]JIP event backbone — demo[/]")
+    new_broker = not infra.kafka_data_dir.exists()
     asyncio.run(up(infra, report=lambda c, m, s: console.print(f"  {c:<10} {m} ({s:.1f}s)")))
+    if new_broker:
+        # A new broker (a fresh clone, or var/ removed) on a PostgreSQL cluster that
+        # outlives it: the services' databases remember positions in the old broker's
+        # topics and would pass over the new one's first records. Start them afresh.
+        for name in supervisor.SERVICES:
+            if postgres.drop_database(infra, f"jip_{name}"):
+                postgres.ensure_database(infra, f"jip_{name}")
+                console.print(f"  reset      jip_{name} (it tracked a broker that is gone)")
     environments = {
         name: supervisor.service_environment(
             infra,
