@@ -1,8 +1,11 @@
-"""End to end: an applicant carried through registration, screening and matching by the
-four services as their own processes, who first asks for everything the program holds
-on them and then has it erased. Afterwards nobody can read them anywhere: not a bare
-Kafka consumer of every topic, not SQL over every service's database, not the document
-folder; while the trail of their steps still reads and its hash chain verifies."""
+"""End to end, the rights of the privacy policy across the four services run as their
+own processes. An applicant carried through registration, screening and matching first
+asks for everything the program holds on them, then has it erased: afterwards nobody
+can read them anywhere (not a bare Kafka consumer of every topic, not SQL over every
+service's database, not the document folder) while the trail of their steps still
+reads and its hash chain verifies. Another suspends the use of their data and stops its
+provision to third parties: no mail, no match, not offered to host companies, until
+they take it back."""
 
 import json
 import random
@@ -113,47 +116,7 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
     company = bearer(IDENTITY.company(company_id))
     async with httpx.AsyncClient(timeout=60) as http:
         # -- registration -------------------------------------------------------------
-        cohort_id = fresh_cohort_id()
-        now = datetime.now(UTC)
-        opened = await http.post(
-            f"{registration}/cohorts",
-            headers=STAFF,
-            json={
-                "cohort_id": cohort_id,
-                "applications_open_at": (now - timedelta(days=1)).isoformat(),
-                "applications_close_at": (now + timedelta(days=30)).isoformat(),
-                "age_reference_date": "2025-08-25",
-                "min_age": 18,
-                "max_age": 40,
-                "results_by": "2025-08-31",
-                "courses": [
-                    {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
-                ],
-            },
-        )
-        assert opened.status_code == 201, opened.text
-        r = await http.post(
-            f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": person.email}
-        )
-        assert r.status_code == 202
-        link = body_of((await mailbox.wait_for(person.email, "registration link"))[0])
-        token = parse_qs(urlparse(re.search(r"(http://\S+)", link).group(1)).query)["token"][0]
-        form = {
-            **registration_form(token),
-            "given_name": person.given_name,
-            "family_name": person.family_name,
-            "date_of_birth": person.date_of_birth,
-        }
-        r = await http.post(f"{registration}/registrations", json=form)
-        assert r.status_code == 201, r.text
-        applicant_id = r.json()["applicant_id"]
-        me = bearer(r.json()["access_token"])
-        r = await http.post(
-            f"{registration}/applicants/me/documents",
-            headers=me,
-            files={kind: person.document(kind) for kind in r.json()["outstanding_documents"]},
-        )
-        assert r.status_code == 201 and r.json()["outstanding_documents"] == []
+        _, applicant_id, me = await registered_applicant(http, registration, mailbox, person)
         # Stored encrypted: the folder never holds the upload as it was sent.
         stored = b"".join(p.read_bytes() for p in documents_dir.rglob("*") if p.is_file())
         assert not any(content in stored for content in person.contents.values())
@@ -298,3 +261,188 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
         assert screening_trail is not None and screening_trail["records"]["screening_case"]
         matching_trail = await records_of(matching)
         assert matching_trail is not None and match_id in str(matching_trail)
+
+
+async def registered_applicant(
+    http: httpx.AsyncClient, registration: str, mailbox: Mailbox, person: Person
+) -> tuple[str, str, dict[str, str]]:
+    """A new cohort and one applicant registered in it with every document: (cohort id,
+    applicant id, the applicant's own headers)."""
+    cohort_id = fresh_cohort_id()
+    now = datetime.now(UTC)
+    opened = await http.post(
+        f"{registration}/cohorts",
+        headers=STAFF,
+        json={
+            "cohort_id": cohort_id,
+            "applications_open_at": (now - timedelta(days=1)).isoformat(),
+            "applications_close_at": (now + timedelta(days=30)).isoformat(),
+            "age_reference_date": "2025-08-25",
+            "min_age": 18,
+            "max_age": 40,
+            "results_by": "2025-08-31",
+            "courses": [
+                {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
+            ],
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    r = await http.post(
+        f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": person.email}
+    )
+    assert r.status_code == 202
+    link = body_of((await mailbox.wait_for(person.email, "registration link"))[0])
+    token = parse_qs(urlparse(re.search(r"(http://\S+)", link).group(1)).query)["token"][0]
+    form = {
+        **registration_form(token),
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+        "date_of_birth": person.date_of_birth,
+    }
+    r = await http.post(f"{registration}/registrations", json=form)
+    assert r.status_code == 201, r.text
+    applicant_id, me = r.json()["applicant_id"], bearer(r.json()["access_token"])
+    r = await http.post(
+        f"{registration}/applicants/me/documents",
+        headers=me,
+        files={kind: person.document(kind) for kind in r.json()["outstanding_documents"]},
+    )
+    assert r.status_code == 201
+    return cohort_id, applicant_id, me
+
+
+async def test_suspended_use_and_stopped_provision_are_respected_by_every_service(
+    processes, infra: InfraSettings, mailbox: Mailbox
+):
+    registration, screening, matching, notifications = (
+        processes["registration"],
+        processes["screening"],
+        processes["matching"],
+        processes["notifications"],
+    )
+    person = Person()
+    company_id = uuid.uuid4()
+    company = bearer(IDENTITY.company(company_id))
+    async with httpx.AsyncClient(timeout=60) as http:
+        cohort_id, applicant_id, me = await registered_applicant(
+            http, registration, mailbox, person
+        )
+        await mailbox.wait_for(person.email, "your documents are complete")
+        await wait_for_event(
+            infra,
+            topics.SCREENING,
+            "ScreeningCaseOpened",
+            lambda e: e["payload"]["applicant_id"] == applicant_id,
+        )
+
+        # The applicant suspends the use of their data, with their own token ...
+        r = await http.post(
+            f"{registration}/privacy/requests", json={"right": "suspension_of_use"}, headers=me
+        )
+        assert r.status_code == 200 and r.json()["outcome"] == "done", r.text
+        await wait_for_event(
+            infra,
+            topics.REGISTRATION,
+            "ProcessingRestricted",
+            lambda e: e["payload"]["subject_id"] == applicant_id and e["payload"]["use_suspended"],
+        )
+        # ... and the office, unaware, records two passed interviews.
+        for stage in ("first", "second"):
+            r = await http.post(
+                f"{screening}/cases/{applicant_id}/interviews",
+                headers=INTERVIEWER,
+                json={
+                    "stage": stage,
+                    "language": "english",
+                    "passed": True,
+                    "interviewer": "iv-e2e",
+                    "interviewed_at": datetime.now(UTC).isoformat(),
+                },
+            )
+            assert r.status_code in (200, 201), r.text
+        await wait_for_event(
+            infra,
+            topics.MATCHING,
+            "CandidateEnteredPool",
+            lambda e: e["payload"]["applicant_id"] == applicant_id,
+        )
+
+        # Notifications withholds their mail, saying why ...
+        async def results_mail() -> list[dict] | None:
+            r = await http.get(
+                f"{notifications}/notifications",
+                params={"applicant_id": applicant_id},
+                headers=STAFF,
+            )
+            owed = [n for n in r.json()["notifications"] if n["template"] == "interview_passed"]
+            return owed if len(owed) == 2 and all(n["state"] == "withheld" for n in owed) else None
+
+        withheld = await eventually(results_mail, what="both results withheld")
+        assert all(n["not_sent_because"] for n in withheld)
+        assert not [
+            m for m in mailbox.messages_to(person.email) if "interview" in str(m["Subject"])
+        ]
+        # ... matching refuses to match them, naming why ...
+        decision = {"applicant_id": applicant_id, "company_id": str(company_id), "course": "B"}
+
+        async def refused() -> httpx.Response | None:
+            r = await http.post(f"{matching}/matches", headers=company, json=decision)
+            return r if r.status_code == 409 else None
+
+        refusal = await eventually(refused, what="the match refused")
+        assert "suspend" in refusal.text
+        # ... and host companies are not offered them.
+        pool_url = f"{matching}/cohorts/{cohort_id}/pool"
+
+        async def offered() -> list[str]:
+            r = await http.get(pool_url, headers=company)
+            assert r.status_code == 200, r.text
+            return [c["applicant_id"] for c in r.json()["candidates"]]
+
+        assert applicant_id not in await offered()
+
+        # Once they resume, the withheld mail goes out in the order of their path.
+        r = await http.post(
+            f"{registration}/privacy/requests", json={"right": "resumption_of_use"}, headers=me
+        )
+        assert r.json()["outcome"] == "done", r.text
+        await mailbox.wait_for(person.email, "you passed the second interview", timeout=60)
+        subjects = [str(m["Subject"]) for m in mailbox.messages_to(person.email)]
+        first = next(i for i, s in enumerate(subjects) if "first interview" in s)
+        second = next(i for i, s in enumerate(subjects) if "second interview" in s)
+        assert first < second
+        await eventually(
+            lambda: _contains(offered, applicant_id), what="offered to host companies again"
+        )
+
+        # The privacy officer records that they stop the provision to third parties:
+        # host companies are no longer offered them, although matching may go on.
+        r = await http.post(
+            f"{registration}/privacy/subjects/{applicant_id}/requests",
+            headers=OFFICER,
+            json={"right": "stop_third_party_provision", "identity_check": "video call, ID shown"},
+        )
+        assert r.status_code == 200 and r.json()["outcome"] == "done", r.text
+        await eventually(
+            lambda: _lacks(offered, applicant_id), what="no longer offered to host companies"
+        )
+        answered = await wait_for_event(
+            infra,
+            topics.REGISTRATION,
+            "PrivacyRequestAnswered",
+            lambda e: (
+                e["payload"]["subject_id"] == applicant_id
+                and e["payload"]["right"] == "stop_third_party_provision"
+            ),
+        )
+        assert answered["payload"]["requested_by"] == "privacy_officer"
+        assert answered["payload"]["identity_check"] == "video call, ID shown"
+        assert answered["actor"]["role"] == "privacy_officer"
+
+
+async def _contains(offered, applicant_id: str) -> bool:
+    return applicant_id in await offered()
+
+
+async def _lacks(offered, applicant_id: str) -> bool:
+    return applicant_id not in await offered()
