@@ -25,6 +25,7 @@ from infra import InfraSettings, kafka
 from infra import services as supervisor
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
+from tests.e2e.journey import open_cohort, pass_both_interviews
 from tests.support import (
     IDENTITY,
     STAFF,
@@ -32,7 +33,6 @@ from tests.support import (
     body_of,
     database_of,
     eventually,
-    fresh_cohort_id,
     personal_data,
     wait_for_event,
 )
@@ -123,25 +123,7 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
         await mailbox.wait_for(person.email, "we have received your application")
 
         # -- screening: two interviews passed -----------------------------------------
-        await wait_for_event(
-            infra,
-            topics.SCREENING,
-            "ScreeningCaseOpened",
-            lambda e: e["payload"]["applicant_id"] == applicant_id,
-        )
-        for stage in ("first", "second"):
-            r = await http.post(
-                f"{screening}/cases/{applicant_id}/interviews",
-                headers=INTERVIEWER,
-                json={
-                    "stage": stage,
-                    "language": "japanese",
-                    "passed": True,
-                    "interviewer": "iv-e2e",
-                    "interviewed_at": datetime.now(UTC).isoformat(),
-                },
-            )
-            assert r.status_code in (200, 201), r.text
+        await pass_both_interviews(http, infra, screening, applicant_id, INTERVIEWER)
 
         # -- matching: the company chooses them, the agreement is signed ----------------
         await wait_for_event(
@@ -268,25 +250,7 @@ async def registered_applicant(
 ) -> tuple[str, str, dict[str, str]]:
     """A new cohort and one applicant registered in it with every document: (cohort id,
     applicant id, the applicant's own headers)."""
-    cohort_id = fresh_cohort_id()
-    now = datetime.now(UTC)
-    opened = await http.post(
-        f"{registration}/cohorts",
-        headers=STAFF,
-        json={
-            "cohort_id": cohort_id,
-            "applications_open_at": (now - timedelta(days=1)).isoformat(),
-            "applications_close_at": (now + timedelta(days=30)).isoformat(),
-            "age_reference_date": "2025-08-25",
-            "min_age": 18,
-            "max_age": 40,
-            "results_by": "2025-08-31",
-            "courses": [
-                {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
-            ],
-        },
-    )
-    assert opened.status_code == 201, opened.text
+    cohort_id = await open_cohort(http, registration)
     r = await http.post(
         f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": person.email}
     )
@@ -328,13 +292,6 @@ async def test_suspended_use_and_stopped_provision_are_respected_by_every_servic
             http, registration, mailbox, person
         )
         await mailbox.wait_for(person.email, "your documents are complete")
-        await wait_for_event(
-            infra,
-            topics.SCREENING,
-            "ScreeningCaseOpened",
-            lambda e: e["payload"]["applicant_id"] == applicant_id,
-        )
-
         # The applicant suspends the use of their data, with their own token ...
         r = await http.post(
             f"{registration}/privacy/requests", json={"right": "suspension_of_use"}, headers=me
@@ -347,19 +304,9 @@ async def test_suspended_use_and_stopped_provision_are_respected_by_every_servic
             lambda e: e["payload"]["subject_id"] == applicant_id and e["payload"]["use_suspended"],
         )
         # ... and the office, unaware, records two passed interviews.
-        for stage in ("first", "second"):
-            r = await http.post(
-                f"{screening}/cases/{applicant_id}/interviews",
-                headers=INTERVIEWER,
-                json={
-                    "stage": stage,
-                    "language": "english",
-                    "passed": True,
-                    "interviewer": "iv-e2e",
-                    "interviewed_at": datetime.now(UTC).isoformat(),
-                },
-            )
-            assert r.status_code in (200, 201), r.text
+        await pass_both_interviews(
+            http, infra, screening, applicant_id, INTERVIEWER, language="english"
+        )
         await wait_for_event(
             infra,
             topics.MATCHING,

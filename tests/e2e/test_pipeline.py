@@ -19,6 +19,7 @@ from events import topics
 from infra import InfraSettings
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
+from tests.e2e.journey import pass_both_interviews
 from tests.support import (
     STAFF_TOKEN,
     Mailbox,
@@ -149,27 +150,9 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
 
         # Notifications consumed ApplicantRegistered (after the garbage) and mailed it.
         await mailbox.wait_for(address, "we have received your application")
-        # Screening consumed it too and opened a case.
-        await wait_for_event(
-            infra,
-            topics.SCREENING,
-            "ScreeningCaseOpened",
-            lambda e: e["payload"]["applicant_id"] == applicant_id,
-        )
-
-        for stage in ("first", "second"):
-            r = await http.post(
-                f"{screening}/cases/{applicant_id}/interviews",
-                headers=STAFF,
-                json={
-                    "stage": stage,
-                    "language": "japanese",
-                    "passed": True,
-                    "interviewer": "staff-1",
-                    "interviewed_at": datetime.now(UTC).isoformat(),
-                },
-            )
-            assert r.status_code in (200, 201), r.text
+        # Screening consumed it too and opened a case, where the office records two
+        # passed interviews.
+        await pass_both_interviews(http, infra, screening, applicant_id, STAFF)
         await wait_for_event(
             infra,
             topics.SCREENING,

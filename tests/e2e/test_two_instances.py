@@ -21,6 +21,7 @@ from events import topics
 from infra import InfraSettings
 from infra import services as supervisor
 from tests.e2e.forms import PDF, registration_form
+from tests.e2e.journey import pass_both_interviews
 from tests.support import (
     HTTP_PORTS,
     STAFF_TOKEN,
@@ -129,26 +130,7 @@ async def register_with_documents(
 async def pass_interviews_and_match(
     http: httpx.AsyncClient, screening: str, matching: str, infra: InfraSettings, applicant: str
 ) -> None:
-    await wait_for_event(
-        infra,
-        topics.SCREENING,
-        "ScreeningCaseOpened",
-        lambda e: e["payload"]["applicant_id"] == applicant,
-        timeout=60,
-    )
-    for stage in ("first", "second"):
-        r = await http.post(
-            f"{screening}/cases/{applicant}/interviews",
-            headers=STAFF,
-            json={
-                "stage": stage,
-                "language": "japanese",
-                "passed": True,
-                "interviewer": "staff-1",
-                "interviewed_at": datetime.now(UTC).isoformat(),
-            },
-        )
-        assert r.status_code in (200, 201), r.text
+    await pass_both_interviews(http, infra, screening, applicant, STAFF)
     await wait_for_event(
         infra,
         topics.MATCHING,

@@ -1,0 +1,68 @@
+"""Steps of an applicant's journey that several end-to-end stories take the same way:
+a cohort opened by the office, and two interviews passed."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from events import topics
+from infra import InfraSettings
+from tests.support import STAFF, fresh_cohort_id, wait_for_event
+
+
+async def open_cohort(http: httpx.AsyncClient, registration: str) -> str:
+    """A new cohort, open now, with one online course B; its id."""
+    cohort_id = fresh_cohort_id()
+    now = datetime.now(UTC)
+    opened = await http.post(
+        f"{registration}/cohorts",
+        headers=STAFF,
+        json={
+            "cohort_id": cohort_id,
+            "applications_open_at": (now - timedelta(days=1)).isoformat(),
+            "applications_close_at": (now + timedelta(days=30)).isoformat(),
+            "age_reference_date": "2025-08-25",
+            "min_age": 18,
+            "max_age": 40,
+            "results_by": "2025-08-31",
+            "courses": [
+                {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
+            ],
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    return cohort_id
+
+
+async def pass_both_interviews(
+    http: httpx.AsyncClient,
+    infra: InfraSettings,
+    screening: str,
+    applicant_id: str | uuid.UUID,
+    headers: dict[str, str],
+    *,
+    language: str = "japanese",
+) -> None:
+    """Once screening has opened the applicant's case, the office records the first
+    and the second interview as passed."""
+    await wait_for_event(
+        infra,
+        topics.SCREENING,
+        "ScreeningCaseOpened",
+        lambda e: e["payload"]["applicant_id"] == str(applicant_id),
+        timeout=60,
+    )
+    for stage in ("first", "second"):
+        r = await http.post(
+            f"{screening}/cases/{applicant_id}/interviews",
+            headers=headers,
+            json={
+                "stage": stage,
+                "language": language,
+                "passed": True,
+                "interviewer": "staff-1",
+                "interviewed_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        assert r.status_code in (200, 201), r.text
