@@ -316,3 +316,15 @@ def test_an_erased_application_can_no_longer_be_acted_on():
     ):
         with pytest.raises(RuleViolation, match="erased"):
             act()
+
+
+def test_the_domain_knows_the_same_rights_and_subjects_as_the_contract():
+    # The domain keeps its own words (it may not import the contract); a right added to
+    # one and not the other would be refused by the relay or never offered.
+    from typing import get_args
+
+    from events.registration import PrivacyRight, SubjectKind
+    from services.registration.domain import privacy
+
+    assert get_args(privacy.Right) == get_args(PrivacyRight)
+    assert get_args(privacy.SubjectKind) == get_args(SubjectKind)
