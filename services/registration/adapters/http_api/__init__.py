@@ -54,4 +54,5 @@ def build_http_api(
     api.add_middleware(
         documents.RefuseOversizedUploads, limit=documents.max_upload_bytes(document_store)
     )
+    documents.keep_uploads_in_memory(document_store)
     return api

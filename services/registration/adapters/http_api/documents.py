@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
+from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kernel.rules import RuleViolation
@@ -38,6 +39,15 @@ class DocumentsResponse(BaseModel):
 def max_upload_bytes(store: DocumentStore) -> int:
     # Five documents at most per request, plus room for the multipart framing.
     return 5 * store.max_bytes + 64 * 1024
+
+
+def keep_uploads_in_memory(store: DocumentStore) -> None:
+    """Starlette spools an uploaded part larger than 1 MiB to a temporary file on disk,
+    in clear, until the request ends, and a document is encrypted only once read whole:
+    the applicant's document would sit unencrypted in /tmp. Every request that passes
+    `RefuseOversizedUploads` is kept in memory instead. (A class attribute of
+    Starlette's parser, so process-wide: registration runs as its own process.)"""
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, max_upload_bytes(store))
 
 
 class RefuseOversizedUploads:
