@@ -226,7 +226,10 @@ class InquiryReceivedPayload(Contract):
     country: CountryCode
     sender_kind: Literal["individual", "company"]
     inquiry_type: str
-    text: Sealed = Field(description="Sealed: at most 1,024 bytes of text.")
+    text: Sealed = Field(
+        description="Sealed: at most 1,024 bytes as the inquiry form counts them (a "
+        "full-width character two, any other one)."
+    )
 
 
 class InquiryAnsweredPayload(Contract):

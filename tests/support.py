@@ -155,16 +155,17 @@ def database_of(service: str) -> str:
     return f"jip_test_{service}" if TEST_SLOT == 0 else f"jip_test{TEST_SLOT}_{service}"
 
 
-def fresh_cohort_id() -> str:
-    """A cohort id (FY and four digits: few) that no cohort in the test store has: the
-    store outlives a session, and a reused id would be a cohort with other terms."""
+def fresh_cohort_id(first: int = 1000, last: int = 9999) -> str:
+    """A cohort id (FY and four digits, from `first` to `last`: few) that no cohort in the
+    test store has: the store outlives a session, and a reused id would be a cohort with
+    other terms."""
     from services.registration.domain.cohort import cohort_aggregate_id
 
     dsn = test_infra_settings().postgres_dsn(database_of("registration"))
     with psycopg.connect(dsn) as conn:
         exists = conn.execute("SELECT to_regclass('registration_events')").fetchone()
-        while True:
-            cohort_id = f"FY{random.randint(1000, 9999)}"
+        for _ in range(10 * (last - first + 1)):
+            cohort_id = f"FY{random.randint(first, last)}"
             if exists is None or exists[0] is None:
                 return cohort_id
             taken = conn.execute(
@@ -173,6 +174,7 @@ def fresh_cohort_id() -> str:
             ).fetchone()
             if taken is None:
                 return cohort_id
+    raise RuntimeError(f"every cohort id from FY{first} to FY{last} is taken in the test store")
 
 
 def registration_settings(infra: InfraSettings, documents_dir: Path, **extra: Any) -> Any:

@@ -379,6 +379,59 @@ async def test_no_answer_tells_whether_an_address_applied(client, mailbox):
 # -- bad input: a clear 4xx naming the field, and nothing stored -----------------------------
 
 
+async def test_a_form_with_what_cannot_be_true_is_refused_and_the_link_still_works(
+    client, mailbox, registration
+):
+    # A fiscal year the form's participation years (2000 to 2100) can be after.
+    cohort_id = fresh_cohort_id(2010, 2090)
+    opened = await client.post("/cohorts", json=cohort_spec(cohort_id), headers=STAFF)
+    assert opened.status_code == 201, opened.text
+    fiscal_year = int(cohort_id.removeprefix("FY"))
+    address = f"applicant-{uuid.uuid4().hex[:10]}@example.org"
+    r = await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": address})
+    assert r.status_code == 202
+    token = await token_from_link_mail(mailbox, address)
+    before = app_of(registration).recorder.max_notification_id()
+    graduation_far_ahead = {
+        "institution": "HUST",
+        "level": "bachelor",
+        "status": "enrolled",
+        "field_of_study": "Computer Science",
+        "graduation_date": "2045-06-30",
+    }
+    for changes, field in [
+        ({"date_of_birth": "2040-01-01"}, "date_of_birth"),
+        ({"education": graduation_far_ahead}, "education.graduation_date"),
+        ({"previous_participation_years": [fiscal_year]}, "previous_participation_years.0"),
+    ]:
+        r = await client.post("/registrations", json=registration_form(token, **changes))
+        assert r.status_code == 422 and field in error_fields(r), r.text
+    assert app_of(registration).recorder.max_notification_id() == before
+    r = await client.post(
+        "/registrations",
+        json=registration_form(token, previous_participation_years=[fiscal_year - 10]),
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_an_inquiry_of_512_full_width_characters_or_in_vietnamese_is_accepted(client):
+    tag = uuid.uuid4().hex[:6]
+    full_width = "あ" * (512 - 3) + "ーー" + "。"
+    r = await client.post(
+        "/inquiries",
+        json=inquiry_form(
+            text=full_width, email=f"a{tag}@example.org", email_confirmation=f"a{tag}@example.org"
+        ),
+    )
+    assert r.status_code == 202, r.text
+    vietnamese = inquiry_form(
+        name="Nguyễn Thị Ánh",
+        text=f"Tôi có thể nộp đơn khi đang học thạc sĩ không? ({tag})",
+    )
+    r = await client.post("/inquiries", json=vietnamese)
+    assert r.status_code == 202, r.text
+
+
 async def test_bad_requests_are_refused_with_the_field_and_nothing_is_recorded(
     client, mailbox, registration
 ):
@@ -588,7 +641,7 @@ async def test_an_inquiry_is_received_once_and_answered(client, infra, vault):
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"text": "あ" * 342}, "text"),
+        ({"text": "あ" * 513}, "text"),
         ({"text": "Здравствуйте"}, "text"),
         ({"name": "Ελένη"}, "name"),
         ({"email_confirmation": "other@example.org"}, "email_confirmation"),

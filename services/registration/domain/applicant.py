@@ -70,6 +70,35 @@ def _age_from(reference_date: date, date_of_birth: object, field: str) -> int:
     return age
 
 
+#: How far ahead an expected graduation may be and still be believed.
+GRADUATION_HORIZON_YEARS = 10
+
+
+def check_plausible(details: Mapping[str, Any], cohort_id: str, today: date) -> None:
+    """Refuse what cannot be true, naming the field, rather than assess it: a birth in
+    the future, a graduation decades ahead, a participation after this very cohort."""
+    born = _as_date(details["date_of_birth"])
+    require(born <= today, "date_of_birth", "a date of birth cannot be in the future")
+    graduation = details["education"].get("graduation_date")
+    horizon = today.replace(year=today.year + GRADUATION_HORIZON_YEARS, day=min(today.day, 28))
+    require(
+        graduation is None or _as_date(graduation) <= horizon,
+        "education.graduation_date",
+        f"a graduation more than {GRADUATION_HORIZON_YEARS} years ahead is not plausible",
+    )
+    fiscal_year = int(cohort_id.removeprefix("FY"))
+    for i, year in enumerate(details.get("previous_participation_years", [])):
+        require(
+            year < fiscal_year,
+            f"previous_participation_years.{i}",
+            f"FY{year} is not before this cohort, {cohort_id}",
+        )
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 def _sealed(values: Mapping[str, Any], seal: Seal) -> dict[str, Any]:
     return {k: seal(v) if k in PERSONAL_DETAILS else v for k, v in values.items()}
 
@@ -235,6 +264,7 @@ class Applicant(Aggregate):
             "privacy_policy_consent",
             "consent to the privacy policy is required to process an application",
         )
+        check_plausible(details, self.cohort_id, at.date())
         age = _age_from(age_reference_date, details["date_of_birth"], "date_of_birth")
         self._registered(
             cohort_id=self.cohort_id,

@@ -8,6 +8,7 @@ key (see `applicant.Seal`), and erasing the inquiry destroys that key.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 
@@ -17,15 +18,24 @@ from kernel.actor import Actor
 from kernel.rules import RuleViolation, require
 from services.registration.domain.applicant import Seal, keyed_uuid
 
+#: The form's limit: "1024 bytes or less / 512 full-width characters", counted as the form
+#: counts (`form_bytes`), not as UTF-8 encodes (three bytes a kana).
 MAX_INQUIRY_BYTES = 1024
 
-# Latin script (ASCII, Latin-1 supplement, Latin Extended-A/B, general punctuation) and
-# Japanese script (CJK punctuation, hiragana, katakana, CJK ideographs, full-width forms).
+# Latin script (ASCII, Latin-1 supplement, Latin Extended-A/B and Additional, which has
+# Vietnamese letters such as "ễ", combining diacritics, general punctuation) and Japanese
+# script (CJK punctuation, hiragana, katakana, CJK ideographs, full-width forms).
 _ALLOWED_TEXT = re.compile(
-    r"^[\t\n\r\x20-\x7e\u00a0-\u024f\u2000-\u206f"
+    r"^[\t\n\r\x20-\x7e\u00a0-\u024f\u0300-\u036f\u1e00-\u1eff\u2000-\u206f"
     r"\u3000-\u303f\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u4e00-\u9fff\u3400-\u4dbf"
     r"\uff00-\uffef]*$"
 )
+
+
+def form_bytes(text: str) -> int:
+    """The length the inquiry form counts: two for a full-width (or wide) character, one
+    for any other, as in a Shift_JIS-era form's "bytes"."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("F", "W") else 1 for c in text)
 
 
 def check_inquiry_text(field: str, text: str) -> None:
@@ -90,7 +100,7 @@ class Inquiry(Aggregate):
         require(consent, "privacy_policy_consent", "consent to the privacy policy is required")
         require(len(text.strip()) > 0, "text", "the inquiry is empty")
         require(
-            len(text.encode()) <= MAX_INQUIRY_BYTES,
+            form_bytes(text) <= MAX_INQUIRY_BYTES,
             "text",
             f"at most {MAX_INQUIRY_BYTES} bytes (512 full-width characters)",
         )

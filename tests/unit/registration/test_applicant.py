@@ -247,14 +247,22 @@ def inquiry(**changes):
     return Inquiry.receive(**form)
 
 
-def test_an_inquiry_accepts_latin_and_japanese_script_up_to_1024_bytes():
+def test_an_inquiry_accepts_latin_and_japanese_script_up_to_1024_bytes_as_the_form_counts():
     assert (
         inquiry(text="日本語で質問します。Is that OK?").text
         == "sealed(日本語で質問します。Is that OK?)"
     )
-    assert inquiry(text="あ" * 341).text  # 1,023 bytes
+    # The form promises "1024 bytes or less / 512 full-width characters": a full-width
+    # character counts two, any other one.
+    assert inquiry(text="あ" * 512).text
+    assert inquiry(text="a" * 1024).text
+    assert inquiry(text="あ" * 511 + "ab").text
     with pytest.raises(RuleViolation, match="1024 bytes"):
-        inquiry(text="あ" * 342)  # 1,026 bytes
+        inquiry(text="あ" * 513)
+    with pytest.raises(RuleViolation, match="1024 bytes"):
+        inquiry(text="あ" * 512 + "a")
+    # Vietnamese written in Latin letters with its diacritics is Latin script.
+    assert inquiry(name="Nguyễn Thị Ánh", text="Tôi có thể nộp đơn không?").name
     with pytest.raises(RuleViolation) as cyrillic:
         inquiry(text="Привет")
     assert cyrillic.value.field == "text" and "Latin and Japanese" in cyrillic.value.reason
@@ -328,3 +336,29 @@ def test_the_domain_knows_the_same_rights_and_subjects_as_the_contract():
 
     assert get_args(privacy.Right) == get_args(PrivacyRight)
     assert get_args(privacy.SubjectKind) == get_args(SubjectKind)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"date_of_birth": "2040-01-01"}, "date_of_birth"),
+        (
+            {"education": {"status": "enrolled", "graduation_date": "2045-06-30"}},
+            "education.graduation_date",
+        ),
+        ({"previous_participation_years": [2099]}, "previous_participation_years.0"),
+        ({"previous_participation_years": [2016, 2025]}, "previous_participation_years.1"),
+    ],
+)
+def test_what_cannot_be_true_is_refused_naming_the_field(change, field):
+    applicant = preregistered()
+    with pytest.raises(RuleViolation) as refused:
+        applicant.register(1, {**details(), **change}, ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
+    assert refused.value.field == field
+    # An earlier participation and a graduation within ten years are believed.
+    plausible = {
+        **details(),
+        "education": {"status": "enrolled", "graduation_date": "2027-03-31"},
+        "previous_participation_years": [2015],
+    }
+    applicant.register(1, plausible, ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
