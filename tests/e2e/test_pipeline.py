@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -19,13 +19,12 @@ from events import topics
 from infra import InfraSettings
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
-from tests.e2e.journey import pass_both_interviews
+from tests.e2e.journey import open_cohort, pass_both_interviews
 from tests.support import (
     STAFF_TOKEN,
     Mailbox,
     body_of,
     database_of,
-    fresh_cohort_id,
     wait_for_event,
 )
 
@@ -61,25 +60,7 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
             processes["screening"],
             processes["matching"],
         )
-        cohort_id = fresh_cohort_id()
-        now = datetime.now(UTC)
-        r = await http.post(
-            f"{registration}/cohorts",
-            headers=STAFF,
-            json={
-                "cohort_id": cohort_id,
-                "applications_open_at": (now - timedelta(days=1)).isoformat(),
-                "applications_close_at": (now + timedelta(days=30)).isoformat(),
-                "age_reference_date": "2025-08-25",
-                "min_age": 18,
-                "max_age": 40,
-                "results_by": "2025-08-31",
-                "courses": [
-                    {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
-                ],
-            },
-        )
-        assert r.status_code == 201, r.text
+        cohort_id = await open_cohort(http, registration)
 
         # A malformed request gets a clear 4xx.
         r = await http.post(

@@ -94,22 +94,13 @@ class PrivacyCommands:
 
         def attempt() -> PrivacyAnswer:
             subject = self.subject_of(subject_id)
-            request_id = uuid.uuid4()
             refusal = _refusal(subject, right)
             sealed = None
             if refusal is None and right in ANSWERED_LATER:
                 sealed = self.sealer(subject_id)(details)
-            request = self._request(
-                request_id,
-                subject,
-                right,
-                requested_by,
-                identity_check,
-                sealed,
-                actor,
-                correlation_id,
+            request_id, request = self._new_request(
+                subject, right, requested_by, identity_check, sealed, actor, correlation_id
             )
-            subject.note_privacy_request(request_id, right, actor=actor)
             if refusal is not None:
                 request.answer("refused", refusal, self.clock(), correlation_id, actor)
             elif right in _RESTRICTIONS:
@@ -142,18 +133,9 @@ class PrivacyCommands:
 
         def attempt() -> PrivacyAnswer:
             subject = self.subject_of(subject_id)
-            request_id = uuid.uuid4()
-            request = self._request(
-                request_id,
-                subject,
-                "deletion",
-                requested_by,
-                identity_check,
-                None,
-                actor,
-                correlation_id,
+            request_id, request = self._new_request(
+                subject, "deletion", requested_by, identity_check, None, actor, correlation_id
             )
-            subject.note_privacy_request(request_id, "deletion", actor=actor)
             changed: list[Any] = [subject, request]
             if subject.erased:
                 request.answer("done", "already erased", self.clock(), correlation_id, actor)
@@ -183,18 +165,9 @@ class PrivacyCommands:
 
         def attempt() -> PrivacyAnswer:
             subject = self.subject_of(subject_id)
-            request_id = uuid.uuid4()
-            request = self._request(
-                request_id,
-                subject,
-                "disclosure",
-                requested_by,
-                identity_check,
-                None,
-                actor,
-                correlation_id,
+            request_id, request = self._new_request(
+                subject, "disclosure", requested_by, identity_check, None, actor, correlation_id
             )
-            subject.note_privacy_request(request_id, "disclosure", actor=actor)
             outcome = "done" if refused_because is None else "refused"
             request.answer(outcome, refused_because, self.clock(), correlation_id, actor)
             self.save(subject, request)
@@ -212,9 +185,8 @@ class PrivacyCommands:
         self.subject_of(subject_id)
         PrivacyRequest.check(requested_by, identity_check)
 
-    def _request(
+    def _new_request(
         self: RegistrationApplication,
-        request_id: uuid.UUID,
         subject: Applicant | Inquiry,
         right: Right,
         requested_by: RequestedBy,
@@ -222,8 +194,10 @@ class PrivacyCommands:
         details: str | None,
         actor: Actor,
         correlation_id: uuid.UUID,
-    ) -> PrivacyRequest:
-        return PrivacyRequest.make(
+    ) -> tuple[uuid.UUID, PrivacyRequest]:
+        """A new request about `subject`, noted on the subject (to be saved with it)."""
+        request_id = uuid.uuid4()
+        request = PrivacyRequest.make(
             request_id=request_id,
             subject_id=subject.id,
             subject_kind="applicant" if isinstance(subject, Applicant) else "inquirer",
@@ -236,6 +210,8 @@ class PrivacyCommands:
             causation_id=None,
             actor=actor,
         )
+        subject.note_privacy_request(request_id, right, actor=actor)
+        return request_id, request
 
     def get_privacy_request(self: RegistrationApplication, request_id: uuid.UUID) -> PrivacyRequest:
         request = self.find(request_id, PrivacyRequest)
