@@ -22,6 +22,7 @@ from services.notifications.application.service import NotificationsApplication,
 from services.screening.application.service import ScreeningApplication
 from tests import envelopes
 from tests.in_memory import registration_in_memory
+from tests.screening_steps import hold_interviews
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
@@ -129,8 +130,13 @@ def test_screening_acts_on_its_own_when_it_reacts_and_for_the_office_when_told()
     assert actors and all(actor == acting.system("screening") for actor in actors.values())
 
     before = position(app)
-    app.record_interview(applicant_id, "first", "local", True, "staff-017", T0, OFFICE)
-    assert actors_since(app, before) == {"InterviewPassed": OFFICE}
+    hold_interviews(app, applicant_id, OFFICE, ("first",), at=T0)
+    assert actors_since(app, before) == {
+        "DocumentsReceived": OFFICE,
+        "DocumentReviewed": OFFICE,
+        "InterviewScheduled": OFFICE,
+        "InterviewPassed": OFFICE,
+    }
 
 
 def test_matching_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() -> None:

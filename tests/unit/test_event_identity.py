@@ -51,6 +51,7 @@ from services.screening.application.publishing import (
 from services.screening.application.service import ScreeningApplication
 from tests.envelopes import golden
 from tests.in_memory import personal_data_in_memory, registration_in_memory
+from tests.screening_steps import accept_documents, hold_interviews, slot
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 OFFICE = staff("staff-017", "admin")
@@ -153,9 +154,22 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
 
     screening = ScreeningApplication(IN_MEMORY)
     deliver(screening, ScreeningApplication.consumed_event_types(), from_registration)
-    for stage in ("first", "second"):
-        screening.record_interview(applicant_id, stage, "english", True, "staff-017", NOW, OFFICE)
-    screening.record_interview(other_id, "first", "english", False, "staff-017", NOW, OFFICE)
+    screening.request_document(applicant_id, "resume", None, None, OFFICE)
+    hold_interviews(screening, applicant_id, OFFICE, at=NOW)
+    accept_documents(screening, other_id, OFFICE)
+    moved = {"code": "applicant_request", "text": "Another day, please."}
+    _, interview_id, _ = screening.schedule_interview(other_id, "first", slot("first"), OFFICE)
+    screening.reschedule_interview(
+        other_id, interview_id, slot("first", interviewer="staff-2"), moved, OFFICE
+    )
+    screening.cancel_interview(other_id, interview_id, moved, OFFICE)
+    _, interview_id, _ = screening.schedule_interview(other_id, "first", slot("first"), OFFICE)
+    screening.note_no_show(other_id, interview_id, OFFICE)
+    hold_interviews(screening, other_id, OFFICE, ("first",), failing="first", at=NOW)
+    [held, _] = screening.get_case(applicant_id).interviews
+    why = vault.seal(applicant_id, "Typed a day late.")
+    correction = {"interviewed_at": NOW - timedelta(days=1)}
+    screening.correct_interview_record(applicant_id, uuid.UUID(held), correction, why, OFFICE)
     from_screening = await relayed(screening, screening_translator, topics.SCREENING)
 
     matching = MatchingApplication(IN_MEMORY, clock=lambda: NOW)

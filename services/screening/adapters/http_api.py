@@ -8,19 +8,30 @@ Every error is JSON naming the field and the reason, never echoing the input bac
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from events.screening import InterviewLanguage, InterviewStage
+from events.registration import DocumentKind
+from events.screening import (
+    DocumentRejectionCode,
+    InterviewLanguage,
+    InterviewSlot,
+    InterviewStage,
+    StaffId,
+)
+from kernel.rules import RuleViolation
 from runtime.http import ERROR_RESPONSES, ContinuedFlow, application, build_app, staff_in
 from runtime.identity import Gate
+from runtime.keystore import SubjectErased
 from runtime.privacy import PersonalData
 from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
 from services.screening.application.service import ScreeningApplication
 from services.screening.domain.case import ScreeningCase
+from services.screening.domain.documents import ReviewState, review_state
 
 
 class Strict(BaseModel):
@@ -28,24 +39,6 @@ class Strict(BaseModel):
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
-
-
-class InterviewResult(Strict):
-    stage: InterviewStage
-    language: InterviewLanguage = Field(
-        description="First interview: local, english or japanese; second: english or japanese."
-    )
-    passed: bool
-    interviewer: str = Field(min_length=1, max_length=100, description="Staff member's id.")
-    interviewed_at: UtcDatetime
-
-
-class InterviewRecorded(BaseModel):
-    case_id: uuid.UUID
-    stage: str
-    passed: bool
-    recorded: bool = Field(description="False when this result was already recorded.")
-    status: str = Field(description="The case's status after the result.")
 
 
 class FindingView(BaseModel):
@@ -68,18 +61,102 @@ class EligibilityView(BaseModel):
     rules: list[RuleChecked] = Field(default=[], description="Every rule checked, by version.")
 
 
+class DocumentItemView(BaseModel):
+    document_id: uuid.UUID
+    kind: str
+    state: ReviewState = Field(
+        description="`superseded`: a newer document of its kind was received."
+    )
+    reason_code: str | None = Field(default=None, description="Why it was rejected.")
+    note: str | None = Field(default=None, description="The reviewer's note, opened.")
+    reviewed_by: str | None = None
+
+
+class DocumentRequestView(BaseModel):
+    kind: str
+    reason_code: str
+    due_by: date | None
+    note: str | None = Field(description="Opened for the reader.")
+    requested_by: str
+
+
 class DocumentsView(BaseModel):
     received: list[str] = Field(description="Kinds of the documents received so far.")
-    outstanding: list[str] | None = Field(description="None until the first submission.")
-    complete: bool
+    required: list[str] = Field(
+        description="The kinds this applicant must provide (by their education, their "
+        "language scores, and the office's requests)."
+    )
+    outstanding: list[str] = Field(description="Required kinds without an accepted document.")
+    complete: bool = Field(description="Every required document is in and accepted.")
+    items: list[DocumentItemView] = Field(description="Every document, in order of arrival.")
+    requests: list[DocumentRequestView]
+
+
+def documents_view(case: ScreeningCase, personal_data: PersonalData) -> DocumentsView:
+    state = case.documents_state
+    decisions = {d: r["decision"] for d, r in case.document_reviews.items()}
+    reviews = personal_data.reveal(case.document_reviews)
+    items = []
+    for document in case.documents:
+        document_id = str(document["document_id"])
+        review = reviews.get(document_id, {})
+        items.append(
+            DocumentItemView(
+                document_id=document["document_id"],
+                kind=document["kind"],
+                state=review_state(document_id, document["kind"], state, decisions),
+                reason_code=review.get("reason_code"),
+                note=review.get("note"),
+                reviewed_by=review.get("reviewed_by"),
+            )
+        )
+    return DocumentsView(
+        received=sorted({d["kind"] for d in case.documents}),
+        required=state.required,
+        outstanding=state.outstanding,
+        complete=state.complete,
+        items=items,
+        requests=[
+            DocumentRequestView.model_validate(r)
+            for r in personal_data.reveal(case.document_requests)
+        ],
+    )
+
+
+class RescheduledView(BaseModel):
+    slot: dict[str, Any] = Field(description="The slot given up.")
+    replaced_by: dict[str, Any]
+    reason: dict[str, str]
+    by: str
+
+
+class CorrectionView(BaseModel):
+    corrected: dict[str, Any] = Field(description='By field: `{"from": ..., "to": ...}`.')
+    reason: str = Field(description="Opened for the reader; `[erased]` once the applicant is.")
+    by: str
+
+
+class ResultView(BaseModel):
+    passed: bool
+    language: str
+    interviewer: str
+    interviewed_at: datetime
+    scorecard: dict[str, Any] | None = Field(
+        description="Scores by criterion, total, pass mark and the rule set (None for a "
+        "result recorded before scorecards)."
+    )
+    note: str | None = Field(default=None, description="The interviewer's note, opened.")
 
 
 class InterviewView(BaseModel):
+    interview_id: str
     stage: str
-    language: str
-    passed: bool
-    interviewer: str
-    interviewed_at: datetime
+    state: Literal["scheduled", "held", "cancelled", "missed"]
+    slot: dict[str, Any] | None = Field(description="The current slot (None: unscheduled).")
+    history: list[RescheduledView] = Field(description="Each move of the interview.")
+    reason: dict[str, str] | None = Field(default=None, description="Why it was cancelled.")
+    result: ResultView | None
+    corrections: list[CorrectionView]
 
 
 class AmendmentView(BaseModel):
@@ -98,12 +175,13 @@ class CaseView(BaseModel):
         description="None until screening knows the cohort's rules (assessed on arrival)."
     )
     documents: DocumentsView
-    interviews: list[InterviewView]
+    interviews: list[InterviewView] = Field(description="In the order they were scheduled.")
     amendments: list[AmendmentView]
 
 
 def case_view(case: ScreeningCase, personal_data: PersonalData) -> CaseView:
-    """The case as staff read it: the amendments' reasons (kept sealed) opened now."""
+    """The case as staff read it: the amendments' reasons, the reviewers' and
+    interviewers' notes (kept sealed) opened now."""
     return CaseView(
         case_id=case.id,
         applicant_id=case.applicant_id,
@@ -111,61 +189,400 @@ def case_view(case: ScreeningCase, personal_data: PersonalData) -> CaseView:
         status=case.status,  # type: ignore[arg-type]
         needs_review=case.needs_review,
         eligibility=EligibilityView.model_validate(case.eligibility) if case.eligibility else None,
-        documents=DocumentsView(
-            received=sorted({d["kind"] for d in case.documents}),
-            outstanding=case.outstanding_documents,
-            complete=case.documents_complete,
-        ),
-        interviews=[InterviewView.model_validate(i) for i in case.interviews.values()],
+        documents=documents_view(case, personal_data),
+        interviews=[
+            InterviewView.model_validate(i)
+            for i in personal_data.reveal(list(case.interviews.values()))
+        ],
         amendments=[AmendmentView.model_validate(a) for a in personal_data.reveal(case.amendments)],
     )
 
 
 App = Annotated[ScreeningApplication, Depends(application)]
+#: Who reviews and requests documents and schedules interviews.
+Screener = staff_in("screener", "admin")
 #: Who may record an interview's result.
 Interviewer = staff_in("interviewer", "admin")
+#: Who notes that an applicant did not attend.
+NoShowWitness = staff_in("screener", "interviewer", "admin")
+#: Who corrects a recorded result.
+Admin = staff_in("admin")
 #: Who may read a case.
 CaseReader = staff_in("screener", "interviewer", "admin", "auditor")
 router = APIRouter(responses=ERROR_RESPONSES)
+
+Note = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+def _sealer(request: Request, applicant_id: uuid.UUID) -> Callable[[str | None], str | None]:
+    """Seals a staff member's words about the applicant with their key (in a thread:
+    it reads the key store)."""
+    personal_data: PersonalData = request.app.state.personal_data
+
+    def seal(text: str | None) -> str | None:
+        if text is None:
+            return None
+        try:
+            return personal_data.seal(applicant_id, text)
+        except SubjectErased:
+            raise RuleViolation(
+                "note", "the applicant was erased: nothing more is kept about them", conflict=True
+            ) from None
+
+    return seal
+
+
+def _answered(response: Response, recorded: bool) -> None:
+    """201 when the command recorded something, 200 when it had been given before."""
+    response.status_code = status.HTTP_201_CREATED if recorded else status.HTTP_200_OK
+
+
+# -- documents --------------------------------------------------------------------------
+class DocumentReview(Strict):
+    decision: Literal["accepted", "rejected"]
+    reason_code: DocumentRejectionCode | None = Field(
+        default=None, description="Required when rejected; absent when accepted."
+    )
+    note: Note | None = Field(default=None, description="Kept sealed with the applicant's key.")
+
+
+class DocumentReviewAnswer(BaseModel):
+    case_id: uuid.UUID
+    document_id: uuid.UUID
+    decision: str
+    recorded: bool = Field(description="False when this decision was already recorded.")
+    documents: DocumentsView
+
+
+@router.post(
+    "/cases/{applicant_id}/documents/{document_id}/review",
+    status_code=201,
+    response_model=DocumentReviewAnswer,
+    summary="Accept or reject a document (screener, admin)",
+    responses={200: {"model": DocumentReviewAnswer, "description": "Already so decided."}},
+)
+async def review_document(
+    applicant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    body: DocumentReview,
+    app: App,
+    staff: Screener,
+    cid: ContinuedFlow,
+    request: Request,
+    response: Response,
+) -> Any:
+    seal = _sealer(request, applicant_id)
+
+    def review() -> DocumentReviewAnswer:
+        case, recorded = app.review_document(
+            applicant_id,
+            document_id,
+            body.decision,
+            body.reason_code,
+            seal(body.note),
+            staff,
+            cid,
+        )
+        _answered(response, recorded)
+        return DocumentReviewAnswer(
+            case_id=case.id,
+            document_id=document_id,
+            decision=body.decision,
+            recorded=recorded,
+            documents=documents_view(case, request.app.state.personal_data),
+        )
+
+    return await asyncio.to_thread(review)
+
+
+class DocumentRequest(Strict):
+    kind: DocumentKind
+    due_by: date | None = Field(default=None, description="By when the office needs it.")
+    note: Note | None = Field(default=None, description="Kept sealed with the applicant's key.")
+
+
+class DocumentRequestAnswer(BaseModel):
+    case_id: uuid.UUID
+    kind: str
+    recorded: bool = Field(description="False when this very request was already made.")
+    documents: DocumentsView
+
+
+@router.post(
+    "/cases/{applicant_id}/document-requests",
+    status_code=201,
+    response_model=DocumentRequestAnswer,
+    summary="Ask the applicant for a document (screener, admin)",
+    responses={200: {"model": DocumentRequestAnswer, "description": "Already requested."}},
+)
+async def request_document(
+    applicant_id: uuid.UUID,
+    body: DocumentRequest,
+    app: App,
+    staff: Screener,
+    cid: ContinuedFlow,
+    request: Request,
+    response: Response,
+) -> Any:
+    seal = _sealer(request, applicant_id)
+
+    def ask() -> DocumentRequestAnswer:
+        case, recorded = app.request_document(
+            applicant_id, body.kind, body.due_by, seal(body.note), staff, cid
+        )
+        _answered(response, recorded)
+        return DocumentRequestAnswer(
+            case_id=case.id,
+            kind=body.kind,
+            recorded=recorded,
+            documents=documents_view(case, request.app.state.personal_data),
+        )
+
+    return await asyncio.to_thread(ask)
+
+
+# -- interviews -------------------------------------------------------------------------
+class InterviewToSchedule(Strict):
+    stage: InterviewStage
+    slot: InterviewSlot
+
+
+class ReasonGiven(Strict):
+    code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")
+    text: str = Field(min_length=1, max_length=300, description="No personal data.")
+
+
+class Rescheduling(Strict):
+    slot: InterviewSlot
+    reason: ReasonGiven
+
+
+class Cancellation(Strict):
+    reason: ReasonGiven
+
+
+class InterviewResultGiven(Strict):
+    interviewed_at: UtcDatetime
+    scores: dict[str, int] = Field(
+        description="By criterion id of the round's scorecard: each exactly once, from 0 "
+        "to its maximum."
+    )
+    note: Note | None = Field(default=None, description="Kept sealed with the applicant's key.")
+
+
+class Correction(Strict):
+    interviewed_at: UtcDatetime | None = None
+    language: InterviewLanguage | None = None
+    interviewer: StaffId | None = None
+    scores: dict[str, int] | None = Field(
+        default=None, description="Every criterion of the recorded scorecard, corrected."
+    )
+    reason: Note = Field(description="Why; kept sealed with the applicant's key.")
+
+
+class InterviewAnswer(BaseModel):
+    case_id: uuid.UUID
+    interview_id: uuid.UUID
+    recorded: bool = Field(description="False when this very command was already given.")
+    status: str = Field(description="The case's status after it.")
+    interview: InterviewView
+
+
+def _interview_answer(
+    case: ScreeningCase, interview_id: uuid.UUID, recorded: bool, request: Request
+) -> InterviewAnswer:
+    personal_data: PersonalData = request.app.state.personal_data
+    return InterviewAnswer(
+        case_id=case.id,
+        interview_id=interview_id,
+        recorded=recorded,
+        status=case.status,
+        interview=InterviewView.model_validate(
+            personal_data.reveal(case.interviews[str(interview_id)])
+        ),
+    )
+
+
+INTERVIEW = "/cases/{applicant_id}/interviews/{interview_id}"
+_ALREADY = {200: {"model": InterviewAnswer, "description": "Already done."}}
 
 
 @router.post(
     "/cases/{applicant_id}/interviews",
     status_code=201,
-    response_model=InterviewRecorded,
-    summary="Record the result of an interview (interviewer, admin)",
-    responses={200: {"model": InterviewRecorded, "description": "Already recorded."}},
+    response_model=InterviewAnswer,
+    summary="Schedule an interview round (screener, admin)",
+    responses=_ALREADY,
 )
-async def record_interview(
+async def schedule_interview(
     applicant_id: uuid.UUID,
-    body: InterviewResult,
+    body: InterviewToSchedule,
+    app: App,
+    staff: Screener,
+    cid: ContinuedFlow,
+    request: Request,
+    response: Response,
+) -> Any:
+    # ContinuedFlow, not NewFlow: without the caller's correlation id, the interview
+    # continues the applicant's flow (the case's), which a new id would break.
+    def schedule() -> InterviewAnswer:
+        case, interview_id, recorded = app.schedule_interview(
+            applicant_id, body.stage, body.slot.model_dump(mode="json"), staff, cid
+        )
+        _answered(response, recorded)
+        return _interview_answer(case, interview_id, recorded, request)
+
+    return await asyncio.to_thread(schedule)
+
+
+@router.post(
+    INTERVIEW + "/reschedule",
+    status_code=201,
+    response_model=InterviewAnswer,
+    summary="Move a scheduled interview to a new slot (screener, admin)",
+    responses=_ALREADY,
+)
+async def reschedule_interview(
+    applicant_id: uuid.UUID,
+    interview_id: uuid.UUID,
+    body: Rescheduling,
+    app: App,
+    staff: Screener,
+    cid: ContinuedFlow,
+    request: Request,
+    response: Response,
+) -> Any:
+    def move() -> InterviewAnswer:
+        case, recorded = app.reschedule_interview(
+            applicant_id,
+            interview_id,
+            body.slot.model_dump(mode="json"),
+            body.reason.model_dump(),
+            staff,
+            cid,
+        )
+        _answered(response, recorded)
+        return _interview_answer(case, interview_id, recorded, request)
+
+    return await asyncio.to_thread(move)
+
+
+@router.post(
+    INTERVIEW + "/cancellation",
+    status_code=201,
+    response_model=InterviewAnswer,
+    summary="Cancel a scheduled interview (screener, admin)",
+    responses=_ALREADY,
+)
+async def cancel_interview(
+    applicant_id: uuid.UUID,
+    interview_id: uuid.UUID,
+    body: Cancellation,
+    app: App,
+    staff: Screener,
+    cid: ContinuedFlow,
+    request: Request,
+    response: Response,
+) -> Any:
+    def cancel() -> InterviewAnswer:
+        case, recorded = app.cancel_interview(
+            applicant_id, interview_id, body.reason.model_dump(), staff, cid
+        )
+        _answered(response, recorded)
+        return _interview_answer(case, interview_id, recorded, request)
+
+    return await asyncio.to_thread(cancel)
+
+
+@router.post(
+    INTERVIEW + "/no-show",
+    status_code=201,
+    response_model=InterviewAnswer,
+    summary="The applicant did not attend (screener, interviewer, admin)",
+    responses=_ALREADY,
+)
+async def note_no_show(
+    applicant_id: uuid.UUID,
+    interview_id: uuid.UUID,
+    app: App,
+    staff: NoShowWitness,
+    cid: ContinuedFlow,
+    request: Request,
+    response: Response,
+) -> Any:
+    def note() -> InterviewAnswer:
+        case, recorded = app.note_no_show(applicant_id, interview_id, staff, cid)
+        _answered(response, recorded)
+        return _interview_answer(case, interview_id, recorded, request)
+
+    return await asyncio.to_thread(note)
+
+
+@router.post(
+    INTERVIEW + "/result",
+    status_code=201,
+    response_model=InterviewAnswer,
+    summary="Record an interview's scores: passed or failed by the scorecard (interviewer, admin)",
+    responses=_ALREADY,
+)
+async def record_interview_result(
+    applicant_id: uuid.UUID,
+    interview_id: uuid.UUID,
+    body: InterviewResultGiven,
     app: App,
     staff: Interviewer,
     cid: ContinuedFlow,
+    request: Request,
     response: Response,
 ) -> Any:
-    # ContinuedFlow, not NewFlow: without the caller's correlation id, the result
-    # continues the applicant's flow (the case's), which a new id would break.
-    case, recorded = await asyncio.to_thread(
-        app.record_interview,
-        applicant_id,
-        body.stage,
-        body.language,
-        body.passed,
-        body.interviewer,
-        body.interviewed_at,
-        staff,
-        cid,
-    )
-    if not recorded:
-        response.status_code = status.HTTP_200_OK
-    return InterviewRecorded(
-        case_id=case.id,
-        stage=body.stage,
-        passed=body.passed,
-        recorded=recorded,
-        status=case.status,
-    )
+    seal = _sealer(request, applicant_id)
+
+    def record() -> InterviewAnswer:
+        case, recorded = app.record_interview_result(
+            applicant_id,
+            interview_id,
+            body.interviewed_at,
+            body.scores,
+            seal(body.note),
+            staff,
+            cid,
+        )
+        _answered(response, recorded)
+        return _interview_answer(case, interview_id, recorded, request)
+
+    return await asyncio.to_thread(record)
+
+
+@router.post(
+    INTERVIEW + "/corrections",
+    status_code=201,
+    response_model=InterviewAnswer,
+    summary="Correct a recorded interview result, saying why (admin)",
+    responses={200: {"model": InterviewAnswer, "description": "Nothing to correct."}},
+)
+async def correct_interview_record(
+    applicant_id: uuid.UUID,
+    interview_id: uuid.UUID,
+    body: Correction,
+    app: App,
+    staff: Admin,
+    cid: ContinuedFlow,
+    request: Request,
+    response: Response,
+) -> Any:
+    seal = _sealer(request, applicant_id)
+    changes = body.model_dump(exclude={"reason"}, exclude_none=True)
+
+    def correct() -> InterviewAnswer:
+        reason = seal(body.reason)
+        assert reason is not None
+        case, recorded = app.correct_interview_record(
+            applicant_id, interview_id, changes, reason, staff, cid
+        )
+        _answered(response, recorded)
+        return _interview_answer(case, interview_id, recorded, request)
+
+    return await asyncio.to_thread(correct)
 
 
 @router.get(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
@@ -32,12 +32,15 @@ from services.screening.domain.cohort import (
     wait_list_page_id,
 )
 from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from services.screening.domain.interviews import RoundScorecard, scorecard_for
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
 #: Details whose amendment changes the facts eligibility is assessed on (with the age,
-#: which the amendment carries when the date of birth changed).
+#: which the amendment carries when the date of birth changed); the education's status
+#: and the languages, which the required documents depend on, are added by hand.
 FACT_FIELDS = ("nationality", "country_of_residence")
 
 
@@ -49,8 +52,13 @@ class CohortOpenedMeanwhile(IntegrityError):
 class ScreeningApplication(ServiceApplication):
     name = "screening"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, clock: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        #: Now, for the rules that depend on it (a no-show only after the interview's
+        #: time, no result from the future).
+        self.clock = clock
         #: By cohort, the wait-list page that cases were last added to: where the next
         #: waiting case is likely to go, so that finding it costs one page, not all of
         #: them. Only a hint (it may come from a chunk that was not recorded): a page
@@ -85,6 +93,8 @@ class ScreeningApplication(ServiceApplication):
                 country_of_residence=p.country_of_residence,
                 previous_participation_years=tuple(p.previous_participation_years),
                 declares_no_final_job_commitment=p.declares_no_final_job_commitment,
+                education_status=p.education.status,
+                languages=p.languages.model_dump(mode="json"),
             ),
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
@@ -238,36 +248,167 @@ class ScreeningApplication(ServiceApplication):
             )
         return case
 
-    def record_interview(
+    def _decide(
         self,
         applicant_id: uuid.UUID,
-        stage: str,
-        language: str,
-        passed: bool,
-        interviewer: str,
-        interviewed_at: datetime,
+        correlation_id: uuid.UUID | None,
+        decide: Callable[[ScreeningCase, uuid.UUID], T],
+    ) -> tuple[ScreeningCase, T]:
+        """Runs a staff command on a case and saves what it recorded (nothing: the same
+        command was already given), deciding again on a concurrent change. Without the
+        caller's correlation id, the command continues the applicant's flow."""
+
+        def attempt() -> tuple[ScreeningCase, T]:
+            case = self.get_case(applicant_id)
+            outcome = decide(case, correlation_id or case.correlation_id)
+            if case.pending_events:
+                self.save(case)
+            return case, outcome
+
+        return self.retry_on_conflict(attempt)
+
+    # -- documents
+    def review_document(
+        self,
+        applicant_id: uuid.UUID,
+        document_id: uuid.UUID,
+        decision: str,
+        reason_code: str | None,
+        note: str | None,
         actor: Actor,
         correlation_id: uuid.UUID | None = None,
     ) -> tuple[ScreeningCase, bool]:
-        """Records an interview's result; returns the case and whether anything new was
-        recorded (False: this very result was already recorded)."""
+        """Accepts or rejects a document (`note` sealed); returns the case and whether
+        anything new was recorded."""
+        return self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.review_document(
+                document_id, decision, reason_code, note, flow, actor
+            ),
+        )
 
-        def attempt() -> tuple[ScreeningCase, bool]:
-            case = self.get_case(applicant_id)
-            recorded = case.record_interview(
-                stage,
-                language,
-                passed,
-                interviewer,
-                interviewed_at,
-                correlation_id or case.correlation_id,
-                actor,
+    def request_document(
+        self,
+        applicant_id: uuid.UUID,
+        kind: str,
+        due_by: date | None,
+        note: str | None,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        return self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.request_document(kind, due_by, note, flow, actor),
+        )
+
+    # -- interviews
+    def scorecard(self, case: ScreeningCase, stage: str) -> RoundScorecard:
+        """The scorecard of a round in the case's cohort (its rules, or the default)."""
+        cohort = self.find(cohort_aggregate_id(case.cohort_id), Cohort)
+        return scorecard_for(case.cohort_id, cohort.rules if cohort else {}, stage)
+
+    def schedule_interview(
+        self,
+        applicant_id: uuid.UUID,
+        stage: str,
+        slot: dict[str, Any],
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, uuid.UUID, bool]:
+        """Schedules a round (`slot` in the contract's JSON form); returns the case, the
+        interview's id and whether it is new (False: this very slot was scheduled)."""
+        new_id = uuid.uuid4()
+        case, interview_id = self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.schedule_interview(new_id, stage, slot, flow, actor),
+        )
+        return case, interview_id, interview_id == new_id
+
+    def reschedule_interview(
+        self,
+        applicant_id: uuid.UUID,
+        interview_id: uuid.UUID,
+        slot: dict[str, Any],
+        reason: dict[str, str],
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        return self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.reschedule_interview(interview_id, slot, reason, flow, actor),
+        )
+
+    def cancel_interview(
+        self,
+        applicant_id: uuid.UUID,
+        interview_id: uuid.UUID,
+        reason: dict[str, str],
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        return self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.cancel_interview(interview_id, reason, flow, actor),
+        )
+
+    def note_no_show(
+        self,
+        applicant_id: uuid.UUID,
+        interview_id: uuid.UUID,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        return self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.note_no_show(interview_id, self.clock(), flow, actor),
+        )
+
+    def record_interview_result(
+        self,
+        applicant_id: uuid.UUID,
+        interview_id: uuid.UUID,
+        interviewed_at: datetime,
+        scores: Mapping[str, int],
+        note: str | None,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        """Records a scheduled interview's result, scored on the cohort's scorecard of
+        its round; returns the case and whether anything new was recorded."""
+
+        def decide(case: ScreeningCase, flow: uuid.UUID) -> bool:
+            interview = case.interviews.get(str(interview_id))
+            stage = interview["stage"] if interview else "first"
+            scored = self.scorecard(case, stage).score(scores)
+            return case.record_interview_result(
+                interview_id, interviewed_at, scored, note, self.clock(), flow, actor
             )
-            if recorded:
-                self.save(case)
-            return case, recorded
 
-        return self.retry_on_conflict(attempt)
+        return self._decide(applicant_id, correlation_id, decide)
+
+    def correct_interview_record(
+        self,
+        applicant_id: uuid.UUID,
+        interview_id: uuid.UUID,
+        changes: dict[str, Any],
+        reason: str,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        """Corrects a recorded interview result (`reason` sealed)."""
+        return self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.correct_interview_record(
+                interview_id, changes, reason, self.clock(), flow, actor
+            ),
+        )
 
 
 def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[str, Any]:
@@ -275,6 +416,11 @@ def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[
     them: a country is a country code), and the new age when the date of birth changed
     (the date itself, sealed, is not kept)."""
     changes = amended.changes.model_dump(include=set(FACT_FIELDS))
+    new = amended.changes
+    if isinstance(new.education, registration.Education):
+        changes["education_status"] = new.education.status
+    if isinstance(new.languages, registration.LanguageProficiency):
+        changes["languages"] = new.languages.model_dump(mode="json")
     if amended.age_on_reference_date is not None:
         changes["age_on_reference_date"] = amended.age_on_reference_date
     return changes

@@ -34,6 +34,10 @@ class ApplicantFacts:
     country_of_residence: str
     previous_participation_years: tuple[int, ...] = ()
     declares_no_final_job_commitment: bool = True
+    #: `enrolled` or `graduated` (None in a case opened before screening kept it).
+    education_status: str | None = None
+    #: The language scores claimed, as in the contract's `LanguageProficiency`.
+    languages: Mapping[str, Any] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ApplicantFacts:
@@ -43,6 +47,8 @@ class ApplicantFacts:
             country_of_residence=record["country_of_residence"],
             previous_participation_years=tuple(record.get("previous_participation_years", ())),
             declares_no_final_job_commitment=record.get("declares_no_final_job_commitment", True),
+            education_status=record.get("education_status"),
+            languages=record.get("languages"),
         )
 
     def as_record(self) -> dict[str, Any]:
@@ -53,6 +59,8 @@ class ApplicantFacts:
             "country_of_residence": self.country_of_residence,
             "previous_participation_years": list(self.previous_participation_years),
             "declares_no_final_job_commitment": self.declares_no_final_job_commitment,
+            "education_status": self.education_status,
+            "languages": dict(self.languages) if self.languages is not None else None,
         }
 
 

@@ -4,7 +4,7 @@ it publishes when registration's events arrive and when the office records inter
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,14 @@ from services.screening.application.service import NotFound, ScreeningApplicatio
 from services.screening.domain.case import ScreeningCase
 from services.screening.domain.cohort import Cohort, WaitListPage
 from tests import envelopes
+from tests.screening_steps import (
+    FAILING,
+    HELD_AT,
+    PASSING,
+    accept_documents,
+    hold_interviews,
+    slot,
+)
 
 #: Who gives the commands in these tests (any actor will do).
 ACTOR = acting.staff("staff-017", role="admin")
@@ -205,7 +213,13 @@ def test_documents_and_amendments_are_recorded_on_the_case_privately(
     kafka.deliver(amended)
 
     case = app.get_case(applicant_id)
-    assert case.documents_complete
+    # received, and required by the applicant's facts (a graduate claiming language
+    # scores), but not yet reviewed
+    assert case.documents_state.outstanding == [
+        "certificate_of_graduation",
+        "letter_of_recommendation",
+        "language_score_certificate",
+    ]
     assert case.needs_review
     assert [a["changed_fields"] for a in case.amendments] == [["family_name", "nationality"]]
     assert case.eligibility is not None
@@ -242,37 +256,85 @@ def test_a_malformed_record_is_quarantined_and_the_next_one_processed(
     assert app.get_case(applicant_id).status == "open"
 
 
-def test_interview_results_are_published_pass_or_fail(app: ScreeningApplication) -> None:
+def test_document_reviews_and_interviews_are_published(app: ScreeningApplication) -> None:
     passing, failing = uuid.uuid4(), uuid.uuid4()
     kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
     kafka.deliver(envelopes.applicant_registered(passing))
     kafka.deliver(envelopes.applicant_registered(failing))
-    at = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
 
-    app.record_interview(passing, "first", "local", True, "staff-017", at, actor=ACTOR)
-    app.record_interview(passing, "second", "japanese", True, "staff-017", at, actor=ACTOR)
-    _, recorded = app.record_interview(
-        failing, "first", "english", False, "staff-017", at, actor=ACTOR
-    )
+    hold_interviews(app, passing, ACTOR)
+    hold_interviews(app, failing, ACTOR, ("first",), failing="first")
 
-    assert recorded
-    results = [e for e in published(app) if e.event_type.startswith("Interview")]
+    events = published(app)
+    reviewed = [e for e in events if e.event_type == "DocumentReviewed"]
+    assert [e.payload.documents_complete for e in reviewed if e.aggregate_id == passing] == [
+        False,
+        False,
+        True,
+    ]
+    results = [e for e in events if e.event_type in ("InterviewPassed", "InterviewFailed")]
     assert [(e.event_type, e.payload.stage, e.aggregate_id) for e in results] == [
         ("InterviewPassed", "first", passing),
         ("InterviewPassed", "second", passing),
         ("InterviewFailed", "first", failing),
     ]
+    first = results[0].payload
+    assert (first.scorecard.total, first.scorecard.pass_mark) == (15, 12)
+    assert first.scorecard.rule_set.id == "jip-fy2025"
+    assert first.interviewer == "staff-017"
+    scheduled = [e for e in events if e.event_type == "InterviewScheduled"]
+    assert first.interview_id == scheduled[0].payload.interview_id
 
 
-def test_no_interview_is_recorded_for_an_applicant_without_a_case(
+def test_no_interview_is_scheduled_for_an_applicant_without_a_case(
     app: ScreeningApplication,
 ) -> None:
-    at = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
-
     with pytest.raises(NotFound) as missing:
-        app.record_interview(uuid.uuid4(), "first", "local", True, "staff-017", at, actor=ACTOR)
+        app.schedule_interview(uuid.uuid4(), "first", slot("first"), actor=ACTOR)
 
     assert missing.value.field == "applicant_id"
+
+
+def test_a_correction_and_the_rest_of_an_interviews_life_are_published(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    kafka.deliver(envelopes.applicant_registered(applicant_id))
+    accept_documents(app, applicant_id, ACTOR)
+    reason = {"code": "applicant_request", "text": "The applicant asked for another day."}
+
+    _, moved, _ = app.schedule_interview(applicant_id, "first", slot("first"), ACTOR)
+    app.reschedule_interview(
+        applicant_id, moved, slot("first", HELD_AT.replace(day=2)), reason, ACTOR
+    )
+    app.cancel_interview(applicant_id, moved, reason, ACTOR)
+    _, missed, _ = app.schedule_interview(applicant_id, "first", slot("first"), ACTOR)
+    app.note_no_show(applicant_id, missed, ACTOR)
+    _, held, _ = app.schedule_interview(applicant_id, "first", slot("first"), ACTOR)
+    note = envelopes.UNIT_VAULT.seal(applicant_id, "Nervous; knew the program well.")
+    app.record_interview_result(applicant_id, held, HELD_AT, FAILING, note, ACTOR)
+    why = envelopes.UNIT_VAULT.seal(applicant_id, "Scores entered in the wrong rows.")
+    app.correct_interview_record(applicant_id, held, {"scores": PASSING}, why, ACTOR)
+    app.request_document(applicant_id, "resume", date(2025, 7, 31), None, ACTOR)
+
+    kinds = [e.event_type for e in published(app) if e.aggregate_id == applicant_id]
+    assert kinds[-9:] == [
+        "InterviewScheduled",
+        "InterviewRescheduled",
+        "InterviewCancelled",
+        "InterviewScheduled",
+        "InterviewMissed",
+        "InterviewScheduled",
+        "InterviewFailed",
+        "InterviewRecordCorrected",
+        "DocumentRequested",
+    ]
+    corrected = next(e for e in published(app) if e.event_type == "InterviewRecordCorrected")
+    assert (corrected.payload.passed_before, corrected.payload.passed_after) == (False, True)
+    assert app.get_case(applicant_id).status == "first_interview_passed"
 
 
 def test_a_cohort_opening_while_a_case_is_put_on_its_wait_list_still_assesses_the_case(

@@ -1,16 +1,15 @@
-"""Stories of one screening case, from opening to the second interview."""
+"""Stories of one screening case: opening, documents received, amendments, eligibility
+(documents reviewed and interviews: `test_review_and_interviews.py`)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
-
-import pytest
+from datetime import UTC, date, datetime
 
 from kernel import actor as acting
-from kernel.rules import RuleViolation
 from services.screening.domain.case import ScreeningCase
 from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from tests.unit.screening.test_review_and_interviews import PASSING, accept_all, result, schedule
 
 #: Who gives the commands in these tests (any actor will do).
 ACTOR = acting.staff("staff-017", role="admin")
@@ -45,18 +44,6 @@ def an_open_case(**facts: object) -> ScreeningCase:
     return case
 
 
-def interview(
-    case: ScreeningCase,
-    stage: str,
-    passed: bool = True,
-    *,
-    language: str = "japanese",
-    at: datetime | None = None,
-) -> bool:
-    at = at or (FIRST_AT if stage == "first" else SECOND_AT)
-    return case.record_interview(stage, language, passed, "staff-017", at, FLOW, actor=ACTOR)
-
-
 def recorded_event_names(case: ScreeningCase) -> list[str]:
     return [type(e).__name__ for e in case.collect_events()]
 
@@ -78,82 +65,7 @@ def test_a_registered_applicant_gets_one_open_case_named_after_them() -> None:
     assert recorded_event_names(case) == ["Opened"]
 
 
-def test_passing_both_interviews_makes_a_candidate() -> None:
-    case = an_open_case()
-
-    interview(case, "first", language="local")
-    assert case.status == "first_interview_passed"
-    interview(case, "second", language="english")
-
-    assert case.status == "passed"
-    assert recorded_event_names(case) == ["InterviewPassed", "InterviewPassed"]
-
-
-def test_a_second_interview_comes_only_after_a_passed_first() -> None:
-    case = an_open_case()
-
-    with pytest.raises(RuleViolation) as broken:
-        interview(case, "second")
-
-    assert (broken.value.field, broken.value.conflict) == ("stage", True)
-    assert "after a passed first interview" in broken.value.reason
-    assert recorded_event_names(case) == []
-
-
-def test_nothing_is_recorded_after_a_failed_interview() -> None:
-    case = an_open_case()
-    interview(case, "first", passed=False)
-    assert case.status == "failed"
-
-    with pytest.raises(RuleViolation) as broken:
-        interview(case, "second")
-
-    assert broken.value.conflict
-    assert "ended with a failed interview" in broken.value.reason
-    assert recorded_event_names(case) == ["InterviewFailed"]
-
-
-def test_recording_the_same_result_twice_records_it_once() -> None:
-    case = an_open_case()
-
-    assert interview(case, "first") is True
-    assert interview(case, "first") is False
-
-    assert recorded_event_names(case) == ["InterviewPassed"]
-
-
-def test_a_decided_interview_cannot_be_decided_differently() -> None:
-    case = an_open_case()
-    interview(case, "first")
-
-    with pytest.raises(RuleViolation) as broken:
-        interview(case, "first", passed=False)
-
-    assert (broken.value.field, broken.value.conflict) == ("stage", True)
-    assert "already recorded" in broken.value.reason
-
-
-def test_the_second_interview_is_held_in_japanese_or_english() -> None:
-    case = an_open_case()
-    interview(case, "first", language="local")
-
-    with pytest.raises(RuleViolation) as broken:
-        interview(case, "second", language="local")
-
-    assert (broken.value.field, broken.value.conflict) == ("language", False)
-
-
-def test_the_second_interview_cannot_precede_the_first() -> None:
-    case = an_open_case()
-    interview(case, "first")
-
-    with pytest.raises(RuleViolation) as broken:
-        interview(case, "second", at=FIRST_AT - timedelta(days=1))
-
-    assert broken.value.field == "interviewed_at"
-
-
-def test_documents_are_recorded_once_until_none_is_outstanding() -> None:
+def test_documents_are_recorded_once() -> None:
     case = an_open_case()
     diploma = {"document_id": uuid.uuid4(), "kind": "certificate_of_graduation", "sha256": "a"}
     scores = {"document_id": uuid.uuid4(), "kind": "language_score_certificate", "sha256": "b"}
@@ -161,13 +73,13 @@ def test_documents_are_recorded_once_until_none_is_outstanding() -> None:
     assert case.receive_documents(
         [diploma], ["language_score_certificate"], FLOW, None, actor=ACTOR
     )
-    assert not case.documents_complete
     assert not case.receive_documents(
         [diploma], ["language_score_certificate"], FLOW, None, actor=ACTOR
     )
     assert case.receive_documents([diploma, scores], [], FLOW, None, actor=ACTOR)
 
-    assert case.documents_complete
+    # received, not yet reviewed: screening's own count of what is outstanding
+    assert not case.documents_complete
     assert [d["kind"] for d in case.documents] == [
         "certificate_of_graduation",
         "language_score_certificate",
@@ -189,7 +101,9 @@ def test_an_amendment_flags_the_case_for_review_until_the_next_decision() -> Non
     assert (noted, again) == (True, False)
     assert case.needs_review
     assert case.applicant_facts.nationality == "KH"
-    interview(case, "first")
+    case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
+    accept_all(case)
+    result(case, schedule(case), PASSING)
     assert not case.needs_review
 
 
