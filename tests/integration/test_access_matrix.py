@@ -96,6 +96,9 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("registration", "POST", "/applicants/{applicant_id}/amendments"): Row(
         only("screener", "privacy_officer", "admin")
     ),
+    ("registration", "GET", "/applicants/{applicant_id}/documents/{document_id}"): Row(
+        only("screener", "admin", "auditor")
+    ),
     ("registration", "POST", "/inquiries"): Row(PUBLIC),
     ("registration", "POST", "/inquiries/{inquiry_id}/answer"): Row(only("admin")),
     ("registration", "GET", "/mail/undeliverable"): Row(only("admin")),
@@ -111,7 +114,28 @@ TABLE: dict[tuple[str, str, str], Row] = {
         only("privacy_officer"), body={"reason": "not an amendment the office can make"}
     ),
     # -- screening
-    ("screening", "POST", "/cases/{applicant_id}/interviews"): Row(only("interviewer", "admin")),
+    ("screening", "POST", "/cases/{applicant_id}/documents/{document_id}/review"): Row(
+        only("screener", "admin"), body={"decision": "accepted"}
+    ),
+    ("screening", "POST", "/cases/{applicant_id}/document-requests"): Row(
+        only("screener", "admin"), body={"kind": "resume"}
+    ),
+    ("screening", "POST", "/cases/{applicant_id}/interviews"): Row(only("screener", "admin")),
+    ("screening", "POST", "/cases/{applicant_id}/interviews/{interview_id}/reschedule"): Row(
+        only("screener", "admin")
+    ),
+    ("screening", "POST", "/cases/{applicant_id}/interviews/{interview_id}/cancellation"): Row(
+        only("screener", "admin")
+    ),
+    ("screening", "POST", "/cases/{applicant_id}/interviews/{interview_id}/no-show"): Row(
+        only("screener", "interviewer", "admin")
+    ),
+    ("screening", "POST", "/cases/{applicant_id}/interviews/{interview_id}/result"): Row(
+        only("interviewer", "admin")
+    ),
+    ("screening", "POST", "/cases/{applicant_id}/interviews/{interview_id}/corrections"): Row(
+        only("admin")
+    ),
     ("screening", "GET", "/cases/{applicant_id}"): Row(
         only("screener", "interviewer", "admin", "auditor")
     ),
@@ -276,6 +300,8 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
         "notification_id": str(uuid.uuid4()),
         "subject_id": str(applicant_id),
         "request_id": str(uuid.uuid4()),
+        "document_id": str(uuid.uuid4()),
+        "interview_id": str(uuid.uuid4()),
     }
 
     # given every route of every service, and the table

@@ -396,6 +396,21 @@ async def test_disclosure_then_deletion_leaves_nothing_readable_and_the_trail_ve
     folder = registration.http.state.documents.root / applicant_id
     on_disk = b"".join(path.read_bytes() for path in folder.iterdir())
     assert person.document not in on_disk and person.filename not in str(list(folder.iterdir()))
+    # and the office's reviewers (and the auditor) download it, decrypted, by its id
+    [stored] = registration.http.state.application.get_applicant(uuid.UUID(applicant_id)).documents
+    document_url = f"/applicants/{applicant_id}/documents/{stored['document_id']}"
+    auditor = bearer(IDENTITY.staff("auditor", "audit-1"))
+    for staff in (STAFF, auditor):
+        download = await client.get(document_url, headers=staff)
+        assert download.status_code == 200, download.text
+        assert download.content == person.document
+        assert download.headers["content-type"] == "application/pdf"
+        assert person.filename not in download.headers["content-disposition"]
+    unknown = await client.get(
+        f"/applicants/{applicant_id}/documents/{uuid.uuid4()}", headers=STAFF
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["errors"][0]["field"] == "document_id"
 
     # When the privacy officer asks for the disclosure: every personal value, in clear,
     # from registration and from the other service
@@ -438,6 +453,14 @@ async def test_disclosure_then_deletion_leaves_nothing_readable_and_the_trail_ve
         await client.post("/privacy/requests", json={"right": "disclosure"}, headers=me)
     ).status_code == 401
     assert not folder.exists()
+    gone = await client.get(document_url, headers=STAFF)
+    assert gone.status_code == 410
+    assert gone.json()["errors"] == [
+        {
+            "field": "applicant_id",
+            "reason": "the applicant was erased: their documents were deleted",
+        }
+    ]
     published = [
         e for key, e in await read_topic(infra, topics.REGISTRATION) if key == applicant_id.encode()
     ]

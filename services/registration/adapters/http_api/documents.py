@@ -1,17 +1,18 @@
 """The applicant's documents: uploaded as multipart, one part per document kind."""
 
 import asyncio
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kernel.rules import RuleViolation
-from runtime.http import ERROR_RESPONSES, ErrorResponse, NewFlow, error_answer
+from kernel.rules import NotFound, RuleViolation
+from runtime.http import ERROR_RESPONSES, ErrorResponse, NewFlow, error_answer, staff_in
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api.dependencies import (
     App,
@@ -124,4 +125,64 @@ async def submit_documents(
             for d in new
         ],
         outstanding_documents=recorded.outstanding_documents(),
+    )
+
+
+#: Who may open an applicant's documents: the staff who review them (screener, admin)
+#: and the auditor, who checks a review against the document it judged. Interviewers,
+#: matchers and the privacy officer have no need of them (the privacy officer discloses
+#: through the privacy requests).
+DocumentReader = staff_in("screener", "admin", "auditor")
+_EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+
+@router.get(
+    "/applicants/{applicant_id}/documents/{document_id}",
+    response_class=Response,
+    summary="Download a submitted document (screener, admin, auditor)",
+    responses={
+        200: {
+            "content": {t: {} for t in _EXTENSIONS},
+            "description": "The document as uploaded, decrypted.",
+        },
+        410: {"model": ErrorResponse, "description": "Erased with its applicant, or lost."},
+    },
+)
+async def download_document(
+    applicant_id: uuid.UUID,
+    document_id: uuid.UUID,
+    app: App,
+    store: Documents,
+    _: DocumentReader,
+) -> Response:
+    def read() -> tuple[str | None, bytes | None]:
+        applicant = app.get_applicant(applicant_id)
+        if applicant.erased:
+            return None, None
+        document = next(
+            (d for d in applicant.documents if str(d["document_id"]) == str(document_id)), None
+        )
+        if document is None:
+            raise NotFound("document_id", "this applicant submitted no document of this id")
+        return document["content_type"], store.read(applicant_id, document_id)
+
+    content_type, content = await asyncio.to_thread(read)
+    if content_type is None:
+        reason = "the applicant was erased: their documents were deleted"
+        return error_answer(410, reason, [{"field": "applicant_id", "reason": reason}])
+    if content is None:
+        # The event names it but its file is gone: a crash between saving the event and
+        # putting the file in place (the applicant's next upload of it restores it).
+        reason = "the document's file is not kept; ask the applicant to upload it again"
+        return error_answer(410, reason, [{"field": "document_id", "reason": reason}])
+    name = f"{document_id}{_EXTENSIONS.get(content_type, '')}"
+    return Response(
+        content,
+        media_type=content_type,
+        headers={
+            # The uploaded file's name often names the person: the id stands for it.
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
