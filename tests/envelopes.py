@@ -197,10 +197,12 @@ def documents_submitted(
     *,
     version: int = 4,
     vault: PersonalData | None = None,
+    upload: int = 1,
 ) -> registration.DocumentsSubmitted:
+    """`upload`: the applicant's n-th upload of these kinds (new documents each time)."""
     documents = [
         {
-            "document_id": uuid.uuid5(applicant_id, kind),
+            "document_id": uuid.uuid5(applicant_id, kind if upload == 1 else f"{kind}:{upload}"),
             "kind": kind,
             "filename": f"{kind}.pdf",
             "content_type": "application/pdf",
