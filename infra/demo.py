@@ -30,6 +30,8 @@ from infra.stack import up
 
 console = Console(highlight=False)
 PDF = b"%PDF-1.4\n% JIP demo document\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PASSING = {"motivation": 4, "communication": 4, "language": 3, "fit_with_program": 4}
+FAILING = {"motivation": 3, "communication": 2, "language": 2, "fit_with_program": 2}
 
 APPLICANTS = [
     # given, family, nationality, education status, second interview passes?, matched?
@@ -179,31 +181,61 @@ class Demo:
             if second_ok is None:
                 continue
             case_url = f"/cases/{journey['applicant_id']}"
-            self.wait_until(
-                lambda u=case_url: (
-                    self.http.get(self.urls["screening"] + u, headers=self.screener).status_code
-                    == 200
-                ),
-                "screening to open the case",
-            )
+
+            def documents_in(u: str = case_url) -> dict[str, Any] | None:
+                r = self.http.get(self.urls["screening"] + u, headers=self.screener)
+                if r.status_code != 200:
+                    return None
+                documents: dict[str, Any] = r.json()["documents"]
+                return (
+                    documents if set(documents["required"]) <= set(documents["received"]) else None
+                )
+
+            documents = self.wait_until(documents_in, "screening to receive the documents")
             journey["reached"].append("screening case opened")
+            for item in documents["items"]:
+                if item["state"] == "awaiting_review":
+                    self.post(
+                        "screening",
+                        f"{case_url}/documents/{item['document_id']}/review",
+                        headers=self.screener,
+                        json={"decision": "accepted"},
+                    )
+            journey["reached"].append("documents accepted")
             for stage, passed in (("first", True), ("second", second_ok)):
-                self.post(
+                now = datetime.now(UTC)
+                scheduled = self.post(
                     "screening",
                     f"{case_url}/interviews",
-                    headers=self.interviewer,
+                    headers=self.screener,
                     json={
                         "stage": stage,
-                        "language": "english" if stage == "first" else "japanese",
-                        "passed": passed,
-                        "interviewer": "staff-007",
-                        "interviewed_at": datetime.now(UTC).isoformat(),
+                        "slot": {
+                            "scheduled_at": (now - timedelta(minutes=30)).isoformat(),
+                            "duration_minutes": 30,
+                            "interviewer": "demo-interviewer",
+                            "language": "english" if stage == "first" else "japanese",
+                            "mode": "online",
+                        },
+                    },
+                ).json()
+                self.post(
+                    "screening",
+                    f"{case_url}/interviews/{scheduled['interview_id']}/result",
+                    headers=self.interviewer,
+                    json={
+                        "interviewed_at": now.isoformat(),
+                        # The default scorecard: four criteria of 0-5, passed with 12.
+                        "scores": PASSING if passed else FAILING,
                     },
                 )
                 journey["reached"].append(f"{stage} interview {'passed' if passed else 'failed'}")
                 if not passed:
                     break
-        self.step("Screening interviewed the applicants with complete documents")
+        self.step(
+            "Screening accepted the documents, scheduled and scored the interviews of the "
+            "applicants with complete documents"
+        )
 
         for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
             if not second_ok:

@@ -1,14 +1,15 @@
 """Steps of an applicant's journey that several end-to-end stories take the same way:
-a cohort opened by the office, and two interviews passed."""
+a cohort opened by the office, and the documents accepted and two interviews passed."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
 from events import topics
 from infra import InfraSettings
-from tests.support import STAFF, fresh_cohort_id, wait_for_event
+from tests.support import STAFF, eventually, fresh_cohort_id, wait_for_event
 
 
 async def open_cohort(http: httpx.AsyncClient, registration: str) -> str:
@@ -35,6 +36,34 @@ async def open_cohort(http: httpx.AsyncClient, registration: str) -> str:
     return cohort_id
 
 
+#: Scores on the default scorecard that pass a round (15 of 20; pass mark 12).
+PASSING = {"motivation": 4, "communication": 4, "language": 3, "fit_with_program": 4}
+
+
+async def accept_documents(
+    http: httpx.AsyncClient, screening: str, applicant_id: str | uuid.UUID
+) -> None:
+    """Once screening has every document it requires of the applicant, a screener
+    accepts each."""
+
+    async def all_received() -> dict[str, Any] | None:
+        r = await http.get(f"{screening}/cases/{applicant_id}", headers=STAFF)
+        if r.status_code != 200:
+            return None
+        documents = r.json()["documents"]
+        return documents if set(documents["required"]) <= set(documents["received"]) else None
+
+    documents = await eventually(all_received, timeout=60, what="the documents in screening")
+    for item in documents["items"]:
+        if item["state"] == "awaiting_review":
+            r = await http.post(
+                f"{screening}/cases/{applicant_id}/documents/{item['document_id']}/review",
+                headers=STAFF,
+                json={"decision": "accepted"},
+            )
+            assert r.status_code in (200, 201), r.text
+
+
 async def pass_both_interviews(
     http: httpx.AsyncClient,
     infra: InfraSettings,
@@ -44,8 +73,9 @@ async def pass_both_interviews(
     *,
     language: str = "japanese",
 ) -> None:
-    """Once screening has opened the applicant's case, the office records the first
-    and the second interview as passed."""
+    """Once screening has opened the applicant's case and received their documents, a
+    screener accepts the documents and schedules each round, and the interviewer
+    (`headers`) records passing scores."""
     await wait_for_event(
         infra,
         topics.SCREENING,
@@ -53,16 +83,27 @@ async def pass_both_interviews(
         lambda e: e["payload"]["applicant_id"] == str(applicant_id),
         timeout=60,
     )
+    await accept_documents(http, screening, applicant_id)
     for stage in ("first", "second"):
+        now = datetime.now(UTC)
         r = await http.post(
             f"{screening}/cases/{applicant_id}/interviews",
-            headers=headers,
+            headers=STAFF,
             json={
                 "stage": stage,
-                "language": language,
-                "passed": True,
-                "interviewer": "staff-1",
-                "interviewed_at": datetime.now(UTC).isoformat(),
+                "slot": {
+                    "scheduled_at": (now - timedelta(minutes=30)).isoformat(),
+                    "duration_minutes": 30,
+                    "interviewer": "staff-1",
+                    "language": language,
+                    "mode": "online",
+                },
             },
+        )
+        assert r.status_code in (200, 201), r.text
+        r = await http.post(
+            f"{screening}/cases/{applicant_id}/interviews/{r.json()['interview_id']}/result",
+            headers=headers,
+            json={"interviewed_at": now.isoformat(), "scores": PASSING},
         )
         assert r.status_code in (200, 201), r.text
