@@ -19,7 +19,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
-from kernel.rules import NotFound, require
+from kernel.rules import NotFound, RuleViolation, require
 from services.screening.domain.documents import (
     DocumentsState,
     documents_state,
@@ -483,8 +483,7 @@ class ScreeningCase(Aggregate):
             if interview["stage"] == stage and interview["state"] == OPEN:
                 if interview["slot"] == slot:
                     return uuid.UUID(interview["interview_id"])
-                require(
-                    False,
+                raise RuleViolation(
                     "stage",
                     f"the {stage} interview is already scheduled "
                     f"({interview['interview_id']}): reschedule or cancel it",
@@ -724,8 +723,7 @@ class ScreeningCase(Aggregate):
             )
             if same:
                 return False
-            require(
-                False,
+            raise RuleViolation(
                 "interview_id",
                 "the result of this interview is recorded: an administrator corrects it",
                 conflict=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from events import topics
+from events import registration, topics
 from events.envelope import Envelope
 from kernel import actor as acting
 from runtime.inbox import Inbox, Outcome, QuarantinedMessage, ReceivedRecord
@@ -398,3 +398,33 @@ def test_a_corrected_birth_date_reaches_screening_as_an_age_and_decides_again(
     assert "1979" not in stored
     assert "passport provided" not in stored
     assert case.amendments[0]["reason"].startswith("sealed:v1:")
+
+
+def test_an_amended_education_or_language_changes_the_documents_required(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    kafka.deliver(envelopes.applicant_registered(applicant_id))
+    assert app.get_case(applicant_id).required_documents == [
+        "certificate_of_graduation",
+        "letter_of_recommendation",
+        "language_score_certificate",
+    ]
+    education = envelopes.golden(registration.ApplicantRegistered)["payload"]["education"]
+
+    kafka.deliver(
+        envelopes.details_amended(
+            applicant_id,
+            {
+                "education": {**education, "status": "enrolled"},
+                "languages": {"jlpt": None, "ielts": None, "toefl_ibt": None, "toeic": None},
+            },
+        )
+    )
+
+    assert app.get_case(applicant_id).required_documents == [
+        "certificate_of_enrollment",
+        "letter_of_recommendation",
+    ]
