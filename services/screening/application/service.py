@@ -31,14 +31,18 @@ from services.screening.domain.cohort import (
     cohort_aggregate_id,
     wait_list_page_id,
 )
-from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from services.screening.domain.eligibility import ApplicantFacts, RuleSet, assess
 
 log = logging.getLogger(__name__)
 
 
 #: Details whose amendment changes the facts eligibility is assessed on (with the age,
 #: which the amendment carries when the date of birth changed).
-FACT_FIELDS = ("nationality", "country_of_residence")
+FACT_FIELDS = ("nationality", "country_of_residence", "education", "languages")
+#: Amended details after which the applicant is assessed again.
+ASSESSED_FIELDS = frozenset((*FACT_FIELDS, "date_of_birth"))
+#: What screening keeps of a registration for matching, should the applicant be selected.
+PROFILE_FIELDS = ("course_preferences", "period_preferences", "internship_interests")
 
 
 class CohortOpenedMeanwhile(IntegrityError):
@@ -79,20 +83,15 @@ class ScreeningApplication(ServiceApplication):
         case = ScreeningCase.open(
             applicant_id=p.applicant_id,
             cohort_id=p.cohort_id,
-            facts=ApplicantFacts(
-                age_on_reference_date=p.age_on_reference_date,
-                nationality=p.nationality,
-                country_of_residence=p.country_of_residence,
-                previous_participation_years=tuple(p.previous_participation_years),
-                declares_no_final_job_commitment=p.declares_no_final_job_commitment,
-            ),
+            facts=ApplicantFacts.from_registration(p),
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
             actor=self.system_actor,
+            profile=p.model_dump(mode="json", include=set(PROFILE_FIELDS)),
         )
-        terms = self._terms_of(p.cohort_id)
-        if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
+        rule_set = self._rule_set_of(p.cohort_id)
+        if rule_set is not None:
+            self._assess(case, rule_set, "registered", e)
             processing_event.collect_events(case)
             return
         page = self._open_wait_list_page(p.cohort_id)
@@ -161,9 +160,10 @@ class ScreeningApplication(ServiceApplication):
             actor=self.system_actor,
         ):
             return
-        terms = self._terms_of(case.cohort_id)
-        if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
+        rule_set = self._rule_set_of(case.cohort_id)
+        changed = list(e.payload.changed_fields)
+        if rule_set is not None and ASSESSED_FIELDS.intersection(changed):
+            self._assess(case, rule_set, "amended", e, changed_fields=changed)
         processing_event.collect_events(case)
 
     @policy.register
@@ -191,9 +191,7 @@ class ScreeningApplication(ServiceApplication):
             for applicant_id in waiting.applicant_ids:
                 case = self._case(applicant_id)
                 if case is not None and case.eligibility is None:
-                    case.assess_eligibility(
-                        cohort.terms, case.correlation_id, e.event_id, self.system_actor
-                    )
+                    self._assess(case, cohort.rule_set, "cohort_adopted", e, case.correlation_id)
                     processing_event.collect_events(case)
             waiting.close(e.correlation_id, e.event_id, self.system_actor)
             processing_event.collect_events(waiting)
@@ -225,9 +223,29 @@ class ScreeningApplication(ServiceApplication):
     def _case(self, applicant_id: uuid.UUID) -> ScreeningCase | None:
         return self.find(applicant_id, ScreeningCase)
 
-    def _terms_of(self, cohort_id: str) -> EligibilityTerms | None:
+    def _rule_set_of(self, cohort_id: str) -> RuleSet | None:
         cohort = self.find(cohort_aggregate_id(cohort_id), Cohort)
-        return cohort.terms if cohort is not None else None
+        return cohort.rule_set if cohort is not None else None
+
+    def _assess(
+        self,
+        case: ScreeningCase,
+        rule_set: RuleSet,
+        trigger: str,
+        cause: Envelope,
+        correlation_id: uuid.UUID | None = None,
+        changed_fields: list[str] | None = None,
+    ) -> bool:
+        """Assesses the case against the rule set and records the decision, which says
+        what made screening assess (`trigger`, the `cause` event, the changed fields)."""
+        return case.assess_eligibility(
+            assess(case.applicant_facts, rule_set).as_record(),
+            trigger,
+            cause.event_id,
+            correlation_id or cause.correlation_id,
+            self.system_actor,
+            changed_fields or (),
+        )
 
     # -- commands and queries of office staff ------------------------------------------
     def get_case(self, applicant_id: uuid.UUID) -> ScreeningCase:
@@ -269,12 +287,59 @@ class ScreeningApplication(ServiceApplication):
 
         return self.retry_on_conflict(attempt)
 
+    def reject(
+        self,
+        applicant_id: uuid.UUID,
+        reasons: list[dict[str, str]],
+        note: str | None,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        """The office turns the applicant down at the step their case is at; returns the
+        case and whether anything was recorded. `note` comes sealed."""
+
+        def attempt() -> tuple[ScreeningCase, bool]:
+            case = self.get_case(applicant_id)
+            recorded = case.reject(reasons, note, correlation_id or case.correlation_id, actor)
+            if recorded:
+                self.save(case)
+            return case, recorded
+
+        return self.retry_on_conflict(attempt)
+
+    def select(
+        self,
+        applicant_id: uuid.UUID,
+        note: str | None,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        """The office selects the candidate for matching; returns the case and whether
+        anything was recorded. `note` comes sealed."""
+
+        def attempt() -> tuple[ScreeningCase, bool]:
+            case = self.get_case(applicant_id)
+            recorded = case.select(note, correlation_id or case.correlation_id, actor)
+            if recorded:
+                self.save(case)
+            return case, recorded
+
+        return self.retry_on_conflict(attempt)
+
 
 def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[str, Any]:
     """The amended values that eligibility depends on (the contract has already checked
     them: a country is a country code), and the new age when the date of birth changed
     (the date itself, sealed, is not kept)."""
-    changes = amended.changes.model_dump(include=set(FACT_FIELDS))
+    new = amended.changes
+    changes: dict[str, Any] = new.model_dump(
+        mode="json", include={"nationality", "country_of_residence", "languages"}
+    )
+    if "education" in new.model_fields_set:
+        education = new.education
+        changes["education_level"] = education.level
+        changes["education_status"] = education.status
+        changes["graduation_date"] = education.graduation_date.isoformat()
     if amended.age_on_reference_date is not None:
         changes["age_on_reference_date"] = amended.age_on_reference_date
     return changes
