@@ -17,6 +17,7 @@ from typing import Any
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from events import registration
 from events.envelope import Envelope
@@ -196,6 +197,48 @@ class ScreeningApplication(ServiceApplication):
             waiting.close(e.correlation_id, e.event_id, self.system_actor)
             processing_event.collect_events(waiting)
         self._wait_list_pages.pop(p.cohort_id, None)
+
+    @policy.register
+    def when_cohort_rules_revised_then_assess_again(
+        self, e: registration.CohortRulesRevised, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """A new version of the cohort's rule set: every case of the cohort still under
+        screening or selected is assessed again under it, each decision naming the new
+        version (one record, so all of them or none are recorded)."""
+        p = e.payload
+        cohort = self.find(cohort_aggregate_id(p.cohort_id), Cohort)
+        if cohort is None:
+            log.warning("CohortRulesRevised %s for a cohort screening does not know", e.event_id)
+            return
+        if not cohort.revise_rules(
+            p.rules.model_dump(mode="json"), e.correlation_id, e.event_id, self.system_actor
+        ):
+            return
+        processing_event.collect_events(cohort)
+        ids = list(self.case_ids_of_cohort(p.cohort_id))
+        for chunk in range(0, len(ids), 500):
+            self.repository.prefetch(ids[chunk : chunk + 500])
+            for applicant_id in ids[chunk : chunk + 500]:
+                case = self._case(applicant_id)
+                if case is None or case.eligibility is None or case.rejection is not None:
+                    continue
+                if case.closed and not case.selected:
+                    continue
+                if self._assess(case, cohort.rule_set, "rules_revised", e, case.correlation_id):
+                    processing_event.collect_events(case)
+
+    def case_ids_of_cohort(self, cohort_id: str) -> Iterator[uuid.UUID]:
+        """Every case of the cohort, read from the log (each case's opening), in order."""
+        topic = get_topic(ScreeningCase.Opened)
+        start = 0
+        while page := self.recorder.select_notifications(
+            start=start, limit=1000, topics=[topic], inclusive_of_start=False
+        ):
+            for notification in page:
+                opened = self.mapper.to_domain_event(notification)
+                if opened.cohort_id == cohort_id:
+                    yield opened.originator_id
+            start = page[-1].id
 
     def _waiting_lists(
         self, cohort_id: str, e: registration.CohortOpened
