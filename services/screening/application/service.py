@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
@@ -44,6 +45,16 @@ FACT_FIELDS = ("nationality", "country_of_residence", "education", "languages")
 ASSESSED_FIELDS = frozenset((*FACT_FIELDS, "date_of_birth"))
 #: What screening keeps of a registration for matching, should the applicant be selected.
 PROFILE_FIELDS = ("course_preferences", "period_preferences", "internship_interests")
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """A recorded assessment that its re-run from the log does not reproduce."""
+
+    applicant_id: uuid.UUID
+    case_version: int
+    recorded: str
+    rerun: str
 
 
 class CohortOpenedMeanwhile(IntegrityError):
@@ -239,6 +250,64 @@ class ScreeningApplication(ServiceApplication):
                 if opened.cohort_id == cohort_id:
                     yield opened.originator_id
             start = page[-1].id
+
+    # -- reproducing decisions from the log --------------------------------------------
+    def rerun_assessments(
+        self, on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int, list[Discrepancy]]:
+        """Re-runs every recorded eligibility assessment from the log alone: the case's
+        facts as they stood just before it, and the version of the cohort's rule set it
+        names, read back from the cohort's history. Returns how many were re-run and
+        those whose recorded result or checks differ from the re-run (none, unless a
+        rule's code changed without a new rule version, or the log was altered).
+        `on_progress(done, total)` is called as it goes."""
+        topic = get_topic(ScreeningCase.EligibilityAssessed)
+        assessments = []
+        start = 0
+        while page := self.recorder.select_notifications(
+            start=start, limit=1000, topics=[topic], inclusive_of_start=False
+        ):
+            assessments += [self.mapper.to_domain_event(n) for n in page]
+            start = page[-1].id
+        rule_sets: dict[str, dict[int, RuleSet]] = {}
+        discrepancies = []
+        for done, recorded in enumerate(assessments, start=1):
+            before = self.repository.get(
+                recorded.originator_id, version=recorded.originator_version - 1
+            )
+            versions = rule_sets.get(before.cohort_id)
+            if versions is None:
+                versions = rule_sets[before.cohort_id] = self._rule_set_history(before.cohort_id)
+            rule_set = versions.get(recorded.rule_set["version"])
+            rerun = (
+                assess(before.applicant_facts, rule_set).as_record()
+                if rule_set is not None
+                else None
+            )
+            if rerun is None or (rerun["result"], rerun["checks"]) != (
+                recorded.result,
+                recorded.checks,
+            ):
+                discrepancies.append(
+                    Discrepancy(
+                        applicant_id=recorded.originator_id,
+                        case_version=recorded.originator_version,
+                        recorded=recorded.result,
+                        rerun=rerun["result"] if rerun else "rule set version not in the log",
+                    )
+                )
+            if on_progress is not None:
+                on_progress(done, len(assessments))
+        return len(assessments), discrepancies
+
+    def _rule_set_history(self, cohort_id: str) -> dict[int, RuleSet]:
+        """Every version of the cohort's rule set, by version, from the cohort's log."""
+        cohort = self.repository.get(cohort_aggregate_id(cohort_id))
+        history = {}
+        for version in range(1, cohort.version + 1):
+            rule_set = self.repository.get(cohort.id, version=version).rule_set
+            history[rule_set.version] = rule_set
+        return history
 
     def _waiting_lists(
         self, cohort_id: str, e: registration.CohortOpened
