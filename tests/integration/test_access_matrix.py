@@ -112,6 +112,8 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ),
     # -- screening
     ("screening", "POST", "/cases/{applicant_id}/interviews"): Row(only("interviewer", "admin")),
+    ("screening", "POST", "/cases/{applicant_id}/rejection"): Row(only("screener", "admin")),
+    ("screening", "POST", "/cases/{applicant_id}/selection"): Row(only("admin")),
     ("screening", "GET", "/cases/{applicant_id}"): Row(
         only("screener", "interviewer", "admin", "auditor")
     ),
