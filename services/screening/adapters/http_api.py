@@ -41,24 +41,38 @@ class Strict(BaseModel):
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
 
 
-class FindingView(BaseModel):
+class RuleCheckView(BaseModel):
     rule: str
-    version: int = Field(default=1, description="The version of the rule's wording.")
-    reason: str
+    version: int = Field(description="The version of the rule's wording.")
+    saw: Any = Field(description="The value the rule checked.")
+    passed: bool
+    reason: str | None
 
 
-class RuleChecked(BaseModel):
-    rule: str
+class RuleSetView(BaseModel):
+    id: str
     version: int
 
 
 class EligibilityView(BaseModel):
-    eligible: bool
-    findings: list[FindingView]
-    age_on_reference_date: int | None = Field(
-        default=None, description="The age the decision saw, on the cohort's reference date."
-    )
-    rules: list[RuleChecked] = Field(default=[], description="Every rule checked, by version.")
+    result: Literal["eligible", "ineligible", "implausible"]
+    rule_set: RuleSetView
+    checks: list[RuleCheckView] = Field(description="Every rule checked, by version.")
+    trigger: str = Field(description="What made screening assess the applicant last.")
+
+
+class ReasonView(BaseModel):
+    code: str
+    text: str
+
+
+class RejectionView(BaseModel):
+    stage: str
+    reasons: list[ReasonView]
+
+
+class ReferralView(BaseModel):
+    reasons: list[ReasonView]
 
 
 class DocumentItemView(BaseModel):
@@ -169,7 +183,16 @@ class CaseView(BaseModel):
     case_id: uuid.UUID
     applicant_id: uuid.UUID
     cohort_id: str
-    status: Literal["open", "first_interview_passed", "passed", "failed"]
+    status: Literal[
+        "awaiting_rules",
+        "office_review",
+        "screening",
+        "awaiting_selection",
+        "selected",
+        "referred",
+        "rejected",
+        "failed",
+    ]
     needs_review: bool = Field(description="Details were amended since the last decision.")
     eligibility: EligibilityView | None = Field(
         description="None until screening knows the cohort's rules (assessed on arrival)."
@@ -177,6 +200,11 @@ class CaseView(BaseModel):
     documents: DocumentsView
     interviews: list[InterviewView] = Field(description="In the order they were scheduled.")
     amendments: list[AmendmentView]
+    rejection: RejectionView | None = Field(description="Why the applicant was turned down.")
+    selected: bool
+    referral: ReferralView | None = Field(
+        description="Selected, then found ineligible: why the office must decide."
+    )
 
 
 def case_view(case: ScreeningCase, personal_data: PersonalData) -> CaseView:
@@ -195,6 +223,9 @@ def case_view(case: ScreeningCase, personal_data: PersonalData) -> CaseView:
             for i in personal_data.reveal(list(case.interviews.values()))
         ],
         amendments=[AmendmentView.model_validate(a) for a in personal_data.reveal(case.amendments)],
+        rejection=RejectionView.model_validate(case.rejection) if case.rejection else None,
+        selected=case.selected,
+        referral=ReferralView.model_validate(case.referral) if case.referral else None,
     )
 
 
@@ -597,6 +628,99 @@ async def get_case(applicant_id: uuid.UUID, app: App, request: Request, _: CaseR
         return case_view(app.get_case(applicant_id), personal_data)
 
     return await asyncio.to_thread(read)
+
+
+#: Who may turn an applicant down; who may select a candidate for matching.
+Decider = staff_in("screener", "admin")
+Selector = staff_in("admin")
+
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
+
+
+class ReasonIn(Strict):
+    code: ReasonCode = Field(description="A code programs can act on, e.g. `no_show`.")
+    text: str = Field(
+        min_length=1, max_length=300, description="The reason in words, without personal data."
+    )
+
+
+class RejectionBody(Strict):
+    reasons: list[ReasonIn] = Field(min_length=1, max_length=20)
+    note: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="Kept sealed."
+    )
+
+
+class SelectionBody(Strict):
+    note: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="Kept sealed."
+    )
+
+
+class DecisionRecorded(BaseModel):
+    case_id: uuid.UUID
+    recorded: bool = Field(description="False when this decision was already recorded.")
+    status: str = Field(description="The case's status after the decision.")
+
+
+def _sealed_note(request: Request, applicant_id: uuid.UUID, note: str | None) -> str | None:
+    personal_data: PersonalData = request.app.state.personal_data
+    return None if note is None else personal_data.seal(applicant_id, note)
+
+
+@router.post(
+    "/cases/{applicant_id}/rejection",
+    status_code=201,
+    response_model=DecisionRecorded,
+    summary="Turn the applicant down at the step their case is at (screener, admin)",
+    responses={200: {"model": DecisionRecorded, "description": "Already recorded."}},
+)
+async def reject(
+    applicant_id: uuid.UUID,
+    body: RejectionBody,
+    app: App,
+    request: Request,
+    staff: Decider,
+    cid: ContinuedFlow,
+    response: Response,
+) -> Any:
+    def decide() -> tuple[ScreeningCase, bool]:
+        app.get_case(applicant_id)  # 404 before sealing anything for a stranger
+        note = _sealed_note(request, applicant_id, body.note)
+        reasons = [r.model_dump() for r in body.reasons]
+        return app.reject(applicant_id, reasons, note, staff, cid)
+
+    case, recorded = await asyncio.to_thread(decide)
+    if not recorded:
+        response.status_code = status.HTTP_200_OK
+    return DecisionRecorded(case_id=case.id, recorded=recorded, status=case.status)
+
+
+@router.post(
+    "/cases/{applicant_id}/selection",
+    status_code=201,
+    response_model=DecisionRecorded,
+    summary="Select the candidate for matching, after both interviews (admin)",
+    responses={200: {"model": DecisionRecorded, "description": "Already selected."}},
+)
+async def select(
+    applicant_id: uuid.UUID,
+    body: SelectionBody,
+    app: App,
+    request: Request,
+    staff: Selector,
+    cid: ContinuedFlow,
+    response: Response,
+) -> Any:
+    def decide() -> tuple[ScreeningCase, bool]:
+        app.get_case(applicant_id)
+        note = _sealed_note(request, applicant_id, body.note)
+        return app.select(applicant_id, note, staff, cid)
+
+    case, recorded = await asyncio.to_thread(decide)
+    if not recorded:
+        response.status_code = status.HTTP_200_OK
+    return DecisionRecorded(case_id=case.id, recorded=recorded, status=case.status)
 
 
 def records_of(app: ScreeningApplication) -> RecordsOf:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from events import screening as contract
-from events.envelope import Envelope
+from events.envelope import Envelope, derive_event_id
 from runtime.relay import envelope_for
 from services.screening.domain.case import ScreeningCase
 
@@ -20,7 +20,12 @@ def to_integration_event(e: Any) -> Envelope[Any] | None:
             e,
             {"case_id": e.originator_id, "applicant_id": e.applicant_id, "cohort_id": e.cohort_id},
         )
-    return _document_or_interview_event(e)
+    translation = _TRANSLATIONS.get(type(e))
+    if translation is None:
+        return None
+    model, payload_of = translation
+    payload = payload_of(e)
+    return None if payload is None else envelope_for(model, e, payload)
 
 
 # -- documents and interviews ----------------------------------------------------------
@@ -124,10 +129,69 @@ _DOCUMENTS_AND_INTERVIEWS: dict[
 }
 
 
-def _document_or_interview_event(e: Any) -> Envelope[Any] | None:
-    translation = _DOCUMENTS_AND_INTERVIEWS.get(type(e))
-    if translation is None:
-        return None
-    model, payload_of = translation
-    payload = payload_of(e)
-    return None if payload is None else envelope_for(model, e, payload)
+# -- decisions: eligibility, rejection, reopening, referral, selection ------------------
+def _assessment_id(e: Any, version: int) -> Any:
+    """The published id of the case's assessment recorded at `version`."""
+    return derive_event_id("screening", "EligibilityAssessed", e.originator_id, version)
+
+
+_DECISIONS: dict[type[Any], tuple[type[Envelope[Any]], Callable[[Any], dict[str, Any] | None]]] = {
+    ScreeningCase.EligibilityAssessed: (
+        contract.EligibilityAssessed,
+        lambda e: {
+            **_case(e),
+            "result": e.result,
+            "rule_set": e.rule_set,
+            "checks": e.checks,
+            "trigger": e.trigger,
+            "changed_fields": e.changed_fields,
+            "cause_event_id": e.cause_event_id,
+            "previous_result": e.previous_result,
+        },
+    ),
+    ScreeningCase.ApplicantRejected: (
+        contract.ApplicantRejected,
+        lambda e: {
+            **_case(e),
+            "stage": e.stage,
+            "reasons": e.reasons,
+            "rule_set": e.rule_set,
+            "note": e.note,
+        },
+    ),
+    ScreeningCase.Reopened: (
+        contract.ScreeningCaseReopened,
+        lambda e: {
+            **_case(e),
+            "reason": e.reason,
+            "cause_event_id": _assessment_id(e, e.assessment_version),
+        },
+    ),
+    ScreeningCase.ReferredToOffice: (
+        contract.CaseReferredToOffice,
+        lambda e: {
+            **_case(e),
+            "reasons": e.reasons,
+            "cause_event_id": _assessment_id(e, e.assessment_version),
+        },
+    ),
+    ScreeningCase.CandidateSelected: (
+        contract.CandidateSelected,
+        lambda e: {
+            **_case(e),
+            "course_preferences": e.course_preferences,
+            "period_preferences": e.period_preferences,
+            "internship_interests": e.internship_interests,
+            "languages": e.languages,
+            "eligibility": {
+                "result": "eligible",
+                "rule_set": e.rule_set,
+                "assessed_event_id": _assessment_id(e, e.assessment_version),
+            },
+            "interview_totals": e.interview_totals,
+            "note": e.note,
+        },
+    ),
+}
+
+_TRANSLATIONS = {**_DOCUMENTS_AND_INTERVIEWS, **_DECISIONS}

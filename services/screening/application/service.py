@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import singledispatchmethod
 from typing import Any, TypeVar
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from events import registration
 from events.envelope import Envelope
@@ -31,7 +33,7 @@ from services.screening.domain.cohort import (
     cohort_aggregate_id,
     wait_list_page_id,
 )
-from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from services.screening.domain.eligibility import ApplicantFacts, RuleSet, assess
 from services.screening.domain.interviews import RoundScorecard, scorecard_for
 
 log = logging.getLogger(__name__)
@@ -39,9 +41,22 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Details whose amendment changes the facts eligibility is assessed on (with the age,
-#: which the amendment carries when the date of birth changed); the education's status
-#: and the languages, which the required documents depend on, are added by hand.
-FACT_FIELDS = ("nationality", "country_of_residence")
+#: which the amendment carries when the date of birth changed).
+FACT_FIELDS = ("nationality", "country_of_residence", "education", "languages")
+#: Amended details after which the applicant is assessed again.
+ASSESSED_FIELDS = frozenset((*FACT_FIELDS, "date_of_birth"))
+#: What screening keeps of a registration for matching, should the applicant be selected.
+PROFILE_FIELDS = ("course_preferences", "period_preferences", "internship_interests")
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """A recorded assessment that its re-run from the log does not reproduce."""
+
+    applicant_id: uuid.UUID
+    case_version: int
+    recorded: str
+    rerun: str
 
 
 class CohortOpenedMeanwhile(IntegrityError):
@@ -87,22 +102,15 @@ class ScreeningApplication(ServiceApplication):
         case = ScreeningCase.open(
             applicant_id=p.applicant_id,
             cohort_id=p.cohort_id,
-            facts=ApplicantFacts(
-                age_on_reference_date=p.age_on_reference_date,
-                nationality=p.nationality,
-                country_of_residence=p.country_of_residence,
-                previous_participation_years=tuple(p.previous_participation_years),
-                declares_no_final_job_commitment=p.declares_no_final_job_commitment,
-                education_status=p.education.status,
-                languages=p.languages.model_dump(mode="json"),
-            ),
+            facts=ApplicantFacts.from_registration(p.model_dump(mode="json")),
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
             actor=self.system_actor,
+            profile=p.model_dump(mode="json", include=set(PROFILE_FIELDS)),
         )
-        terms = self._terms_of(p.cohort_id)
-        if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
+        rule_set = self._rule_set_of(p.cohort_id)
+        if rule_set is not None:
+            self._assess(case, rule_set, "registered", e)
             processing_event.collect_events(case)
             return
         page = self._open_wait_list_page(p.cohort_id)
@@ -171,9 +179,10 @@ class ScreeningApplication(ServiceApplication):
             actor=self.system_actor,
         ):
             return
-        terms = self._terms_of(case.cohort_id)
-        if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
+        rule_set = self._rule_set_of(case.cohort_id)
+        changed = list(e.payload.changed_fields)
+        if rule_set is not None and ASSESSED_FIELDS.intersection(changed):
+            self._assess(case, rule_set, "amended", e, changed_fields=changed)
         processing_event.collect_events(case)
 
     @policy.register
@@ -201,13 +210,111 @@ class ScreeningApplication(ServiceApplication):
             for applicant_id in waiting.applicant_ids:
                 case = self._case(applicant_id)
                 if case is not None and case.eligibility is None:
-                    case.assess_eligibility(
-                        cohort.terms, case.correlation_id, e.event_id, self.system_actor
-                    )
+                    self._assess(case, cohort.rule_set, "cohort_adopted", e, case.correlation_id)
                     processing_event.collect_events(case)
             waiting.close(e.correlation_id, e.event_id, self.system_actor)
             processing_event.collect_events(waiting)
         self._wait_list_pages.pop(p.cohort_id, None)
+
+    @policy.register
+    def when_cohort_rules_revised_then_assess_again(
+        self, e: registration.CohortRulesRevised, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """A new version of the cohort's rule set: every case of the cohort still under
+        screening or selected is assessed again under it, each decision naming the new
+        version (one record, so all of them or none are recorded)."""
+        p = e.payload
+        cohort = self.find(cohort_aggregate_id(p.cohort_id), Cohort)
+        if cohort is None:
+            log.warning("CohortRulesRevised %s for a cohort screening does not know", e.event_id)
+            return
+        if not cohort.revise_rules(
+            p.rules.model_dump(mode="json"), e.correlation_id, e.event_id, self.system_actor
+        ):
+            return
+        processing_event.collect_events(cohort)
+        ids = list(self.case_ids_of_cohort(p.cohort_id))
+        for chunk in range(0, len(ids), 500):
+            self.repository.prefetch(ids[chunk : chunk + 500])
+            for applicant_id in ids[chunk : chunk + 500]:
+                case = self._case(applicant_id)
+                if case is None or case.eligibility is None or case.rejection is not None:
+                    continue
+                if case.closed and not case.selected:
+                    continue
+                if self._assess(case, cohort.rule_set, "rules_revised", e, case.correlation_id):
+                    processing_event.collect_events(case)
+
+    def case_ids_of_cohort(self, cohort_id: str) -> Iterator[uuid.UUID]:
+        """Every case of the cohort, read from the log (each case's opening), in order."""
+        topic = get_topic(ScreeningCase.Opened)
+        start = 0
+        while page := self.recorder.select_notifications(
+            start=start, limit=1000, topics=[topic], inclusive_of_start=False
+        ):
+            for notification in page:
+                opened = self.mapper.to_domain_event(notification)
+                if opened.cohort_id == cohort_id:
+                    yield opened.originator_id
+            start = page[-1].id
+
+    # -- reproducing decisions from the log --------------------------------------------
+    def rerun_assessments(
+        self, on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int, list[Discrepancy]]:
+        """Re-runs every recorded eligibility assessment from the log alone: the case's
+        facts as they stood just before it, and the version of the cohort's rule set it
+        names, read back from the cohort's history. Returns how many were re-run and
+        those whose recorded result or checks differ from the re-run (none, unless a
+        rule's code changed without a new rule version, or the log was altered).
+        `on_progress(done, total)` is called as it goes."""
+        topic = get_topic(ScreeningCase.EligibilityAssessed)
+        assessments = []
+        start = 0
+        while page := self.recorder.select_notifications(
+            start=start, limit=1000, topics=[topic], inclusive_of_start=False
+        ):
+            assessments += [self.mapper.to_domain_event(n) for n in page]
+            start = page[-1].id
+        rule_sets: dict[str, dict[int, RuleSet]] = {}
+        discrepancies = []
+        for done, recorded in enumerate(assessments, start=1):
+            before = self.repository.get(
+                recorded.originator_id, version=recorded.originator_version - 1
+            )
+            versions = rule_sets.get(before.cohort_id)
+            if versions is None:
+                versions = rule_sets[before.cohort_id] = self._rule_set_history(before.cohort_id)
+            rule_set = versions.get(recorded.rule_set["version"])
+            rerun = (
+                assess(before.applicant_facts, rule_set).as_record()
+                if rule_set is not None
+                else None
+            )
+            if rerun is None or (rerun["result"], rerun["checks"]) != (
+                recorded.result,
+                recorded.checks,
+            ):
+                discrepancies.append(
+                    Discrepancy(
+                        applicant_id=recorded.originator_id,
+                        case_version=recorded.originator_version,
+                        recorded=recorded.result,
+                        rerun=rerun["result"] if rerun else "rule set version not in the log",
+                    )
+                )
+            if on_progress is not None:
+                on_progress(done, len(assessments))
+        return len(assessments), discrepancies
+
+    def _rule_set_history(self, cohort_id: str) -> dict[int, RuleSet]:
+        """Every version of the cohort's rule set, by version, from the cohort's log."""
+        cohort = self.repository.get(cohort_aggregate_id(cohort_id))
+        history = {}
+        for version in range(1, cohort.version + 1):
+            rule_set = self.repository.get(cohort.id, version=version).rule_set
+            history[rule_set.version] = rule_set
+        return history
 
     def _waiting_lists(
         self, cohort_id: str, e: registration.CohortOpened
@@ -235,9 +342,29 @@ class ScreeningApplication(ServiceApplication):
     def _case(self, applicant_id: uuid.UUID) -> ScreeningCase | None:
         return self.find(applicant_id, ScreeningCase)
 
-    def _terms_of(self, cohort_id: str) -> EligibilityTerms | None:
+    def _rule_set_of(self, cohort_id: str) -> RuleSet | None:
         cohort = self.find(cohort_aggregate_id(cohort_id), Cohort)
-        return cohort.terms if cohort is not None else None
+        return cohort.rule_set if cohort is not None else None
+
+    def _assess(
+        self,
+        case: ScreeningCase,
+        rule_set: RuleSet,
+        trigger: str,
+        cause: Envelope,
+        correlation_id: uuid.UUID | None = None,
+        changed_fields: list[str] | None = None,
+    ) -> bool:
+        """Assesses the case against the rule set and records the decision, which says
+        what made screening assess (`trigger`, the `cause` event, the changed fields)."""
+        return case.assess_eligibility(
+            assess(case.applicant_facts, rule_set).as_record(),
+            trigger,
+            cause.event_id,
+            correlation_id or cause.correlation_id,
+            self.system_actor,
+            changed_fields or (),
+        )
 
     # -- commands and queries of office staff ------------------------------------------
     def get_case(self, applicant_id: uuid.UUID) -> ScreeningCase:
@@ -410,17 +537,59 @@ class ScreeningApplication(ServiceApplication):
             ),
         )
 
+    def reject(
+        self,
+        applicant_id: uuid.UUID,
+        reasons: list[dict[str, str]],
+        note: str | None,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        """The office turns the applicant down at the step their case is at; returns the
+        case and whether anything was recorded. `note` comes sealed."""
+
+        def attempt() -> tuple[ScreeningCase, bool]:
+            case = self.get_case(applicant_id)
+            recorded = case.reject(reasons, note, correlation_id or case.correlation_id, actor)
+            if recorded:
+                self.save(case)
+            return case, recorded
+
+        return self.retry_on_conflict(attempt)
+
+    def select(
+        self,
+        applicant_id: uuid.UUID,
+        note: str | None,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+    ) -> tuple[ScreeningCase, bool]:
+        """The office selects the candidate for matching; returns the case and whether
+        anything was recorded. `note` comes sealed."""
+
+        def attempt() -> tuple[ScreeningCase, bool]:
+            case = self.get_case(applicant_id)
+            recorded = case.select(note, correlation_id or case.correlation_id, actor)
+            if recorded:
+                self.save(case)
+            return case, recorded
+
+        return self.retry_on_conflict(attempt)
+
 
 def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[str, Any]:
     """The amended values that eligibility depends on (the contract has already checked
     them: a country is a country code), and the new age when the date of birth changed
     (the date itself, sealed, is not kept)."""
-    changes = amended.changes.model_dump(include=set(FACT_FIELDS))
     new = amended.changes
-    if isinstance(new.education, registration.Education):
-        changes["education_status"] = new.education.status
-    if isinstance(new.languages, registration.LanguageProficiency):
-        changes["languages"] = new.languages.model_dump(mode="json")
+    changes: dict[str, Any] = new.model_dump(
+        mode="json", include={"nationality", "country_of_residence", "languages"}
+    )
+    if "education" in new.model_fields_set:
+        education = new.education
+        changes["education_level"] = education.level
+        changes["education_status"] = education.status
+        changes["graduation_date"] = education.graduation_date.isoformat()
     if amended.age_on_reference_date is not None:
         changes["age_on_reference_date"] = amended.age_on_reference_date
     return changes

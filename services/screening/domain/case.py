@@ -13,6 +13,7 @@ registration that opens it is delivered.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,10 +27,7 @@ from services.screening.domain.documents import (
     required_documents,
 )
 from services.screening.domain.eligibility import (
-    RULES,
     ApplicantFacts,
-    EligibilityTerms,
-    assess,
 )
 from services.screening.domain.interviews import LANGUAGES_BY_STAGE, OPEN, STAGES, rescore
 
@@ -52,6 +50,7 @@ class ScreeningCase(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        profile: dict[str, Any] | None = None,
     ) -> None:
         self.applicant_id = applicant_id
         self.cohort_id = cohort_id
@@ -72,6 +71,15 @@ class ScreeningCase(Aggregate):
         self.amendments: list[dict[str, Any]] = []
         #: The applicant's details changed since the office last decided on the case.
         self.needs_review = False
+        #: What matching needs if they are selected (course and period preferences,
+        #: internship interests): not personal data, not eligibility facts. Cases opened
+        #: before it was kept have none.
+        self.profile: dict[str, Any] = profile or {}
+        #: The final decisions: a rejection (stage, reasons), a selection, and a referral
+        #: to the office of a selected candidate found ineligible since.
+        self.rejection: dict[str, Any] | None = None
+        self.selected = False
+        self.referral: dict[str, Any] | None = None
 
     @classmethod
     def open(
@@ -82,6 +90,7 @@ class ScreeningCase(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        profile: Mapping[str, Any] | None = None,
     ) -> ScreeningCase:
         """Screening takes up a registered applicant."""
         return cls(
@@ -91,6 +100,7 @@ class ScreeningCase(Aggregate):
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
+            profile=dict(profile or {}),
         )
 
     @property
@@ -98,78 +108,160 @@ class ScreeningCase(Aggregate):
         return ApplicantFacts.from_record(self.facts)
 
     @property
-    def status(self) -> str:
-        """open | first_interview_passed | passed | failed"""
-        first, second = self.round_passed("first"), self.round_passed("second")
-        if first is False or second is False:
-            return "failed"
-        if second:
-            return "passed"
-        if first:
-            return "first_interview_passed"
-        return "open"
+    def closed(self) -> bool:
+        """The screening ended: rejected at some stage, or failed an interview."""
+        return (
+            self.rejection is not None
+            or self.round_passed("first") is False
+            or self.round_passed("second") is False
+        )
 
     def may_proceed(self) -> bool:
-        """Whether the applicant's screening may go on (documents reviewed into interviews,
-        interviews held): they were found eligible and no decision ended the case."""
-        eligible = self.eligibility is not None and bool(self.eligibility.get("eligible"))
-        return eligible and self.status != "failed"
+        """The case may go on to its next step (documents, interviews, selection): the
+        applicant is eligible by the last assessment, and no final decision was made."""
+        return (
+            self.eligibility is not None
+            and self.eligibility["result"] == "eligible"
+            and not self.closed
+            and not self.selected
+        )
+
+    @property
+    def status(self) -> str:
+        """Where the case stands: `awaiting_rules` (the cohort's rules are not known
+        yet), `office_review` (implausible facts to correct), `screening` (documents and
+        interviews under way), `awaiting_selection` (both rounds passed), `selected`,
+        `referred` (selected, then found ineligible: the office decides), `rejected`,
+        `failed` (an interview)."""
+        if self.rejection is not None:
+            return "rejected"
+        if self.closed:
+            return "failed"
+        if self.selected:
+            return "referred" if self.referral is not None else "selected"
+        if self.eligibility is None:
+            return "awaiting_rules"
+        if self.eligibility["result"] != "eligible":
+            return "office_review"
+        if self.round_passed("second"):
+            return "awaiting_selection"
+        return "screening"
 
     # -- eligibility -------------------------------------------------------------------
     def assess_eligibility(
         self,
-        terms: EligibilityTerms,
+        assessment: Mapping[str, Any],
+        trigger: str,
+        cause_event_id: uuid.UUID | None,
         correlation_id: uuid.UUID,
-        causation_id: uuid.UUID | None,
         actor: Actor,
-    ) -> None:
-        """Checks the applicant's facts against the cohort's rules; records the outcome
-        only when it differs from the last one. The decision explains itself: the age it
-        saw (on the cohort's reference date), each rule checked with its version, and
-        why each unmet rule is unmet."""
-        facts = self.applicant_facts
-        findings = [
-            {"rule": f.rule, "version": f.version, "reason": f.reason} for f in assess(facts, terms)
-        ]
-        rules: list[dict[str, Any]] = [{"rule": r.name, "version": r.version} for r in RULES]
-        decision = {
-            "eligible": not findings,
-            "findings": findings,
-            "age_on_reference_date": facts.age_on_reference_date,
-            "rules": rules,
+        changed_fields: Sequence[str] = (),
+    ) -> bool:
+        """Records an assessment of the applicant against the cohort's rule set (its
+        `result`, `rule_set` and every rule's `checks`, as `Assessment.as_record()` makes
+        it) and what follows from it; returns whether anything was recorded.
+
+        The assessment decides: an ineligible applicant is rejected at stage
+        `eligibility`, with the unmet rules as reasons; one found eligible again (an
+        amendment, a revision of the rules) after such a rejection has their case
+        reopened; a selected candidate who no longer meets the rules is referred to the
+        office, which decides (matching holds them meanwhile). Implausible facts are
+        put in front of the office to correct, never rejected.
+
+        An assessment identical to the last one (same rule set, same checks) is recorded
+        again only when an amendment asked for it: the event then says the amendment
+        changed nothing that matters."""
+        record = {
+            "result": assessment["result"],
+            "rule_set": dict(assessment["rule_set"]),
+            "checks": [dict(c) for c in assessment["checks"]],
         }
-        if self.eligibility == decision:
-            return
+        last = self.eligibility
+        unchanged = last is not None and all(last[k] == record[k] for k in record)
+        if unchanged and trigger != "amended":
+            return False
         self._eligibility_assessed(
-            eligible=not findings,
-            findings=findings,
-            age_on_reference_date=facts.age_on_reference_date,
-            age_reference_date=terms.age_reference_date,
-            rules=rules,
+            cohort_id=self.cohort_id,
+            **record,
+            trigger=trigger,
+            changed_fields=list(changed_fields),
+            cause_event_id=cause_event_id,
+            previous_result=last["result"] if last is not None else None,
             correlation_id=correlation_id,
-            causation_id=causation_id,
+            causation_id=cause_event_id,
             actor=actor,
         )
+        self._decide_on_eligibility(correlation_id, actor)
+        return True
+
+    def _decide_on_eligibility(self, correlation_id: uuid.UUID, actor: Actor) -> None:
+        assert self.eligibility is not None
+        result = self.eligibility["result"]
+        assessed = self.eligibility["version"]
+        if result == "eligible":
+            if self.rejection is not None and self.rejection["stage"] == "eligibility":
+                self._reopened(
+                    cohort_id=self.cohort_id,
+                    reason={
+                        "code": "eligible_after_reassessment",
+                        "text": "eligible when assessed again "
+                        f"({self.eligibility['trigger'].replace('_', ' ')})",
+                    },
+                    assessment_version=assessed,
+                    correlation_id=correlation_id,
+                    causation_id=None,
+                    actor=actor,
+                )
+            return
+        reasons = unmet_reasons(self.eligibility["checks"])
+        if self.selected and self.rejection is None:
+            if self.referral is None or self.referral["reasons"] != reasons:
+                self._referred(
+                    cohort_id=self.cohort_id,
+                    reasons=reasons,
+                    assessment_version=assessed,
+                    correlation_id=correlation_id,
+                    causation_id=None,
+                    actor=actor,
+                )
+        elif result == "ineligible" and not self.closed:
+            self._rejected(
+                cohort_id=self.cohort_id,
+                stage="eligibility",
+                reasons=reasons,
+                rule_set=self.eligibility["rule_set"],
+                note=None,
+                correlation_id=correlation_id,
+                causation_id=None,
+                actor=actor,
+            )
 
     @event("EligibilityAssessed")
     def _eligibility_assessed(
         self,
-        eligible: bool,
-        findings: list[dict[str, Any]],
+        cohort_id: str,
+        result: str,
+        rule_set: dict[str, Any],
+        checks: list[dict[str, Any]],
+        trigger: str,
+        changed_fields: list[str],
+        cause_event_id: uuid.UUID | None,
+        previous_result: str | None,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
-        age_on_reference_date: int | None = None,
-        age_reference_date: date | None = None,
-        rules: list[dict[str, Any]] | None = None,
     ) -> None:
-        # The defaults read decisions recorded before they said the age and the rules.
         self.eligibility = {
-            "eligible": eligible,
-            "findings": findings,
-            "age_on_reference_date": age_on_reference_date,
-            "rules": rules or [],
+            "result": result,
+            "rule_set": rule_set,
+            "checks": checks,
+            "trigger": trigger,
+            # This event's own version: a later decision names the assessment it
+            # relied on by it (the published event id derives from it).
+            "version": self.version + 1,
         }
+        if result == "eligible":
+            self.referral = None
 
     # -- documents ---------------------------------------------------------------------
     @property
@@ -929,3 +1021,164 @@ class ScreeningCase(Aggregate):
         interview["corrections"].append(
             {"corrected": corrected, "reason": reason, "by": actor["id"]}
         )
+
+    def _round_total(self, stage: str) -> int:
+        result = self.round_result(stage) or {}
+        return int((result.get("scorecard") or {}).get("total", 0))
+
+    # -- final decisions: rejection, reopening, referral, selection --------------------
+    @property
+    def current_stage(self) -> str:
+        """The stage a rejection by the office applies to: the step the case is at."""
+        if self.eligibility is None or self.eligibility["result"] != "eligible":
+            return "eligibility"
+        if self.referral is not None:
+            return "eligibility"
+        if not self.documents_complete:
+            return "documents"
+        if not self.round_passed("first"):
+            return "first_interview"
+        if not self.round_passed("second"):
+            return "second_interview"
+        return "selection"
+
+    def reject(
+        self,
+        reasons: list[dict[str, str]],
+        note: str | None,
+        correlation_id: uuid.UUID,
+        actor: Actor,
+    ) -> bool:
+        """The office turns the applicant down at the step the case is at, with its
+        reasons. The same rejection again records nothing (False). A selected candidate
+        can be rejected only once referred to the office (found ineligible since)."""
+        if self.rejection is not None and self.rejection["reasons"] == reasons:
+            return False
+        require(self.rejection is None, "case", "the applicant was already rejected", conflict=True)
+        require(
+            not self.closed, "case", "the screening ended with a failed interview", conflict=True
+        )
+        require(
+            not self.selected or self.referral is not None,
+            "case",
+            "the candidate was selected and is in matching; only a referral to the office "
+            "(found ineligible since) can be decided against them",
+            conflict=True,
+        )
+        rule_set = None
+        stage = self.current_stage
+        if stage == "eligibility" and self.eligibility is not None:
+            rule_set = self.eligibility["rule_set"]
+        self._rejected(
+            cohort_id=self.cohort_id,
+            stage=stage,
+            reasons=reasons,
+            rule_set=rule_set,
+            note=note,
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
+        )
+        return True
+
+    @event("ApplicantRejected")
+    def _rejected(
+        self,
+        cohort_id: str,
+        stage: str,
+        reasons: list[dict[str, str]],
+        rule_set: dict[str, Any] | None,
+        note: str | None,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.rejection = {"stage": stage, "reasons": reasons, "rule_set": rule_set}
+        self.referral = None
+
+    @event("Reopened")
+    def _reopened(
+        self,
+        cohort_id: str,
+        reason: dict[str, str],
+        assessment_version: int,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.rejection = None
+
+    @event("ReferredToOffice")
+    def _referred(
+        self,
+        cohort_id: str,
+        reasons: list[dict[str, str]],
+        assessment_version: int,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.referral = {"reasons": reasons, "assessment_version": assessment_version}
+
+    def select(self, note: str | None, correlation_id: uuid.UUID, actor: Actor) -> bool:
+        """The office selects the candidate for matching; returns False if they already
+        were. Only an eligible applicant whose documents were accepted and who passed
+        both interview rounds can be selected."""
+        if self.selected:
+            return False
+        require(
+            self.may_proceed(),
+            "case",
+            f"the case cannot go on: it is {self.status.replace('_', ' ')}",
+            conflict=True,
+        )
+        require(
+            bool(self.round_passed("second")),
+            "stage",
+            "a candidate is selected after passing the second interview",
+            conflict=True,
+        )
+        assert self.eligibility is not None
+        self._selected(
+            cohort_id=self.cohort_id,
+            course_preferences=list(self.profile.get("course_preferences", [])),
+            period_preferences=list(self.profile.get("period_preferences", [])),
+            internship_interests=list(self.profile.get("internship_interests", [])),
+            languages=dict(self.facts.get("languages") or {}),
+            rule_set=self.eligibility["rule_set"],
+            assessment_version=self.eligibility["version"],
+            interview_totals={stage: self._round_total(stage) for stage in STAGES},
+            note=note,
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
+        )
+        return True
+
+    @event("CandidateSelected")
+    def _selected(
+        self,
+        cohort_id: str,
+        course_preferences: list[str],
+        period_preferences: list[str],
+        internship_interests: list[str],
+        languages: dict[str, Any],
+        rule_set: dict[str, Any],
+        assessment_version: int,
+        interview_totals: dict[str, int],
+        note: str | None,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.selected = True
+
+
+def unmet_reasons(checks: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The reasons of a decision against the applicant: each unmet rule, by id, with
+    its reason."""
+    return [
+        {"code": c["rule"], "text": c.get("reason") or f"{c['rule']} not met"}
+        for c in checks
+        if not c["passed"]
+    ]

@@ -64,6 +64,33 @@ class Cohort(Aggregate):
             ),
         )
 
+    def revise_rules(
+        self,
+        rules: dict[str, Any],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> bool:
+        """Adopts a new version of the cohort's rule set; an older or the same version
+        (a redelivery) changes nothing. Returns whether it was adopted. Earlier versions
+        stay in the log, so a decision made under one can still be explained."""
+        if int(rules.get("rule_set_version", 0)) <= int(self.rules.get("rule_set_version", 0)):
+            return False
+        self._rules_revised(
+            rules=rules, correlation_id=correlation_id, causation_id=causation_id, actor=actor
+        )
+        return True
+
+    @event("RulesRevised")
+    def _rules_revised(
+        self,
+        rules: dict[str, Any],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.rules = rules
+
 
 def wait_list_page_id(cohort_id: str, number: int) -> uuid.UUID:
     return uuid.uuid5(COHORT_NAMESPACE, f"wait-list:{cohort_id}:page-{number}")
