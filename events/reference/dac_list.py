@@ -442,3 +442,15 @@ def edition(edition_id: str) -> Edition:
 def recipient_codes(edition_id: str) -> list[str]:
     """The edition's recipients as sorted country codes (what a cohort's terms hold)."""
     return sorted(edition(edition_id).codes)
+
+
+def edition_for_year(year: int) -> Edition:
+    """The edition in force for flows of `year`: the one that applies to it, else the
+    latest one published before it (a list stays in force until the DAC revises it)."""
+    covering = [e for e in EDITIONS.values() if year in e.flow_years]
+    if covering:
+        return covering[0]
+    earlier = [e for e in EDITIONS.values() if max(e.flow_years) < year]
+    if not earlier:
+        raise UnknownEdition(f"no edition of the DAC List applies to {year}")
+    return max(earlier, key=lambda e: max(e.flow_years))

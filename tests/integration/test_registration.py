@@ -12,7 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -23,6 +23,8 @@ from events import topics
 from events.chain import ChainBreak, verify_chain
 from events.privacy import is_sealed
 from infra import InfraSettings
+from infra.cohorts import preset
+from kernel.fiscal import fiscal_year_of_cohort
 from runtime.identity import Trust
 from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
@@ -33,6 +35,7 @@ from tests.support import (
     STAFF_TOKEN,
     Mailbox,
     body_of,
+    cohort_window,
     eventually,
     fresh_cohort_id,
     personal_data,
@@ -83,22 +86,15 @@ def app_of(process: ServiceProcess) -> RegistrationApplication:
 
 
 def cohort_spec(cohort_id: str, *, open_now: bool = True) -> dict:
-    now = datetime.now(UTC)
-    opens = now - timedelta(days=1) if open_now else now - timedelta(days=30)
-    closes = now + timedelta(days=30) if open_now else now - timedelta(days=1)
+    """The FY2025 call's terms, for a test cohort taking applications now (or closed)."""
     return {
+        **preset("fy2025"),
         "cohort_id": cohort_id,
-        "applications_open_at": opens.isoformat(),
-        "applications_close_at": closes.isoformat(),
-        "age_reference_date": "2025-08-25",
-        "min_age": 18,
-        "max_age": 40,
-        "results_by": "2025-08-31",
+        **cohort_window(open_now),
         "courses": [
             {"code": "A", "name": "In-person", "mode": "in_person", "daily_allowance_yen": 3000},
             {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000},
         ],
-        "rules": {"excluded_nationalities": ["CN"], "language_rule": "jlpt_n3_or_english"},
     }
 
 
@@ -382,11 +378,10 @@ async def test_no_answer_tells_whether_an_address_applied(client, mailbox):
 async def test_a_form_with_what_cannot_be_true_is_refused_and_the_link_still_works(
     client, mailbox, registration
 ):
-    # A fiscal year the form's participation years (2000 to 2100) can be after.
-    cohort_id = fresh_cohort_id(2010, 2090)
+    cohort_id = fresh_cohort_id()
     opened = await client.post("/cohorts", json=cohort_spec(cohort_id), headers=STAFF)
     assert opened.status_code == 201, opened.text
-    fiscal_year = int(cohort_id.removeprefix("FY"))
+    fiscal_year = fiscal_year_of_cohort(cohort_id)
     address = f"applicant-{uuid.uuid4().hex[:10]}@example.org"
     r = await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": address})
     assert r.status_code == 202

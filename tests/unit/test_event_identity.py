@@ -141,6 +141,8 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
         "privacy_policy_consent": True,
     }
     inquiry_id, _ = registration.receive_inquiry(inquiry, uuid.uuid4())
+    revised = {**cohort["rules"], "rule_set_version": 2}
+    registration.revise_cohort_rules("FY2025", revised, OFFICE, uuid.uuid4())
     registration.answer_inquiry(inquiry_id, "Yes.", OFFICE, uuid.uuid4())
     other = {"kind": "applicant", "id": str(other_id)}
     registration.make_privacy_request(
