@@ -31,14 +31,14 @@ from services.screening.domain.cohort import (
     cohort_aggregate_id,
     wait_list_page_id,
 )
-from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from services.screening.domain.eligibility import ApplicantFacts, RuleSet
 
 log = logging.getLogger(__name__)
 
 
 #: Details whose amendment changes the facts eligibility is assessed on (with the age,
 #: which the amendment carries when the date of birth changed).
-FACT_FIELDS = ("nationality", "country_of_residence")
+FACT_FIELDS = ("nationality", "country_of_residence", "education", "languages")
 
 
 class CohortOpenedMeanwhile(IntegrityError):
@@ -79,20 +79,14 @@ class ScreeningApplication(ServiceApplication):
         case = ScreeningCase.open(
             applicant_id=p.applicant_id,
             cohort_id=p.cohort_id,
-            facts=ApplicantFacts(
-                age_on_reference_date=p.age_on_reference_date,
-                nationality=p.nationality,
-                country_of_residence=p.country_of_residence,
-                previous_participation_years=tuple(p.previous_participation_years),
-                declares_no_final_job_commitment=p.declares_no_final_job_commitment,
-            ),
+            facts=ApplicantFacts.from_registration(p.model_dump(mode="json")),
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
             actor=self.system_actor,
         )
-        terms = self._terms_of(p.cohort_id)
-        if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
+        rule_set = self._rule_set_of(p.cohort_id)
+        if rule_set is not None:
+            case.assess_eligibility(rule_set, e.correlation_id, e.event_id, self.system_actor)
             processing_event.collect_events(case)
             return
         page = self._open_wait_list_page(p.cohort_id)
@@ -161,9 +155,9 @@ class ScreeningApplication(ServiceApplication):
             actor=self.system_actor,
         ):
             return
-        terms = self._terms_of(case.cohort_id)
-        if terms is not None:
-            case.assess_eligibility(terms, e.correlation_id, e.event_id, self.system_actor)
+        rule_set = self._rule_set_of(case.cohort_id)
+        if rule_set is not None:
+            case.assess_eligibility(rule_set, e.correlation_id, e.event_id, self.system_actor)
         processing_event.collect_events(case)
 
     @policy.register
@@ -192,7 +186,7 @@ class ScreeningApplication(ServiceApplication):
                 case = self._case(applicant_id)
                 if case is not None and case.eligibility is None:
                     case.assess_eligibility(
-                        cohort.terms, case.correlation_id, e.event_id, self.system_actor
+                        cohort.rule_set, case.correlation_id, e.event_id, self.system_actor
                     )
                     processing_event.collect_events(case)
             waiting.close(e.correlation_id, e.event_id, self.system_actor)
@@ -225,9 +219,9 @@ class ScreeningApplication(ServiceApplication):
     def _case(self, applicant_id: uuid.UUID) -> ScreeningCase | None:
         return self.find(applicant_id, ScreeningCase)
 
-    def _terms_of(self, cohort_id: str) -> EligibilityTerms | None:
+    def _rule_set_of(self, cohort_id: str) -> RuleSet | None:
         cohort = self.find(cohort_aggregate_id(cohort_id), Cohort)
-        return cohort.terms if cohort is not None else None
+        return cohort.rule_set if cohort is not None else None
 
     # -- commands and queries of office staff ------------------------------------------
     def get_case(self, applicant_id: uuid.UUID) -> ScreeningCase:
@@ -274,7 +268,16 @@ def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[
     """The amended values that eligibility depends on (the contract has already checked
     them: a country is a country code), and the new age when the date of birth changed
     (the date itself, sealed, is not kept)."""
-    changes = amended.changes.model_dump(include=set(FACT_FIELDS))
+    changes = amended.changes.model_dump(mode="json", include=set(FACT_FIELDS))
+    education = changes.pop("education", None)
+    if education is not None:
+        changes |= {
+            "education_level": education["level"],
+            "education_status": education["status"],
+            "graduation_date": education["graduation_date"],
+        }
+    if "languages" in changes:
+        changes["languages"] = {k: v for k, v in changes["languages"].items() if v is not None}
     if amended.age_on_reference_date is not None:
         changes["age_on_reference_date"] = amended.age_on_reference_date
     return changes

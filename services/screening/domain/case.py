@@ -18,12 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
 from kernel.rules import require
-from services.screening.domain.eligibility import (
-    RULES,
-    ApplicantFacts,
-    EligibilityTerms,
-    assess,
-)
+from services.screening.domain.eligibility import ApplicantFacts, RuleSet, assess
 
 STAGES: Final = ("first", "second")
 #: The first interview is held in the local language, English or Japanese; the second
@@ -104,34 +99,40 @@ class ScreeningCase(Aggregate):
     # -- eligibility -------------------------------------------------------------------
     def assess_eligibility(
         self,
-        terms: EligibilityTerms,
+        rule_set: RuleSet,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
     ) -> None:
-        """Checks the applicant's facts against the cohort's rules; records the outcome
-        only when it differs from the last one. The decision explains itself: the age it
-        saw (on the cohort's reference date), each rule checked with its version, and
-        why each unmet rule is unmet."""
+        """Applies the cohort's rule set to the applicant's facts; records the outcome
+        only when it differs from the last one. The decision explains itself: the rule
+        set and version, and for each rule its version, what it saw and whether it
+        passed (and why not)."""
         facts = self.applicant_facts
+        assessment = assess(facts, rule_set)
         findings = [
-            {"rule": f.rule, "version": f.version, "reason": f.reason} for f in assess(facts, terms)
+            {"rule": c.rule, "version": c.version, "reason": c.reason} for c in assessment.failed
         ]
-        rules: list[dict[str, Any]] = [{"rule": r.name, "version": r.version} for r in RULES]
+        rules: list[dict[str, Any]] = [
+            {"rule": c.rule, "version": c.version} for c in assessment.checks
+        ]
+        record = assessment.as_record()
         decision = {
-            "eligible": not findings,
+            "eligible": assessment.eligible,
             "findings": findings,
             "age_on_reference_date": facts.age_on_reference_date,
             "rules": rules,
+            **record,
         }
         if self.eligibility == decision:
             return
         self._eligibility_assessed(
-            eligible=not findings,
+            eligible=assessment.eligible,
             findings=findings,
             age_on_reference_date=facts.age_on_reference_date,
-            age_reference_date=terms.age_reference_date,
+            age_reference_date=rule_set.age_reference_date,
             rules=rules,
+            assessment=record,
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
@@ -148,13 +149,16 @@ class ScreeningCase(Aggregate):
         age_on_reference_date: int | None = None,
         age_reference_date: date | None = None,
         rules: list[dict[str, Any]] | None = None,
+        assessment: dict[str, Any] | None = None,
     ) -> None:
-        # The defaults read decisions recorded before they said the age and the rules.
+        # The defaults read decisions recorded before they said the age, the rules and
+        # the whole assessment (rule set, version, result, checks).
         self.eligibility = {
             "eligible": eligible,
             "findings": findings,
             "age_on_reference_date": age_on_reference_date,
             "rules": rules or [],
+            **(assessment or {}),
         }
 
     # -- documents ---------------------------------------------------------------------

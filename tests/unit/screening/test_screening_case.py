@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from events.registration import CohortOpened
 from kernel import actor as acting
 from kernel.rules import RuleViolation
 from services.screening.domain.case import ScreeningCase
-from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from services.screening.domain.eligibility import ApplicantFacts, RuleSet
+from tests.envelopes import golden
 
 #: Who gives the commands in these tests (any actor will do).
 ACTOR = acting.staff("staff-017", role="admin")
@@ -18,12 +20,9 @@ ACTOR = acting.staff("staff-017", role="admin")
 FLOW = uuid.uuid4()
 FIRST_AT = datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
 SECOND_AT = datetime(2025, 7, 10, 2, 0, tzinfo=UTC)
-TERMS = EligibilityTerms(
-    cohort_id="FY2025",
-    age_reference_date=date(2025, 8, 25),
-    min_age=18,
-    max_age=40,
-    excluded_nationalities=frozenset({"CN"}),
+#: The FY2025 call's rule set (the golden `CohortOpened`'s: China excluded).
+TERMS = RuleSet.from_cohort(
+    "FY2025", date(2025, 8, 25), 18, 40, golden(CohortOpened)["payload"]["rules"]
 )
 
 
@@ -32,6 +31,9 @@ def an_open_case(**facts: object) -> ScreeningCase:
         "age_on_reference_date": 25,
         "nationality": "VN",
         "country_of_residence": "VN",
+        "education_level": "bachelor",
+        "education_status": "enrolled",
+        "languages": {"jlpt": "N3"},
     }
     case = ScreeningCase.open(
         applicant_id=uuid.uuid4(),
