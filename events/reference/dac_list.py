@@ -18,8 +18,12 @@ Sources (the OECD's own pages; read 2026-11-22):
 How the data was checked: membership (what eligibility uses) against the OECD's notes on
 each triennial review (Antigua and Barbuda graduated on 1 January 2022; Nauru's
 graduation deferred to 2026 and Montserrat's decision to October 2025, so both stay on
-the 2024-2025 list; no country joined), and the totals: 142 recipients for 2021 and 141
-for 2024-2025. Column positions were cross-checked against the published PDFs' layout
+the 2024-2025 list; no country joined), the Cook Islands' graduation on 1 January 2020
+(Australia's DFAT and New Zealand's MFAT country pages), and the totals: 142 recipients
+for 2021 and 141 for 2024-2025. Income groups follow the World Bank classification the
+list was drawn from (FY2018 for 2016 GNI, FY2024 for 2022 GNI): e.g. Jordan is an LMIC
+on both, the World Bank having moved it down in July 2017 and again in July 2023, and El
+Salvador, Indonesia and the West Bank and Gaza Strip are UMICs in 2024. Column positions were cross-checked against the published PDFs' layout
 (the LMIC column opens with Algeria in 2024 and Armenia in 2018; the UMIC column closes
 with the West Bank and Gaza Strip in 2024). The income group is informational: the
 program's rule is membership of the list.
@@ -146,6 +150,7 @@ GH Ghana
 HN Honduras
 IN India
 IR Iran
+JO Jordan
 KE Kenya
 KG Kyrgyzstan
 LB Lebanon
@@ -199,7 +204,6 @@ GY Guyana
 ID Indonesia
 IQ Iraq
 JM Jamaica
-JO Jordan
 KZ Kazakhstan
 XK Kosovo
 LY Libya

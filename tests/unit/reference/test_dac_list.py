@@ -10,7 +10,7 @@ from services.registration.adapters.http_api.dependencies import Country
 
 #: Recipients per income group, as the OECD publishes each edition.
 COUNTS = {
-    "oecd-dac-2024-2025": {"LDC": 45, "other_LIC": 2, "LMIC": 34, "UMIC": 60},
+    "oecd-dac-2024-2025": {"LDC": 45, "other_LIC": 2, "LMIC": 35, "UMIC": 59},
     "oecd-dac-2021": {"LDC": 46, "other_LIC": 2, "LMIC": 38, "UMIC": 56},
 }
 
@@ -68,3 +68,26 @@ def test_codes_that_name_no_country_are_refused(code):
     assert not is_country_code(code)
     with pytest.raises(ValidationError):
         COUNTRY.validate_python(code)
+
+
+@pytest.mark.parametrize(
+    ("edition_id", "code", "group"),
+    [
+        ("oecd-dac-2024-2025", "BT", "LMIC"),  # graduated from the LDCs in December 2023
+        ("oecd-dac-2021", "BT", "LDC"),
+        ("oecd-dac-2021", "VU", "LMIC"),  # the one change for 2021 flows
+        ("oecd-dac-2024-2025", "JO", "LMIC"),  # moved down by the World Bank in July 2023
+        ("oecd-dac-2024-2025", "PS", "UMIC"),
+        ("oecd-dac-2024-2025", "XK", "UMIC"),
+        ("oecd-dac-2024-2025", "KP", "other_LIC"),
+        ("oecd-dac-2024-2025", "SY", "other_LIC"),
+        ("oecd-dac-2021", "ZW", "other_LIC"),
+    ],
+)
+def test_a_recipient_is_in_the_income_group_the_oecd_lists_it_in(edition_id, code, group):
+    [recipient] = [r for r in dac_list.edition(edition_id).recipients if r.code == code]
+    assert recipient.income_group == group
+
+
+def test_the_cook_islands_graduated_before_2021():
+    assert "CK" not in dac_list.edition("oecd-dac-2021").codes
