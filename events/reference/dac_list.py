@@ -23,10 +23,11 @@ the 2024-2025 list; no country joined), the Cook Islands' graduation on 1 Januar
 for 2021 and 141 for 2024-2025. Income groups follow the World Bank classification the
 list was drawn from (FY2018 for 2016 GNI, FY2024 for 2022 GNI): e.g. Jordan is an LMIC
 on both, the World Bank having moved it down in July 2017 and again in July 2023, and El
-Salvador, Indonesia and the West Bank and Gaza Strip are UMICs in 2024. Column positions were cross-checked against the published PDFs' layout
-(the LMIC column opens with Algeria in 2024 and Armenia in 2018; the UMIC column closes
-with the West Bank and Gaza Strip in 2024). The income group is informational: the
-program's rule is membership of the list.
+Salvador, Indonesia and the West Bank and Gaza Strip are UMICs in 2024. Column
+positions were cross-checked against the published PDFs' layout (the LMIC column opens
+with Algeria in 2024 and Armenia in 2018; the UMIC column closes with the West Bank and
+Gaza Strip in 2024). The income group is informational: the program's rule is
+membership of the list.
 
 Left out, on purpose: the regional and "unspecified" lines of the OECD's recipient
 codes (e.g. "Africa, regional", "Developing countries, unspecified"), which are not
