@@ -336,3 +336,44 @@ def test_a_corrected_birth_date_reaches_screening_as_an_age_and_decides_again(
     assert "1979" not in stored
     assert "passport provided" not in stored
     assert case.amendments[0]["reason"].startswith("sealed:v1:")
+
+
+def test_an_amended_nationality_language_or_education_decides_again_with_the_rule_set(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    kafka.deliver(envelopes.applicant_registered(applicant_id))
+    first = app.get_case(applicant_id).eligibility
+    assert first["result"] == "eligible"
+    assert (first["rule_set_id"], first["rule_set_version"]) == ("jip-fy2025", 1)
+
+    kafka.deliver(envelopes.details_amended(applicant_id, {"nationality": "CN"}, version=5))
+    decision = app.get_case(applicant_id).eligibility
+    assert decision["result"] == "ineligible"
+    assert [c["rule"] for c in decision["checks"] if not c["passed"]] == [
+        "nationality_not_excluded"
+    ]
+
+    kafka.deliver(envelopes.details_amended(applicant_id, {"nationality": "VN"}, version=6))
+    kafka.deliver(envelopes.details_amended(applicant_id, {"languages": {"jlpt": "N4"}}, version=7))
+    decision = app.get_case(applicant_id).eligibility
+    assert [c["rule"] for c in decision["checks"] if not c["passed"]] == ["language"]
+    [language] = [c for c in decision["checks"] if c["rule"] == "language"]
+    assert language["saw"] == {"jlpt": "N4"}
+
+    secondary = {
+        "institution": "A high school",
+        "level": "secondary",
+        "status": "graduated",
+        "field_of_study": "General",
+        "graduation_date": "2019-03-31",
+    }
+    kafka.deliver(
+        envelopes.details_amended(
+            applicant_id, {"languages": {"jlpt": "N3"}, "education": secondary}, version=8
+        )
+    )
+    decision = app.get_case(applicant_id).eligibility
+    assert [c["rule"] for c in decision["checks"] if not c["passed"]] == ["education"]
