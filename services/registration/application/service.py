@@ -26,7 +26,6 @@ from events.reference import dac_list
 from events.registration import CohortRules
 from kernel import actor as acting
 from kernel.actor import Actor
-from kernel.fiscal import fiscal_year_of_cohort
 from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication, conflict_retried
 from runtime.identity import TokenIssuer
@@ -39,7 +38,7 @@ from services.registration.domain.applicant import (
     Seal,
     normalise_email,
 )
-from services.registration.domain.cohort import Cohort, cohort_aggregate_id
+from services.registration.domain.cohort import Cohort, check_fiscal_year, cohort_aggregate_id
 from services.registration.domain.inquiry import Inquiry
 
 Clock = Callable[[], datetime]
@@ -109,9 +108,17 @@ class RegistrationApplication(PrivacyCommands, ServiceApplication):
         rules = {
             "rule_set_id": f"jip-{cohort_id.lower()}",
             "rule_set_version": 1,
-            "recipient_list": dac_list.edition_for_year(fiscal_year_of_cohort(cohort_id)).id,
             **spec["rules"],
         }
+        if "recipient_list" not in rules:
+            fiscal_year = check_fiscal_year(cohort_id)
+            try:
+                rules["recipient_list"] = dac_list.edition_for_year(fiscal_year).id
+            except dac_list.UnknownEdition:
+                raise RuleViolation(
+                    "rules.recipient_list",
+                    f"no edition of the DAC List is in force for FY{fiscal_year}: name one",
+                ) from None
         spec = {**spec, "rules": complete_rules(rules, "rules.")}
         aggregate_id = cohort_aggregate_id(spec["cohort_id"])
         existing = self.find(aggregate_id, Cohort)
@@ -138,7 +145,7 @@ class RegistrationApplication(PrivacyCommands, ServiceApplication):
 
         def attempt() -> None:
             cohort = self.get_cohort(cohort_id)
-            current = {k: cohort.rules[k] for k in ("rule_set_id", "recipient_list")}
+            current = {k: cohort.rules.get(k) for k in ("rule_set_id", "recipient_list")}
             complete = complete_rules({**current, **rules}, "")
             cohort.revise_rules(complete, actor["id"], correlation_id, actor)
             self.save(cohort)
@@ -413,9 +420,9 @@ def complete_rules(rules: dict[str, Any], prefix: str) -> dict[str, Any]:
     """The rules as the contract records them, with the recipients of the DAC List
     edition they name (the office names the edition, never types the list; the log then
     holds it). `prefix`: how the caller's input names the rules (e.g. "rules.")."""
-    edition_id = rules["recipient_list"]
+    edition_id = rules.get("recipient_list")
     try:
-        codes = dac_list.recipient_codes(edition_id)
+        codes = dac_list.recipient_codes(str(edition_id))
     except dac_list.UnknownEdition:
         raise RuleViolation(
             f"{prefix}recipient_list",

@@ -66,6 +66,7 @@ class Cohort(Aggregate):
         """Opens a cohort whose terms hold together; contradictory terms are refused,
         naming the field."""
         cohort_id = kwargs["cohort_id"]
+        check_fiscal_year(cohort_id)
         opens, closes = kwargs["applications_open_at"], kwargs["applications_close_at"]
         require(
             opens < closes,
@@ -170,6 +171,17 @@ class Cohort(Aggregate):
             f"applications for {self.cohort_id} closed at {self.applications_close_at.isoformat()}",
             conflict=True,
         )
+
+
+def check_fiscal_year(cohort_id: str) -> int:
+    """The fiscal year a cohort id names, one the program can have (2000 to 2100)."""
+    fiscal_year = fiscal_year_of_cohort(cohort_id)
+    require(
+        2000 <= fiscal_year <= 2100,
+        "cohort_id",
+        "a cohort's fiscal year is between FY2000 and FY2100",
+    )
+    return fiscal_year
 
 
 def _check_rules_fit(rules: dict[str, Any], cohort_id: str, prefix: str) -> None:

@@ -205,3 +205,11 @@ def test_reopening_with_the_terms_as_opened_is_no_change_after_a_revision():
 def test_the_presets_parse_as_the_office_endpoint_takes_them():
     for name in ("fy2025", "fy2021"):
         assert CohortSpec.model_validate(preset(name)).cohort_id == name.upper()
+
+
+@pytest.mark.parametrize("cohort_id", ["FY0000", "FY1999", "FY2101"])
+def test_a_cohort_of_a_fiscal_year_the_program_cannot_have_is_refused(cohort_id):
+    spec = {**spec_of("fy2025"), "cohort_id": cohort_id, "rules": {}}
+    with pytest.raises(RuleViolation) as refused:
+        registration_in_memory().open_cohort(spec, OFFICE, uuid.uuid4())
+    assert refused.value.field == "cohort_id"
