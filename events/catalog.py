@@ -15,6 +15,7 @@ EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     registration.ApplicantRegistered,
     registration.DocumentsSubmitted,
     registration.CohortOpened,
+    registration.CohortRulesRevised,
     registration.ApplicantDetailsAmended,
     registration.InquiryReceived,
     registration.InquiryAnswered,

@@ -10,7 +10,9 @@ from pydantic import MISSING, ConfigDict, Field, StringConstraints, model_valida
 from events.envelope import Contract, Envelope, IsoDate, UtcDatetime
 from events.privacy import Sealed
 
-CohortId = Annotated[str, StringConstraints(pattern=r"^FY\d{4}$")]
+#: A call for applicants: `FY` and the fiscal year whose internships it fills, with an
+#: optional suffix for a further call in the same year (e.g. "FY2025", "FY2025-B").
+CohortId = Annotated[str, StringConstraints(pattern=r"^FY\d{4}(-[A-Z0-9]{1,8})?$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 CourseCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{0,3}$")]
 DocumentKind = Literal[
@@ -21,8 +23,24 @@ DocumentKind = Literal[
     "resume",
 ]
 EducationLevel = Literal[
-    "junior_college", "technical_college", "bachelor", "master", "doctorate", "other_higher"
+    "secondary",
+    "junior_college",
+    "technical_college",
+    "bachelor",
+    "master",
+    "doctorate",
+    "other_higher",
 ]
+#: The levels of higher education (junior college, technical college, university or
+#: another higher-education institution) the calls require; "secondary" is not one.
+HIGHER_EDUCATION_LEVELS: tuple[EducationLevel, ...] = (
+    "junior_college",
+    "technical_college",
+    "bachelor",
+    "master",
+    "doctorate",
+    "other_higher",
+)
 JlptLevel = Literal["N1", "N2", "N3", "N4", "N5"]
 CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
 
@@ -140,18 +158,125 @@ class Course(Contract):
     )
 
 
-class CohortRules(Contract):
-    """The eligibility rules of one call for applicants (they change from year to year)."""
+class EnglishMinimums(Contract):
+    """The lowest accepted score of each English test; a test left out (null) is not
+    accepted. Configured per cohort by the office."""
 
-    excluded_nationalities: list[CountryCode] = Field(default_factory=list)
-    residents_of_japan_may_apply: bool = False
-    language_rule: Literal["jlpt_n3_or_english", "jlpt_n3_and_english"] = "jlpt_n3_or_english"
-    earlier_participation_excluded_from_fy: int | None = Field(
-        default=None,
-        ge=2000,
-        le=2100,
-        description="Earlier participants since this fiscal year may not apply.",
+    ielts: float | None = Field(default=None, ge=0, le=9, multiple_of=0.5)
+    toefl_ibt: int | None = Field(default=None, ge=0, le=120)
+    toeic: int | None = Field(default=None, ge=10, le=990)
+    cefr: CefrLevel | None = None
+
+
+class LanguageRequirement(Contract):
+    """JLPT `min_jlpt` or better (N1 is the best), or (the `jlpt_or_english` rule) and
+    (the `jlpt_and_english` variant of one call's FAQ) an English score at least one of
+    `english_minimums`."""
+
+    rule: Literal["jlpt_or_english", "jlpt_and_english"] = "jlpt_or_english"
+    min_jlpt: JlptLevel = "N3"
+    english_minimums: EnglishMinimums = Field(default_factory=EnglishMinimums)
+
+
+class ScorecardCriterion(Contract):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    label: str = Field(min_length=1, max_length=100)
+    max_score: int = Field(ge=1, le=100)
+
+
+class Scorecard(Contract):
+    """What an interview round scores; the total of the scores must reach `pass_mark`."""
+
+    criteria: list[ScorecardCriterion] = Field(min_length=1, max_length=20)
+    pass_mark: int = Field(ge=0, le=2_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scorecard:
+        ids = [c.id for c in self.criteria]
+        if len(set(ids)) != len(ids):
+            raise ValueError("criteria ids must be unique")
+        if self.pass_mark > sum(c.max_score for c in self.criteria):
+            raise ValueError("pass_mark must not exceed the total of the criteria's max_score")
+        return self
+
+
+def _default_scorecard(language_criterion: str) -> Scorecard:
+    """Four criteria of 0 to 5 points, passed with 12 of 20 (screening scores a cohort
+    announced before scorecards were configured the same way)."""
+    return Scorecard(
+        criteria=[
+            ScorecardCriterion(id="motivation", label="Motivation", max_score=5),
+            ScorecardCriterion(id="communication", label="Communication", max_score=5),
+            ScorecardCriterion(id="language", label=language_criterion, max_score=5),
+            ScorecardCriterion(id="fit_with_program", label="Fit with the program", max_score=5),
+        ],
+        pass_mark=12,
     )
+
+
+class InterviewScorecards(Contract):
+    """The first round (local language, English or Japanese) and the second (Japanese
+    or English)."""
+
+    first: Scorecard = Field(
+        default_factory=lambda: _default_scorecard("Language of the interview")
+    )
+    second: Scorecard = Field(
+        default_factory=lambda: _default_scorecard("Japanese or English")
+    )
+
+
+class FiscalYearRange(Contract):
+    """Fiscal years `from_fy` to `to_fy`, both included."""
+
+    from_fy: FiscalYear
+    to_fy: FiscalYear
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FiscalYearRange:
+        if self.from_fy > self.to_fy:
+            raise ValueError("from_fy must not be after to_fy")
+        return self
+
+
+#: A rule set's id: lower-case letters, digits, dots and hyphens (e.g. "jip-fy2025").
+RuleSetId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,62}$")]
+
+
+class CohortRules(Contract):
+    """The eligibility rules of one call for applicants, as a versioned rule set: a
+    change is a new version (`CohortRulesRevised`), and every assessment names the
+    version it used. The whole rule set travels in the log, so that a decision can be
+    explained from the log alone."""
+
+    rule_set_id: RuleSetId
+    rule_set_version: int = Field(
+        ge=1, le=10_000, description="1 at opening; each revision adds one."
+    )
+    recipient_list: str = Field(
+        min_length=1,
+        max_length=40,
+        description="The edition of the OECD DAC List of ODA Recipients in force for the "
+        "cohort (`events.reference.dac_list`), e.g. 'oecd-dac-2024-2025'.",
+    )
+    recipient_countries: list[CountryCode] = Field(
+        min_length=1,
+        description="The edition's recipients, sorted: filled in by registration from the "
+        "shipped edition (the office never types it).",
+    )
+    excluded_nationalities: list[CountryCode] = Field(
+        default_factory=list, description="Recipients the call leaves out (e.g. CN)."
+    )
+    residents_of_japan_may_apply: bool = False
+    language: LanguageRequirement = Field(default_factory=LanguageRequirement)
+    accepted_education_levels: list[EducationLevel] = Field(
+        default_factory=lambda: list(HIGHER_EDUCATION_LEVELS), min_length=1
+    )
+    earlier_participation_excluded: FiscalYearRange | None = Field(
+        default=None,
+        description="Who took part in the program in these fiscal years may not apply.",
+    )
+    interviews: InterviewScorecards = Field(default_factory=InterviewScorecards)
 
 
 class CohortOpenedPayload(Contract):
@@ -164,6 +289,13 @@ class CohortOpenedPayload(Contract):
     results_by: IsoDate
     courses: list[Course] = Field(min_length=1)
     rules: CohortRules
+
+
+class CohortRulesRevisedPayload(Contract):
+    cohort_id: CohortId
+    rules: CohortRules = Field(
+        description="The whole new rule set; its `rule_set_version` is the previous one's plus one."
+    )
 
 
 #: The details the office may amend (on the applicant's request), by their name in
@@ -308,6 +440,15 @@ class CohortOpened(Envelope[CohortOpenedPayload]):
     """The office opened a cohort: its calendar, courses and eligibility rules."""
 
     event_type: Literal["CohortOpened"]
+    schema_version: Literal[1]
+    producer: Literal["registration"]
+
+
+class CohortRulesRevised(Envelope[CohortRulesRevisedPayload]):
+    """The office revised a cohort's eligibility rules: a new version of its rule set,
+    which screening adopts for every case still open. Keyed by the cohort."""
+
+    event_type: Literal["CohortRulesRevised"]
     schema_version: Literal[1]
     producer: Literal["registration"]
 

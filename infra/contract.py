@@ -247,6 +247,7 @@ def _complete_from_the_contract(document: dict[str, Any]) -> dict[str, Any]:
 #: Who caused each golden sample (the rest were caused by their producer, the system).
 _GOLDEN_ACTORS: dict[str, dict[str, Any]] = {
     "CohortOpened": {"kind": "staff", "id": "staff-001", "role": "admin"},
+    "CohortRulesRevised": {"kind": "staff", "id": "staff-001", "role": "admin"},
     "ApplicantPreregistered": {"kind": "applicant"},
     "ApplicantRegistered": {"kind": "applicant"},
     "DocumentsSubmitted": {"kind": "applicant"},

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from infra import kafka, postgres
 from infra import services as supervisor
+from infra.cohorts import preset
 from infra.settings import InfraSettings
 from infra.smtp import read_messages
 from infra.stack import up
@@ -44,33 +45,22 @@ APPLICANTS = [
 
 
 def demo_cohort(today: date) -> dict[str, Any]:
-    """A cohort whose window contains today, the same all day: re-running the demo
-    finds it already open instead of clashing with it."""
+    """The FY2025 call's terms (`infra/cohorts/fy2025.json`) for this fiscal year's
+    cohort, whose window contains today, the same all day: re-running the demo finds it
+    already open instead of clashing with it."""
     fiscal_year = today.year if today.month >= 4 else today.year - 1
     opens = datetime(today.year, today.month, 1, tzinfo=UTC) - timedelta(days=31)
+    # Within the fiscal year (1 April to 31 March, JST), as registration requires.
+    closes = min(opens + timedelta(days=120), datetime(fiscal_year + 1, 3, 31, 14, tzinfo=UTC))
+    terms = preset("fy2025")
     return {
+        **terms,
         "cohort_id": f"FY{fiscal_year}",
         "applications_open_at": opens.isoformat(),
-        "applications_close_at": (opens + timedelta(days=120)).isoformat(),
+        "applications_close_at": closes.isoformat(),
         "age_reference_date": f"{fiscal_year}-08-25",
-        "min_age": 18,
-        "max_age": 40,
-        "results_by": f"{fiscal_year}-08-31",
-        "courses": [
-            {
-                "code": "A",
-                "name": "In-person course",
-                "mode": "in_person",
-                "daily_allowance_yen": 3000,
-            },
-            {"code": "B", "name": "Online course", "mode": "online", "daily_allowance_yen": 1000},
-        ],
-        "rules": {
-            "excluded_nationalities": ["CN"],
-            "residents_of_japan_may_apply": False,
-            "language_rule": "jlpt_n3_or_english",
-            "earlier_participation_excluded_from_fy": 2016,
-        },
+        "results_by": (closes + timedelta(days=1)).date().isoformat(),
+        "rules": {**terms["rules"], "rule_set_id": f"jip-fy{fiscal_year}"},
     }
 
 

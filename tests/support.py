@@ -16,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -155,17 +155,20 @@ def database_of(service: str) -> str:
     return f"jip_test_{service}" if TEST_SLOT == 0 else f"jip_test{TEST_SLOT}_{service}"
 
 
-def fresh_cohort_id(first: int = 1000, last: int = 9999) -> str:
-    """A cohort id (FY and four digits, from `first` to `last`: few) that no cohort in the
-    test store has: the store outlives a session, and a reused id would be a cohort with
-    other terms."""
+def fresh_cohort_id(fiscal_year: int | None = None) -> str:
+    """A cohort id that no cohort in the test store has (the store outlives a session,
+    and a reused id would be a cohort with other terms): a further call of `fiscal_year`
+    ("FY2026-T01234"), by default of the fiscal year whose window `cohort_window` gives,
+    so that the office may open it now."""
+    from kernel.fiscal import fiscal_year_of
     from services.registration.domain.cohort import cohort_aggregate_id
 
+    year = fiscal_year or fiscal_year_of(datetime.now(UTC) + timedelta(days=31))
     dsn = test_infra_settings().postgres_dsn(database_of("registration"))
     with psycopg.connect(dsn) as conn:
         exists = conn.execute("SELECT to_regclass('registration_events')").fetchone()
-        for _ in range(10 * (last - first + 1)):
-            cohort_id = f"FY{random.randint(first, last)}"
+        for _ in range(1000):
+            cohort_id = f"FY{year}-T{random.randint(0, 99999):05d}"
             if exists is None or exists[0] is None:
                 return cohort_id
             taken = conn.execute(
@@ -174,7 +177,29 @@ def fresh_cohort_id(first: int = 1000, last: int = 9999) -> str:
             ).fetchone()
             if taken is None:
                 return cohort_id
-    raise RuntimeError(f"every cohort id from FY{first} to FY{last} is taken in the test store")
+    raise RuntimeError(f"no free cohort id of FY{year} in the test store")
+
+
+def current_cohort_id() -> str:
+    """The call of the fiscal year `cohort_window` fits (e.g. "FY2026"), for an
+    in-memory store, where no other test's cohort can clash with it."""
+    from kernel.fiscal import fiscal_year_of
+
+    return f"FY{fiscal_year_of(datetime.now(UTC) + timedelta(days=31))}"
+
+
+def cohort_window(open_now: bool = True) -> dict[str, str]:
+    """The calendar of a test cohort opened now, as `POST /cohorts` takes it: taking
+    applications (from yesterday for 30 days) or closed since yesterday, with results
+    due after it closes. It fits the fiscal year of `fresh_cohort_id()`."""
+    now = datetime.now(UTC)
+    opens = now - timedelta(days=1) if open_now else now - timedelta(days=30)
+    closes = now + timedelta(days=30) if open_now else now - timedelta(days=1)
+    return {
+        "applications_open_at": opens.isoformat(),
+        "applications_close_at": closes.isoformat(),
+        "results_by": (closes + timedelta(days=1)).date().isoformat(),
+    }
 
 
 def registration_settings(infra: InfraSettings, documents_dir: Path, **extra: Any) -> Any:

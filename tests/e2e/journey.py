@@ -9,24 +9,20 @@ import httpx
 
 from events import topics
 from infra import InfraSettings
-from tests.support import STAFF, eventually, fresh_cohort_id, wait_for_event
+from infra.cohorts import preset
+from tests.support import STAFF, cohort_window, eventually, fresh_cohort_id, wait_for_event
 
 
 async def open_cohort(http: httpx.AsyncClient, registration: str) -> str:
     """A new cohort, open now, with one online course B; its id."""
     cohort_id = fresh_cohort_id()
-    now = datetime.now(UTC)
     opened = await http.post(
         f"{registration}/cohorts",
         headers=STAFF,
         json={
+            **preset("fy2025"),
             "cohort_id": cohort_id,
-            "applications_open_at": (now - timedelta(days=1)).isoformat(),
-            "applications_close_at": (now + timedelta(days=30)).isoformat(),
-            "age_reference_date": "2025-08-25",
-            "min_age": 18,
-            "max_age": 40,
-            "results_by": "2025-08-31",
+            **cohort_window(),
             "courses": [
                 {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
             ],

@@ -210,7 +210,7 @@ async def test_the_fy2025_call_decides_each_case_and_rejects_who_is_not_eligible
     assert case["status"] == "rejected"
     eligible = ids["JLPT N3"]
     case = (await client.get(f"{screening}/cases/{eligible}", headers=STAFF)).json()
-    assert case["status"] == "screening" and case["eligibility"]["result"] == "eligible"
+    assert case["status"] == "open" and case["eligibility"]["result"] == "eligible"
 
     # The amendment of the nationality assesses them again and says why; eligible now,
     # their case is reopened.
@@ -240,7 +240,7 @@ async def test_the_fy2025_call_decides_each_case_and_rejects_who_is_not_eligible
     )
     assert reopened["payload"]["cause_event_id"] == again["event_id"]
     case = (await client.get(f"{screening}/cases/{china}", headers=STAFF)).json()
-    assert case["status"] == "screening"
+    assert case["status"] == "open"
 
 
 async def test_a_cohort_that_admits_residents_of_japan_and_requires_both_languages(

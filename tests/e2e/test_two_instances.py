@@ -11,7 +11,6 @@ import signal
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -27,6 +26,7 @@ from tests.support import (
     STAFF_TOKEN,
     Mailbox,
     body_of,
+    cohort_window,
     database_of,
     eventually,
     fresh_cohort_id,
@@ -85,15 +85,12 @@ def instances(
 
 
 def cohort_spec(cohort_id: str) -> dict:
-    now = datetime.now(UTC)
     return {
         "cohort_id": cohort_id,
-        "applications_open_at": (now - timedelta(days=1)).isoformat(),
-        "applications_close_at": (now + timedelta(days=30)).isoformat(),
+        **cohort_window(),
         "age_reference_date": "2025-08-25",
         "min_age": 18,
         "max_age": 40,
-        "results_by": "2025-08-31",
         "courses": [{"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}],
     }
 

@@ -87,6 +87,9 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ),
     # -- registration
     ("registration", "POST", "/cohorts"): Row(only("admin")),
+    # A cohort's terms are public: applicants read them before they apply.
+    ("registration", "GET", "/cohorts/{cohort_id}"): Row(PUBLIC),
+    ("registration", "POST", "/cohorts/{cohort_id}/rules"): Row(only("admin")),
     ("registration", "POST", "/cohorts/{cohort_id}/preregistrations"): Row(PUBLIC),
     ("registration", "POST", "/cohorts/{cohort_id}/registration-links"): Row(PUBLIC),
     ("registration", "GET", "/registration"): Row(PUBLIC),

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -23,6 +23,8 @@ from events import topics
 from events.chain import ChainBreak, verify_chain
 from events.privacy import is_sealed
 from infra import InfraSettings
+from infra.cohorts import preset
+from kernel.fiscal import fiscal_year_of_cohort
 from runtime.identity import Trust
 from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
@@ -33,6 +35,7 @@ from tests.support import (
     STAFF_TOKEN,
     Mailbox,
     body_of,
+    cohort_window,
     eventually,
     fresh_cohort_id,
     personal_data,
@@ -83,22 +86,15 @@ def app_of(process: ServiceProcess) -> RegistrationApplication:
 
 
 def cohort_spec(cohort_id: str, *, open_now: bool = True) -> dict:
-    now = datetime.now(UTC)
-    opens = now - timedelta(days=1) if open_now else now - timedelta(days=30)
-    closes = now + timedelta(days=30) if open_now else now - timedelta(days=1)
+    """The FY2025 call's terms, for a test cohort taking applications now (or closed)."""
     return {
+        **preset("fy2025"),
         "cohort_id": cohort_id,
-        "applications_open_at": opens.isoformat(),
-        "applications_close_at": closes.isoformat(),
-        "age_reference_date": "2025-08-25",
-        "min_age": 18,
-        "max_age": 40,
-        "results_by": "2025-08-31",
+        **cohort_window(open_now),
         "courses": [
             {"code": "A", "name": "In-person", "mode": "in_person", "daily_allowance_yen": 3000},
             {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000},
         ],
-        "rules": {"excluded_nationalities": ["CN"], "language_rule": "jlpt_n3_or_english"},
     }
 
 
@@ -382,11 +378,10 @@ async def test_no_answer_tells_whether_an_address_applied(client, mailbox):
 async def test_a_form_with_what_cannot_be_true_is_refused_and_the_link_still_works(
     client, mailbox, registration
 ):
-    # A fiscal year the form's participation years (2000 to 2100) can be after.
-    cohort_id = fresh_cohort_id(2010, 2090)
+    cohort_id = fresh_cohort_id()
     opened = await client.post("/cohorts", json=cohort_spec(cohort_id), headers=STAFF)
     assert opened.status_code == 201, opened.text
-    fiscal_year = int(cohort_id.removeprefix("FY"))
+    fiscal_year = fiscal_year_of_cohort(cohort_id)
     address = f"applicant-{uuid.uuid4().hex[:10]}@example.org"
     r = await client.post(f"/cohorts/{cohort_id}/preregistrations", json={"email": address})
     assert r.status_code == 202
@@ -875,3 +870,155 @@ async def test_a_subscriber_verifies_an_applicants_chain_and_locates_what_was_ta
         2, "altered", "event_id does not match its producer, type and position"
     )
     assert verify_chain([*stream, stream[1]]) is None, "a re-published copy is no break"
+
+
+# -- a cohort's terms (issue 8): read back, revised as versions, never contradictory ---------
+
+
+async def test_anyone_reads_a_cohorts_terms_with_its_rules_in_force(client):
+    cohort_id = await open_cohort(client)
+
+    terms = await client.get(f"/cohorts/{cohort_id}")  # no token: applicants read them
+
+    assert terms.status_code == 200, terms.text
+    body = terms.json()
+    assert body["cohort_id"] == cohort_id and body["min_age"] == 18 and body["max_age"] == 40
+    rules = body["rules"]
+    assert (rules["rule_set_version"], rules["recipient_list"]) == (1, "oecd-dac-2024-2025")
+    assert {"VN", "ID", "XK", "PS", "CN"} <= set(rules["recipient_countries"])
+    assert not {"US", "DE", "KR", "SG", "JP"} & set(rules["recipient_countries"])
+    assert rules["excluded_nationalities"] == ["CN"]
+
+    unknown = await client.get("/cohorts/FY2025-NOSUCH")
+    assert unknown.status_code == 404 and "cohort_id" in error_fields(unknown)
+
+
+async def test_the_office_revises_a_cohorts_rules_as_the_next_version_which_is_published(
+    client, infra
+):
+    cohort_id = await open_cohort(client)
+    rules = (await client.get(f"/cohorts/{cohort_id}")).json()["rules"]
+    del rules["recipient_countries"]  # registration fills it in, from the edition named
+    both = {**rules["language"], "rule": "jlpt_and_english"}
+    revision = {**rules, "rule_set_version": 2, "language": both}
+
+    assert (await client.post(f"/cohorts/{cohort_id}/rules", json=revision)).status_code == 401
+    revised = await client.post(f"/cohorts/{cohort_id}/rules", json=revision, headers=STAFF)
+    assert revised.status_code == 201, revised.text
+    assert revised.json()["rule_set_version"] == 2
+
+    for version in (2, 4):
+        stale = await client.post(
+            f"/cohorts/{cohort_id}/rules",
+            json={**revision, "rule_set_version": version},
+            headers=STAFF,
+        )
+        assert stale.status_code == 409 and "rule_set_version" in error_fields(stale), stale.text
+    unknown_edition = await client.post(
+        f"/cohorts/{cohort_id}/rules",
+        json={**revision, "rule_set_version": 3, "recipient_list": "oecd-dac-1999"},
+        headers=STAFF,
+    )
+    assert unknown_edition.status_code == 422
+    assert "recipient_list" in error_fields(unknown_edition)
+
+    now = (await client.get(f"/cohorts/{cohort_id}")).json()["rules"]
+    assert now["rule_set_version"] == 2 and now["language"]["rule"] == "jlpt_and_english"
+    event = await wait_for_event(
+        infra,
+        topics.REGISTRATION,
+        "CohortRulesRevised",
+        lambda e: e["payload"]["cohort_id"] == cohort_id,
+    )
+    assert event["payload"]["rules"] == now
+    assert event["actor"]["role"] == "admin"
+
+
+async def test_contradictory_terms_are_refused_naming_the_field_and_nothing_is_opened(
+    client, registration
+):
+    before = app_of(registration).recorder.max_notification_id()
+    window = cohort_window()
+    fiscal_year = fiscal_year_of_cohort(fresh_cohort_id())
+    for changes, field in [
+        ({"results_by": "2000-01-01"}, "results_by"),
+        (
+            {
+                "applications_open_at": window["applications_close_at"],
+                "applications_close_at": window["applications_open_at"],
+            },
+            "applications_close_at",
+        ),
+        (
+            # past the end of the cohort's fiscal year (31 March, JST)
+            {
+                "applications_close_at": f"{fiscal_year + 1}-04-01T09:00:00+09:00",
+                "results_by": f"{fiscal_year + 1}-04-30",
+            },
+            "applications_close_at",
+        ),
+        ({"applications_open_at": f"{fiscal_year - 2}-05-01T00:00:00Z"}, "applications_open_at"),
+        ({"min_age": 41}, "max_age"),
+        (
+            {
+                "rules": {
+                    **preset("fy2025")["rules"],
+                    "earlier_participation_excluded": {"from_fy": 2016, "to_fy": fiscal_year},
+                }
+            },
+            "rules.earlier_participation_excluded.to_fy",
+        ),
+        (
+            {"rules": {**preset("fy2025")["rules"], "recipient_list": "oecd-dac-1999"}},
+            "rules.recipient_list",
+        ),
+    ]:
+        spec = {**cohort_spec(fresh_cohort_id()), **changes}
+        refused = await client.post("/cohorts", json=spec, headers=STAFF)
+        assert refused.status_code == 422, (field, refused.text)
+        assert field in error_fields(refused), (field, refused.text)
+    assert app_of(registration).recorder.max_notification_id() == before
+
+
+async def test_a_kosovar_registers_though_iso_3166_has_no_code_for_kosovo(client, mailbox):
+    cohort_id = await open_cohort(client)
+    _, _, registered = await preregister_and_register(
+        client, mailbox, cohort_id, nationality="XK", country_of_residence="XK"
+    )
+    assert registered["applicant_id"]
+
+
+async def test_an_amendment_cannot_make_the_record_untrue(client, mailbox, registration):
+    cohort_id = await open_cohort(client)
+    _, _, registered = await preregister_and_register(client, mailbox, cohort_id)
+    url = f"/applicants/{registered['applicant_id']}/amendments"
+    before = app_of(registration).recorder.max_notification_id()
+    far_ahead = {
+        "institution": "HUST",
+        "level": "bachelor",
+        "status": "enrolled",
+        "field_of_study": "Computer Science",
+        "graduation_date": "2060-06-30",
+    }
+    for changes, field in [
+        ({"date_of_birth": "2040-01-01"}, "changes.date_of_birth"),
+        ({"education": far_ahead}, "changes.education.graduation_date"),
+    ]:
+        body = {"changes": changes, "reason": "as the applicant asked"}
+        refused = await client.post(url, json=body, headers=STAFF)
+        assert refused.status_code == 422 and field in error_fields(refused), refused.text
+    assert app_of(registration).recorder.max_notification_id() == before
+
+
+async def test_the_inquiry_form_refuses_simplified_chinese_and_accepts_japanese_names(client):
+    tag = uuid.uuid4().hex[:6]
+    for name in ("张伟", "龙", "李这们"):
+        refused = await client.post("/inquiries", json=inquiry_form(name=name))
+        assert refused.status_code == 422 and "name" in error_fields(refused), name
+    refused = await client.post("/inquiries", json=inquiry_form(text=f"我们这里 ({tag})"))
+    assert refused.status_code == 422 and "text" in error_fields(refused)
+    for name in ("髙橋 健一", "山﨑 花子", "渡邊 太郎", "Nguyễn Văn Đức"):
+        accepted = await client.post(
+            "/inquiries", json=inquiry_form(name=name, text=f"申し込めますか ({tag} {name})")
+        )
+        assert accepted.status_code == 202, (name, accepted.text)

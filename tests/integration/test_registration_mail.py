@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 
-from events.registration import CohortRules, Course
+from events.registration import Course
 from infra import InfraSettings
 from kernel import actor as acting
 from runtime.mail import SENT, MailDelivery, MailServerUnavailable, RetrySchedule
@@ -36,6 +36,7 @@ from tests.smtp_servers import MisbehavingHandler, free_port, smtp_server
 from tests.support import (
     IDENTITY,
     STAFF,
+    current_cohort_id,
     database_of,
     eventually,
     fresh_cohort_id,
@@ -48,7 +49,11 @@ SENDER = "JIP <office@jip.example>"
 QUICK_RETRIES = RetrySchedule(first=timedelta(milliseconds=50), attempts=50)
 
 
-def cohort_spec(cohort_id: str = "FY2025") -> dict:
+#: The in-memory stores' cohort, taking applications now.
+COHORT = current_cohort_id()
+
+
+def cohort_spec(cohort_id: str = COHORT) -> dict:
     now = datetime.now(UTC)
     return {
         "cohort_id": cohort_id,
@@ -57,7 +62,7 @@ def cohort_spec(cohort_id: str = "FY2025") -> dict:
         "age_reference_date": date(2025, 8, 25),
         "min_age": 18,
         "max_age": 40,
-        "results_by": date(2025, 8, 31),
+        "results_by": (now + timedelta(days=2)).date(),
         # As the office's endpoint records it: the crash test runs registration's relay,
         # which publishes it, so it must read as the contract says.
         "courses": [
@@ -65,7 +70,7 @@ def cohort_spec(cohort_id: str = "FY2025") -> dict:
                 mode="json"
             )
         ],
-        "rules": CohortRules().model_dump(mode="json"),
+        "rules": {"excluded_nationalities": ["CN"]},
     }
 
 
@@ -73,12 +78,12 @@ def registration_with_applicants(*addresses: str) -> RegistrationApplication:
     app = registration_in_memory()
     app.open_cohort(cohort_spec(), acting.staff("staff-017", role="admin"), uuid.uuid4())
     for address in addresses:
-        app.preregister("FY2025", address, uuid.uuid4())
+        app.preregister(COHORT, address, uuid.uuid4())
     return app
 
 
 def link_delivery(
-    app: RegistrationApplication, address: str, cohort_id: str = "FY2025"
+    app: RegistrationApplication, address: str, cohort_id: str = COHORT
 ) -> MailDelivery | None:
     claim = app.find(app.claim_id_of(cohort_id, address), EmailClaim)
     assert claim is not None and claim.applicant_id is not None
@@ -156,7 +161,7 @@ async def test_no_link_goes_to_an_erased_or_suspended_applicant_and_neither_is_r
         ("erased-ana@example.org", "deletion"),
         ("suspended-ben@example.org", "suspension_of_use"),
     ]:
-        applicant_id = app.find(app.claim_id_of("FY2025", address), EmailClaim).applicant_id
+        applicant_id = app.find(app.claim_id_of(COHORT, address), EmailClaim).applicant_id
         app.make_privacy_request(
             applicant_id, right, "privacy_officer", "passport seen", None, officer, uuid.uuid4()
         )
@@ -292,7 +297,7 @@ async def test_a_deferred_link_replaced_by_a_newer_one_is_not_sent_after_it():
         assert link_delivery(app, "deferred-tuan@example.org").state == "retrying"
 
         # when the applicant asks for a new link, and the server takes the address again
-        app.reissue_registration_link("FY2025", "deferred-tuan@example.org", uuid.uuid4())
+        app.reissue_registration_link(COHORT, "deferred-tuan@example.org", uuid.uuid4())
         server.deferring.clear()
 
         async def sent() -> bool:

@@ -124,6 +124,14 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     other_id, _ = registration.preregister("FY2025", "an@example.org", uuid.uuid4())
     token = registration.registration_link(other_id, 1)
     registration.register(token, {**details, "privacy_policy_consent": True}, uuid.uuid4())
+    # A Chinese national, rejected for eligibility until the office corrects the
+    # nationality (reopened); selected later, then found ineligible (referred).
+    cn_id, _ = registration.preregister("FY2025", "wei@example.org", uuid.uuid4())
+    token = registration.registration_link(cn_id, 1)
+    registration.register(
+        token, {**details, "nationality": "CN", "privacy_policy_consent": True}, uuid.uuid4()
+    )
+    registration.amend_details(cn_id, {"nationality": "VN"}, "Mistyped", OFFICE, uuid.uuid4())
     document = golden(contract.DocumentsSubmitted)["payload"]["documents"][0]
     document = {**document, "filename": "transcript.pdf"}
     registration.submit_documents(
@@ -142,6 +150,8 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
         "privacy_policy_consent": True,
     }
     inquiry_id, _ = registration.receive_inquiry(inquiry, uuid.uuid4())
+    revised = {**cohort["rules"], "rule_set_version": 2}
+    registration.revise_cohort_rules("FY2025", revised, OFFICE, uuid.uuid4())
     registration.answer_inquiry(inquiry_id, "Yes.", OFFICE, uuid.uuid4())
     other = {"kind": "applicant", "id": str(other_id)}
     registration.make_privacy_request(
@@ -170,6 +180,13 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     why = vault.seal(applicant_id, "Typed a day late.")
     correction = {"interviewed_at": NOW - timedelta(days=1)}
     screening.correct_interview_record(applicant_id, uuid.UUID(held), correction, why, OFFICE)
+    screening.select(applicant_id, None, OFFICE)
+    hold_interviews(screening, cn_id, OFFICE, at=NOW)
+    screening.select(cn_id, None, OFFICE)
+    registration.amend_details(cn_id, {"nationality": "CN"}, "Mistyped again", OFFICE, uuid.uuid4())
+    later = await relayed(registration, registration_translator, topics.REGISTRATION)
+    deliver(screening, ScreeningApplication.consumed_event_types(), later)
+    from_registration += later
     from_screening = await relayed(screening, screening_translator, topics.SCREENING)
 
     matching = MatchingApplication(IN_MEMORY, clock=lambda: NOW)

@@ -226,7 +226,9 @@ async def get_match(match_id: uuid.UUID, app: App, reader: MatchReader) -> Any:
     "companies' users; matcher, admin, auditor)",
 )
 async def pool_offered_to_host_companies(
-    cohort_id: Annotated[str, Path(pattern=r"^FY\d{4}$")], app: App, _: OfferedPoolReader
+    cohort_id: Annotated[str, Path(pattern=r"^FY\d{4}(-[A-Z0-9]{1,8})?$")],
+    app: App,
+    _: OfferedPoolReader,
 ) -> Any:
     offered = await asyncio.to_thread(app.pool_offered_to_host_companies, cohort_id)
     return OfferedPool(

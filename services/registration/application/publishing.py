@@ -37,6 +37,12 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "rules": e.rules,
             },
         )
+    if isinstance(e, Cohort.RulesRevised):
+        return envelope_for(
+            contract.CohortRulesRevised,
+            e,
+            {"cohort_id": e.cohort_id, "rules": e.rules},
+        )
     if isinstance(e, Applicant.Preregistered):
         return envelope_for(
             contract.ApplicantPreregistered,

@@ -20,7 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
 
+from events.reference import dac_list
+from events.registration import CohortRules
 from kernel import actor as acting
 from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
@@ -35,7 +38,7 @@ from services.registration.domain.applicant import (
     Seal,
     normalise_email,
 )
-from services.registration.domain.cohort import Cohort, cohort_aggregate_id
+from services.registration.domain.cohort import Cohort, check_fiscal_year, cohort_aggregate_id
 from services.registration.domain.inquiry import Inquiry
 
 Clock = Callable[[], datetime]
@@ -101,6 +104,22 @@ class RegistrationApplication(PrivacyCommands, ServiceApplication):
     def open_cohort(self, spec: dict[str, Any], actor: Actor, correlation_id: uuid.UUID) -> bool:
         """Opens a cohort; opening the same cohort again with the same spec is a no-op
         (returns False), with a different spec a conflict."""
+        cohort_id = spec["cohort_id"]
+        rules = {
+            "rule_set_id": f"jip-{cohort_id.lower()}",
+            "rule_set_version": 1,
+            **spec["rules"],
+        }
+        if "recipient_list" not in rules:
+            fiscal_year = check_fiscal_year(cohort_id)
+            try:
+                rules["recipient_list"] = dac_list.edition_for_year(fiscal_year).id
+            except dac_list.UnknownEdition:
+                raise RuleViolation(
+                    "rules.recipient_list",
+                    f"no edition of the DAC List is in force for FY{fiscal_year}: name one",
+                ) from None
+        spec = {**spec, "rules": complete_rules(rules, "rules.")}
         aggregate_id = cohort_aggregate_id(spec["cohort_id"])
         existing = self.find(aggregate_id, Cohort)
         if existing is not None:
@@ -118,6 +137,20 @@ class RegistrationApplication(PrivacyCommands, ServiceApplication):
         )
         self.save(cohort)
         return True
+
+    def revise_cohort_rules(
+        self, cohort_id: str, rules: dict[str, Any], actor: Actor, correlation_id: uuid.UUID
+    ) -> None:
+        """Records the next version of a cohort's rule set (`rules` names it)."""
+
+        def attempt() -> None:
+            cohort = self.get_cohort(cohort_id)
+            current = {k: cohort.rules.get(k) for k in ("rule_set_id", "recipient_list")}
+            complete = complete_rules({**current, **rules}, "")
+            cohort.revise_rules(complete, actor["id"], correlation_id, actor)
+            self.save(cohort)
+
+        self.retry_on_conflict(attempt)
 
     def get_cohort(self, cohort_id: str) -> Cohort:
         aggregate_id = cohort_aggregate_id(cohort_id)
@@ -379,5 +412,28 @@ def _cohort_spec(cohort: Cohort) -> dict[str, Any]:
         "max_age": cohort.max_age,
         "results_by": cohort.results_by,
         "courses": cohort.courses,
-        "rules": cohort.rules,
+        "rules": cohort.opened_rules,
     }
+
+
+def complete_rules(rules: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The rules as the contract records them, with the recipients of the DAC List
+    edition they name (the office names the edition, never types the list; the log then
+    holds it). `prefix`: how the caller's input names the rules (e.g. "rules.")."""
+    edition_id = rules.get("recipient_list")
+    try:
+        codes = dac_list.recipient_codes(str(edition_id))
+    except dac_list.UnknownEdition:
+        raise RuleViolation(
+            f"{prefix}recipient_list",
+            f"no edition of the DAC List is called {edition_id!r}; known: "
+            + ", ".join(sorted(dac_list.EDITIONS)),
+        ) from None
+    try:
+        return CohortRules.model_validate({**rules, "recipient_countries": codes}).model_dump(
+            mode="json"
+        )
+    except ValidationError as e:
+        error = e.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise RuleViolation(f"{prefix}{where}", error["msg"]) from None

@@ -22,6 +22,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
+from kernel.fiscal import fiscal_year_of_cohort
 from kernel.rules import RuleViolation, require
 from services.registration.domain.documents import outstanding_documents
 
@@ -74,23 +75,28 @@ def _age_from(reference_date: date, date_of_birth: object, field: str) -> int:
 GRADUATION_HORIZON_YEARS = 10
 
 
-def check_plausible(details: Mapping[str, Any], cohort_id: str, today: date) -> None:
+def check_plausible(
+    details: Mapping[str, Any], cohort_id: str, today: date, *, prefix: str = ""
+) -> None:
     """Refuse what cannot be true, naming the field, rather than assess it: a birth in
-    the future, a graduation decades ahead, a participation after this very cohort."""
-    born = _as_date(details["date_of_birth"])
-    require(born <= today, "date_of_birth", "a date of birth cannot be in the future")
-    graduation = details["education"].get("graduation_date")
+    the future, a graduation decades ahead, a participation after this very cohort.
+    Checks the details present (an amendment names only those it changes); `prefix`
+    is how the caller's input names them (e.g. "changes.")."""
+    if "date_of_birth" in details:
+        born = _as_date(details["date_of_birth"])
+        require(born <= today, f"{prefix}date_of_birth", "a date of birth cannot be in the future")
+    graduation = (details.get("education") or {}).get("graduation_date")
     horizon = today.replace(year=today.year + GRADUATION_HORIZON_YEARS, day=min(today.day, 28))
     require(
         graduation is None or _as_date(graduation) <= horizon,
-        "education.graduation_date",
+        f"{prefix}education.graduation_date",
         f"a graduation more than {GRADUATION_HORIZON_YEARS} years ahead is not plausible",
     )
-    fiscal_year = int(cohort_id.removeprefix("FY"))
+    fiscal_year = fiscal_year_of_cohort(cohort_id)
     for i, year in enumerate(details.get("previous_participation_years", [])):
         require(
             year < fiscal_year,
-            f"previous_participation_years.{i}",
+            f"{prefix}previous_participation_years.{i}",
             f"FY{year} is not before this cohort, {cohort_id}",
         )
 
@@ -365,6 +371,8 @@ class Applicant(Aggregate):
         for name in changes:
             require(name in AMENDABLE_FIELDS, f"changes.{name}", "this detail cannot be amended")
         require(len(reason.strip()) > 0, "reason", "say why the details change")
+        # The same checks as at registration: an amendment cannot make the record untrue.
+        check_plausible(changes, self.cohort_id, at.date(), prefix="changes.")
         age = (
             _age_from(age_reference_date, changes["date_of_birth"], "changes.date_of_birth")
             if "date_of_birth" in changes

@@ -24,12 +24,30 @@ MAX_INQUIRY_BYTES = 1024
 
 # Latin script (ASCII, Latin-1 supplement, Latin Extended-A/B and Additional, which has
 # Vietnamese letters such as "ễ", combining diacritics, general punctuation) and Japanese
-# script (CJK punctuation, hiragana, katakana, CJK ideographs, full-width forms).
+# script (CJK punctuation, hiragana, katakana, CJK ideographs and compatibility
+# ideographs, full-width forms). Ideographs are further checked by `_japanese_kanji`.
 _ALLOWED_TEXT = re.compile(
     r"^[\t\n\r\x20-\x7e\u00a0-\u024f\u0300-\u036f\u1e00-\u1eff\u2000-\u206f"
     r"\u3000-\u303f\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u4e00-\u9fff\u3400-\u4dbf"
-    r"\uff00-\uffef]*$"
+    r"\uf900-\ufaff\uff00-\uffef\U00020000-\U0002ffff]*$"
 )
+_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
+def _japanese_kanji(character: str) -> bool:
+    """Whether an ideograph is written in Japanese: in JIS X 0213 (the fullest standard
+    Japanese character set, which Python encodes as `shift_jis_2004`) or in Windows-31J
+    (`cp932`, whose NEC and IBM extensions hold kanji Japanese names use that JIS X 0213
+    lacks, such as 髙 and 﨑). Characters only simplified Chinese uses (张, 们, 这, 龙, 东,
+    语) are in neither; those simplified Chinese shares with Japanese (国, 学) are accepted,
+    as the form cannot tell them apart and Japanese needs them."""
+    for codec in ("shift_jis_2004", "cp932"):
+        try:
+            character.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        return True
+    return False
 
 
 def form_bytes(text: str) -> int:
@@ -39,9 +57,16 @@ def form_bytes(text: str) -> int:
 
 
 def check_inquiry_text(field: str, text: str) -> None:
-    """Only Latin and Japanese script are accepted (the office's form rule)."""
+    """Only Latin (with its diacritics, e.g. Vietnamese) and Japanese script are accepted
+    (the form's "alphabetic input"): not simplified Chinese characters."""
     if not _ALLOWED_TEXT.match(text):
         raise RuleViolation(field, "only Latin and Japanese characters are accepted")
+    if not all(_japanese_kanji(c) for c in _IDEOGRAPH.findall(text)):
+        raise RuleViolation(
+            field,
+            "only Latin and Japanese characters are accepted: a character is in no Japanese "
+            "character set (JIS X 0213, Windows-31J), as simplified Chinese ones are not",
+        )
 
 
 class Inquiry(Aggregate):

@@ -186,8 +186,9 @@ class CaseView(BaseModel):
     status: Literal[
         "awaiting_rules",
         "office_review",
-        "screening",
-        "awaiting_selection",
+        "open",
+        "first_interview_passed",
+        "passed",
         "selected",
         "referred",
         "rejected",

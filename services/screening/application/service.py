@@ -581,15 +581,16 @@ def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[
     """The amended values that eligibility depends on (the contract has already checked
     them: a country is a country code), and the new age when the date of birth changed
     (the date itself, sealed, is not kept)."""
-    new = amended.changes
-    changes: dict[str, Any] = new.model_dump(
-        mode="json", include={"nationality", "country_of_residence", "languages"}
-    )
-    if "education" in new.model_fields_set:
-        education = new.education
-        changes["education_level"] = education.level
-        changes["education_status"] = education.status
-        changes["graduation_date"] = education.graduation_date.isoformat()
+    changes = amended.changes.model_dump(mode="json", include=set(FACT_FIELDS))
+    education = changes.pop("education", None)
+    if education is not None:
+        changes |= {
+            "education_level": education["level"],
+            "education_status": education["status"],
+            "graduation_date": education["graduation_date"],
+        }
+    if "languages" in changes:
+        changes["languages"] = {k: v for k, v in changes["languages"].items() if v is not None}
     if amended.age_on_reference_date is not None:
         changes["age_on_reference_date"] = amended.age_on_reference_date
     return changes

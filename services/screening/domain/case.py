@@ -129,10 +129,10 @@ class ScreeningCase(Aggregate):
     @property
     def status(self) -> str:
         """Where the case stands: `awaiting_rules` (the cohort's rules are not known
-        yet), `office_review` (implausible facts to correct), `screening` (documents and
-        interviews under way), `awaiting_selection` (both rounds passed), `selected`,
-        `referred` (selected, then found ineligible: the office decides), `rejected`,
-        `failed` (an interview)."""
+        yet), `office_review` (implausible facts to correct), `open` (documents and the
+        first round under way), `first_interview_passed`, `passed` (both rounds passed:
+        awaiting the office's selection), `selected`, `referred` (selected, then found
+        ineligible: the office decides), `rejected`, `failed` (an interview)."""
         if self.rejection is not None:
             return "rejected"
         if self.closed:
@@ -144,8 +144,10 @@ class ScreeningCase(Aggregate):
         if self.eligibility["result"] != "eligible":
             return "office_review"
         if self.round_passed("second"):
-            return "awaiting_selection"
-        return "screening"
+            return "passed"
+        if self.round_passed("first"):
+            return "first_interview_passed"
+        return "open"
 
     # -- eligibility -------------------------------------------------------------------
     def assess_eligibility(

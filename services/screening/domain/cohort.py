@@ -13,7 +13,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
-from services.screening.domain.eligibility import EligibilityTerms
+from services.screening.domain.eligibility import RuleSet
 
 COHORT_NAMESPACE = uuid.UUID("9d3c6f0e-51b8-4c2a-8e47-2f6a0b1c9d83")
 
@@ -51,17 +51,10 @@ class Cohort(Aggregate):
         self.rules = rules
 
     @property
-    def terms(self) -> EligibilityTerms:
-        return EligibilityTerms(
-            cohort_id=self.cohort_id,
-            age_reference_date=self.age_reference_date,
-            min_age=self.min_age,
-            max_age=self.max_age,
-            excluded_nationalities=frozenset(self.rules.get("excluded_nationalities", ())),
-            residents_of_japan_may_apply=bool(self.rules.get("residents_of_japan_may_apply")),
-            earlier_participation_excluded_from_fy=self.rules.get(
-                "earlier_participation_excluded_from_fy"
-            ),
+    def rule_set(self) -> RuleSet:
+        """The eligibility rule set in force for the cohort."""
+        return RuleSet.from_cohort(
+            self.cohort_id, self.age_reference_date, self.min_age, self.max_age, self.rules
         )
 
     def revise_rules(

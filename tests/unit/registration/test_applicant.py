@@ -362,3 +362,23 @@ def test_what_cannot_be_true_is_refused_naming_the_field(change, field):
         "previous_participation_years": [2015],
     }
     applicant.register(1, plausible, ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"date_of_birth": "2040-01-01"}, "changes.date_of_birth"),
+        (
+            {"education": {"status": "enrolled", "graduation_date": "2060-06-30"}},
+            "changes.education.graduation_date",
+        ),
+    ],
+)
+def test_an_amendment_is_checked_for_plausibility_as_registration_is(changes, field):
+    applicant = preregistered()
+    applicant.register(1, details(), ["B"], REFERENCE, T0, SEAL, CID, actor=ACTOR)
+    applicant.collect_events()
+    with pytest.raises(RuleViolation) as refused:
+        applicant.amend_details(changes, "asked", "staff-1", REFERENCE, T0, SEAL, CID, ACTOR)
+    assert refused.value.field == field
+    assert applicant.collect_events() == [], "nothing recorded"

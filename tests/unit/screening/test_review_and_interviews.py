@@ -4,6 +4,7 @@ the office's requests, scheduled rounds scored on a scorecard, and corrections."
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,15 +14,22 @@ from kernel import actor as acting
 from kernel.rules import NotFound, RuleViolation
 from services.screening.domain.case import ScreeningCase
 from services.screening.domain.documents import required_documents
-from services.screening.domain.eligibility import ApplicantFacts, EligibilityTerms
+from services.screening.domain.eligibility import ApplicantFacts, RuleSet, assess
 from services.screening.domain.interviews import scorecard_for
+from tests.unit.screening.test_eligibility import FY2025
 
 ACTOR = acting.staff("staff-017", role="admin")
 FLOW = uuid.uuid4()
 NOW = datetime(2025, 7, 1, 3, 0, tzinfo=UTC)
-TERMS = EligibilityTerms(
-    cohort_id="FY2025", age_reference_date=date(2025, 8, 25), min_age=18, max_age=40
-)
+TERMS = FY2025
+
+
+def assessed(case: ScreeningCase, rule_set: RuleSet = TERMS) -> None:
+    case.assess_eligibility(
+        assess(case.applicant_facts, rule_set).as_record(), "registered", None, FLOW, ACTOR
+    )
+
+
 PASSING = {"motivation": 4, "communication": 4, "language": 3, "fit_with_program": 4}
 FAILING = {"motivation": 2, "communication": 2, "language": 2, "fit_with_program": 2}
 
@@ -45,6 +53,7 @@ def a_case(education_status: str = "graduated", **languages: Any) -> ScreeningCa
             age_on_reference_date=25,
             nationality="VN",
             country_of_residence="VN",
+            education_level="bachelor",
             education_status=education_status,
             languages=languages or {"jlpt": "N3"},
         ),
@@ -52,7 +61,7 @@ def a_case(education_status: str = "graduated", **languages: Any) -> ScreeningCa
         causation_id=None,
         actor=ACTOR,
     )
-    case.assess_eligibility(TERMS, FLOW, None, actor=ACTOR)
+    assessed(case)
     case.collect_events()
     return case
 
@@ -183,9 +192,7 @@ def test_no_interview_while_a_document_is_outstanding() -> None:
 
 def test_no_interview_for_an_applicant_not_found_eligible() -> None:
     case = a_case()
-    case.assess_eligibility(
-        EligibilityTerms("FY2025", date(2025, 8, 25), 18, 20), FLOW, None, actor=ACTOR
-    )
+    assessed(case, replace(TERMS, max_age=20))
     accept_all(case)
 
     with pytest.raises(RuleViolation) as refused:

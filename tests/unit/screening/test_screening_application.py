@@ -91,14 +91,16 @@ def test_the_cohorts_rules_decide_eligibility_when_the_case_opens(
     kafka.deliver(envelopes.applicant_registered(eligible))
     kafka.deliver(envelopes.applicant_registered(too_old, date_of_birth=date(1980, 1, 1)))
 
-    assert app.get_case(eligible).eligibility["findings"] == []
+    assert app.get_case(eligible).eligibility["result"] == "eligible"
     decision = app.get_case(too_old).eligibility
-    assert decision["eligible"] is False
-    assert decision["findings"] == [
-        {"rule": "age_within_cohort_range", "version": 2, "reason": "older than 40 on 2025-08-25"}
-    ]
+    assert decision["result"] == "ineligible"
+    [age] = [c for c in decision["checks"] if not c["passed"]]
+    assert (age["rule"], age["reason"]) == (
+        "age_within_cohort_range",
+        "older than 40 on 2025-08-25",
+    )
     # Screening decided on the published age: it never held the date of birth.
-    assert decision["age_on_reference_date"] == 45
+    assert age["saw"] == 45
     assert "date_of_birth" not in app.get_case(too_old).facts
 
 
@@ -115,9 +117,9 @@ def test_a_cohort_announced_after_its_applicants_still_decides_their_eligibility
 
     kafka.deliver(envelopes.cohort_opened())
 
-    assert app.get_case(early).eligibility["eligible"] is True
+    assert app.get_case(early).eligibility["result"] == "eligible"
     assert app.get_case(too_old).eligibility is not None
-    assert app.get_case(too_old).eligibility["eligible"] is False
+    assert app.get_case(too_old).eligibility["result"] == "ineligible"
 
 
 def assessments(app: ScreeningApplication) -> list[ScreeningCase.EligibilityAssessed]:
@@ -223,8 +225,14 @@ def test_documents_and_amendments_are_recorded_on_the_case_privately(
     assert case.needs_review
     assert [a["changed_fields"] for a in case.amendments] == [["family_name", "nationality"]]
     assert case.eligibility is not None
-    assert case.eligibility["eligible"] is False
-    assert [e.event_type for e in published(app)] == ["ScreeningCaseOpened"]
+    assert case.eligibility["result"] == "ineligible"
+    # The decisions are published; the documents and the amendment are not.
+    assert [e.event_type for e in published(app)] == [
+        "ScreeningCaseOpened",
+        "EligibilityAssessed",
+        "EligibilityAssessed",
+        "ApplicantRejected",
+    ]
 
 
 def test_events_for_an_unknown_applicant_are_passed_over(app: ScreeningApplication) -> None:
@@ -253,7 +261,7 @@ def test_a_malformed_record_is_quarantined_and_the_next_one_processed(
         QuarantinedMessage.id_for(topics.REGISTRATION, 0, 1)
     )
     assert "payload.applicant_id" in quarantined.reason
-    assert app.get_case(applicant_id).status == "open"
+    assert app.get_case(applicant_id).status == "awaiting_rules"  # a case, waiting for its cohort
 
 
 def test_document_reviews_and_interviews_are_published(app: ScreeningApplication) -> None:
@@ -379,7 +387,7 @@ def test_a_corrected_birth_date_reaches_screening_as_an_age_and_decides_again(
     kafka = Deliveries(app)
     kafka.deliver(envelopes.cohort_opened())
     kafka.deliver(envelopes.applicant_registered(applicant_id))
-    assert app.get_case(applicant_id).eligibility["eligible"] is True
+    assert app.get_case(applicant_id).eligibility["result"] == "eligible"
 
     kafka.deliver(
         envelopes.details_amended(
@@ -388,8 +396,9 @@ def test_a_corrected_birth_date_reaches_screening_as_an_age_and_decides_again(
     )
 
     case = app.get_case(applicant_id)
-    assert case.eligibility["eligible"] is False
-    assert case.eligibility["age_on_reference_date"] == 46
+    assert case.eligibility["result"] == "ineligible"
+    [age] = [c for c in case.eligibility["checks"] if not c["passed"]]
+    assert age["saw"] == 46 and case.eligibility["trigger"] == "amended"
     assert case.needs_review
     # Nothing personal is kept in clear: not the date, not the reason of the amendment.
     stored = b"".join(
@@ -428,3 +437,44 @@ def test_an_amended_education_or_language_changes_the_documents_required(
         "certificate_of_enrollment",
         "letter_of_recommendation",
     ]
+
+
+def test_an_amended_nationality_language_or_education_decides_again_with_the_rule_set(
+    app: ScreeningApplication,
+) -> None:
+    applicant_id = uuid.uuid4()
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    kafka.deliver(envelopes.applicant_registered(applicant_id))
+    first = app.get_case(applicant_id).eligibility
+    assert first["result"] == "eligible"
+    assert first["rule_set"] == {"id": "jip-fy2025", "version": 1}
+
+    kafka.deliver(envelopes.details_amended(applicant_id, {"nationality": "CN"}, version=5))
+    decision = app.get_case(applicant_id).eligibility
+    assert decision["result"] == "ineligible"
+    assert [c["rule"] for c in decision["checks"] if not c["passed"]] == [
+        "nationality_not_excluded"
+    ]
+
+    kafka.deliver(envelopes.details_amended(applicant_id, {"nationality": "VN"}, version=6))
+    kafka.deliver(envelopes.details_amended(applicant_id, {"languages": {"jlpt": "N4"}}, version=7))
+    decision = app.get_case(applicant_id).eligibility
+    assert [c["rule"] for c in decision["checks"] if not c["passed"]] == ["language"]
+    [language] = [c for c in decision["checks"] if c["rule"] == "language"]
+    assert language["saw"] == {"jlpt": "N4"}
+
+    secondary = {
+        "institution": "A high school",
+        "level": "secondary",
+        "status": "graduated",
+        "field_of_study": "General",
+        "graduation_date": "2019-03-31",
+    }
+    kafka.deliver(
+        envelopes.details_amended(
+            applicant_id, {"languages": {"jlpt": "N3"}, "education": secondary}, version=8
+        )
+    )
+    decision = app.get_case(applicant_id).eligibility
+    assert [c["rule"] for c in decision["checks"] if not c["passed"]] == ["education"]

@@ -8,10 +8,10 @@ import asyncio
 import uuid
 from typing import Annotated
 
-import pycountry
 from fastapi import Depends, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from events.reference.countries import is_country_code
 from kernel.actor import Actor
 from runtime.http import Applicant as SignedApplicant
 from runtime.http import Unauthorized, application
@@ -57,13 +57,15 @@ async def _applicant_id(applicant: Applicant) -> uuid.UUID:
 ApplicantId = Annotated[uuid.UUID, Depends(_applicant_id)]
 
 
-def _iso_country(code: str) -> str:
-    if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError("not an ISO 3166-1 alpha-2 country code")
+def _country_code(code: str) -> str:
+    if not is_country_code(code):
+        raise ValueError("not an ISO 3166-1 alpha-2 country code (nor XK, Kosovo)")
     return code
 
 
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_iso_country)]
+#: A nationality or country of residence: ISO 3166-1 alpha-2, plus XK (Kosovo, on the
+#: DAC List of ODA Recipients without an ISO code), so that every recipient registers.
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_country_code)]
 
 
 class Strict(BaseModel):
