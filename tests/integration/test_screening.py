@@ -222,13 +222,35 @@ async def test_the_cohorts_rules_are_applied_to_each_applicant(screening: Screen
     case = await eventually(
         lambda: _with_eligibility(screening, too_old), what="the eligibility assessment"
     )
-    assert case["eligibility"]["eligible"] is False
-    assert case["eligibility"]["findings"] == [
-        {"rule": "age_within_cohort_range", "version": 2, "reason": "older than 40 on 2025-08-25"}
-    ]
+    assert case["eligibility"]["result"] == "ineligible"
+    [unmet] = [c for c in case["eligibility"]["checks"] if not c["passed"]]
+    assert (unmet["rule"], unmet["version"], unmet["reason"]) == (
+        "age_within_cohort_range",
+        2,
+        "older than 40 on 2025-08-25",
+    )
     # The decision says the age it saw, published by registration for the cohort's
     # reference date: screening never held the date of birth.
-    assert case["eligibility"]["age_on_reference_date"] == 55
+    assert unmet["saw"] == 55
+    # and it decides: the applicant is rejected, with the rule as the reason, and the
+    # decisions are published for notifications (who tells them) and auditors.
+    assert case["status"] == "rejected"
+    assert case["rejection"]["stage"] == "eligibility"
+    assert [r["code"] for r in case["rejection"]["reasons"]] == ["age_within_cohort_range"]
+    for event_type in ("EligibilityAssessed", "ApplicantRejected"):
+        published = await wait_for_event(
+            screening.infra,
+            topics.SCREENING,
+            event_type,
+            lambda e: e["payload"]["applicant_id"] == str(too_old),
+        )
+        assert published["payload"]["cohort_id"] == COHORT
+
+
+def _saw(case: dict[str, Any], rule: str) -> Any:
+    """What a rule of the case's last assessment saw."""
+    [check] = [c for c in case["eligibility"]["checks"] if c["rule"] == rule]
+    return check["saw"]
 
 
 async def _with_eligibility(screening: Screening, applicant_id: uuid.UUID) -> dict[str, Any] | None:
@@ -302,10 +324,8 @@ async def test_passing_both_scored_rounds_is_published_once_each(screening: Scre
     assert passed_second["payload"]["language"] == "japanese"
     assert passed_second["payload"]["scorecard"]["total"] == 15
     assert passed_second["payload"]["scorecard"]["pass_mark"] == 12
-    assert passed_second["payload"]["scorecard"]["rule_set"] == {
-        "id": COHORT.lower().replace("fy", "jip-fy"),
-        "version": 1,
-    }
+    # scored on the scorecard of the cohort's rule set (the golden cohort's)
+    assert passed_second["payload"]["scorecard"]["rule_set"] == {"id": "jip-fy2025", "version": 1}
     results = [
         value["payload"]
         for _, value in await read_topic(screening.infra, topics.SCREENING)
@@ -662,7 +682,7 @@ async def test_screening_keeps_nothing_personal_in_clear_and_an_erasure_reaches_
     case = await eventually(amended_case, what="the amendment on the case")
     # then staff read the reason, opened for them; the decision used the new age
     assert case["amendments"][0]["reason"] == reason
-    assert case["eligibility"]["age_on_reference_date"] == 34
+    assert _saw(case, "age_within_cohort_range") == 34
     # and the store holds none of it in clear
     personal = [given, reason, "1991-02-03", "1991-03-02", f"{applicant_id.hex[:12]}@example"]
     assert await asyncio.to_thread(found_in_clear, screening.infra, "screening", personal) == []
@@ -693,7 +713,7 @@ async def test_screening_keeps_nothing_personal_in_clear_and_an_erasure_reaches_
     case = await screening.case(applicant_id)
     assert case is not None
     assert case["amendments"][0]["reason"] == ERASED
-    assert case["eligibility"]["age_on_reference_date"] == 34
+    assert _saw(case, "age_within_cohort_range") == 34
     after = await screening.http.get(f"/privacy/subjects/{applicant_id}/records", headers=OFFICER)
     assert after.json()["erased"] is True
     assert reason not in after.text and ERASED in after.text
