@@ -115,6 +115,10 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("screening", "GET", "/cases/{applicant_id}"): Row(
         only("screener", "interviewer", "admin", "auditor")
     ),
+    ("screening", "GET", "/queue"): Row(
+        only("screener", "interviewer", "admin", "auditor"),
+        query={"cohort_id": "FY2025", "waiting_for": "documents", "limit": "5"},
+    ),
     # -- matching
     ("matching", "POST", "/matches"): Row(
         only("matcher", "admin", "company"),
