@@ -260,6 +260,57 @@ def interview_passed(
     )
 
 
+def candidate_selected(
+    applicant_id: uuid.UUID,
+    *,
+    version: int = 12,
+    correlation_id: uuid.UUID | None = None,
+    **payload: Any,
+) -> screening.CandidateSelected:
+    """The office's selection at the end of screening: what puts a candidate in
+    matching's pool."""
+    return upstream(
+        screening.CandidateSelected,
+        aggregate_id=applicant_id,
+        version=version,
+        correlation_id=correlation_id,
+        **payload,
+    )
+
+
+def case_referred_to_office(
+    applicant_id: uuid.UUID, *, version: int = 14, **payload: Any
+) -> screening.CaseReferredToOffice:
+    """A selected candidate found ineligible after an amendment: the office decides."""
+    return upstream(
+        screening.CaseReferredToOffice, aggregate_id=applicant_id, version=version, **payload
+    )
+
+
+def eligibility_assessed(
+    applicant_id: uuid.UUID, result: str = "eligible", *, version: int = 15, **payload: Any
+) -> screening.EligibilityAssessed:
+    return upstream(
+        screening.EligibilityAssessed,
+        aggregate_id=applicant_id,
+        version=version,
+        result=result,
+        **payload,
+    )
+
+
+def applicant_rejected(
+    applicant_id: uuid.UUID, stage: str = "selection", *, version: int = 16, **payload: Any
+) -> screening.ApplicantRejected:
+    return upstream(
+        screening.ApplicantRejected,
+        aggregate_id=applicant_id,
+        version=version,
+        stage=stage,
+        **payload,
+    )
+
+
 def with_broken_payload(event: Envelope[Any]) -> bytes:
     """A well-formed envelope of a known event type whose payload misses its fields."""
     data = event.model_dump(mode="json")

@@ -217,9 +217,10 @@ async def stack(
 
 
 def in_matching_pool(stack: Stack, applicant_id: uuid.UUID) -> None:
-    """Deliver screening's news that the applicant passed, as matching's inbox receives
-    it (on a topic of this test's own, so no real consumer's position moves)."""
-    passed = envelopes.interview_passed(applicant_id, "second")
+    """Deliver screening's news that the office selected the applicant, as matching's
+    inbox receives it (on a topic of this test's own, so no real consumer's position
+    moves)."""
+    passed = envelopes.candidate_selected(applicant_id)
     offset = time.time_ns() // 1000
     inbox = Inbox(stack.matching, accepts=type(stack.matching).consumed_event_types())
     record = ReceivedRecord("test.access-matrix", 0, offset, passed.model_dump_json().encode())
