@@ -46,6 +46,14 @@ PERSONAL: dict[str, tuple[str, ...]] = {
     "DocumentsSubmitted": ("documents.*.filename",),
     "InquiryReceived": ("name", "email", "text"),
     "InquiryAnswered": ("email", "answer"),
+    # screening: what staff write about a person
+    "ApplicantRejected": ("note",),
+    "DocumentReviewed": ("note",),
+    "DocumentRequested": ("note",),
+    "InterviewPassed": ("note",),
+    "InterviewFailed": ("note",),
+    "InterviewRecordCorrected": ("reason",),
+    "CandidateSelected": ("note",),
 }
 
 #: The clear values behind the golden samples' sealed ones (the samples are sealed with
@@ -72,6 +80,9 @@ CLEAR: dict[str, dict[str, Any]] = {
         "email": "budi@example.org",
         "answer": "Yes: enrolled students may apply with a certificate of enrollment.",
     },
+    "DocumentRequested": {"note": "Your professor may send the letter to us directly."},
+    "InterviewFailed": {"note": "Motivation unclear; Japanese below the level needed."},
+    "InterviewRecordCorrected": {"reason": "The date was typed wrong; the minutes say 11:30."},
 }
 
 
@@ -91,6 +102,8 @@ def _seal_personal(
 
     def seal(path: str, container: dict[str, Any], name: str, golden_value: Any) -> None:
         value = container[name]
+        if value is None:
+            return  # an optional personal field left out (a note not written)
         if is_sealed(value) and value == golden_value:
             value = CLEAR[event_type][path]
         elif is_sealed(value):
