@@ -158,8 +158,9 @@ class Progress:
     def place(self) -> tuple[str, str | None, str | None]:
         """(waiting_for, outcome, rejection stage): the step the case waits for. An
         office referral comes before anything else (a selected candidate who no longer
-        meets the rules); then an ending; then the steps in the order screening takes
-        them (eligibility, documents, the two interview rounds, selection)."""
+        meets the rules); then an ending; then facts the office must look at; then the
+        furthest step reached (selection, the two interview rounds, and before them the
+        eligibility assessment and the documents)."""
         if self.referred:
             return "office_review", None, None
         if self.rejected is not None:
@@ -169,11 +170,11 @@ class Progress:
                 return "none", "failed", f"{stage}_interview"
         if self.selected:
             return "none", "selected", None
-        if self.eligibility is None:
-            return "eligibility", None, None
-        if self.eligibility != "eligible":
+        if self.eligibility not in (None, "eligible"):
             # Implausible facts (or an ineligible case not rejected): the office looks.
             return "office_review", None, None
+        # Once the interviews have begun they say where the case is, whether or not an
+        # assessment was published before them.
         second, first = self.interviews["second"], self.interviews["first"]
         if second == "passed":
             return "selection", None, None
@@ -183,6 +184,8 @@ class Progress:
             return "second_interview_scheduling", None, None
         if first == "scheduled":
             return "first_interview", None, None
+        if self.eligibility is None:
+            return "eligibility", None, None
         if self.documents_complete:
             return "first_interview_scheduling", None, None
         if self.unreviewed:

@@ -230,6 +230,16 @@ def test_the_queue_has_the_steps_these_stories_show() -> None:
     assert set(WAITING_FOR) == reached
 
 
+def test_interviews_under_way_say_where_the_case_is_even_without_an_assessment() -> None:
+    case = opened()
+    document = uuid.uuid4()
+    case.documents_arrive(document)
+    # Documents alone do not move a case whose cohort's terms are not known yet
+    assert case.reviewed(document, complete=True).waiting_for == "eligibility"
+    # but a scheduled interview does.
+    assert case.interview(screening.InterviewScheduled, "first").waiting_for == "first_interview"
+
+
 def test_an_event_applied_again_changes_nothing() -> None:
     case = opened()
     case.assessed("eligible")
