@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import asyncpg
 
@@ -40,7 +40,7 @@ WaitingFor = Literal[
     "selection",
     "none",
 ]
-WAITING_FOR: Final[tuple[str, ...]] = WaitingFor.__args__  # type: ignore[attr-defined]
+WAITING_FOR: Final[tuple[str, ...]] = get_args(WaitingFor)
 Outcome = Literal["rejected", "failed", "selected"]
 
 SCHEMA = """
@@ -342,7 +342,8 @@ class QueueView:
         """The cases in the order they have waited (longest first), `limit` at a time;
         keyset pagination on (since, applicant_id), so a page is stable while the
         queue moves."""
-        conditions, args = [], []  # type: ignore[var-annotated]
+        conditions: list[str] = []
+        args: list[Any] = []
         if cohort_id is not None:
             args.append(cohort_id)
             conditions.append(f"cohort_id = ${len(args)}")
