@@ -221,9 +221,7 @@ class InterviewScorecards(Contract):
     first: Scorecard = Field(
         default_factory=lambda: _default_scorecard("Language of the interview")
     )
-    second: Scorecard = Field(
-        default_factory=lambda: _default_scorecard("Japanese or English")
-    )
+    second: Scorecard = Field(default_factory=lambda: _default_scorecard("Japanese or English"))
 
 
 class FiscalYearRange(Contract):

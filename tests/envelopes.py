@@ -46,6 +46,14 @@ PERSONAL: dict[str, tuple[str, ...]] = {
     "DocumentsSubmitted": ("documents.*.filename",),
     "InquiryReceived": ("name", "email", "text"),
     "InquiryAnswered": ("email", "answer"),
+    # screening: what staff write about a person
+    "ApplicantRejected": ("note",),
+    "DocumentReviewed": ("note",),
+    "DocumentRequested": ("note",),
+    "InterviewPassed": ("note",),
+    "InterviewFailed": ("note",),
+    "InterviewRecordCorrected": ("reason",),
+    "CandidateSelected": ("note",),
 }
 
 #: The clear values behind the golden samples' sealed ones (the samples are sealed with
@@ -72,6 +80,9 @@ CLEAR: dict[str, dict[str, Any]] = {
         "email": "budi@example.org",
         "answer": "Yes: enrolled students may apply with a certificate of enrollment.",
     },
+    "DocumentRequested": {"note": "Your professor may send the letter to us directly."},
+    "InterviewFailed": {"note": "Motivation unclear; Japanese below the level needed."},
+    "InterviewRecordCorrected": {"reason": "The date was typed wrong; the minutes say 11:30."},
 }
 
 
@@ -91,6 +102,8 @@ def _seal_personal(
 
     def seal(path: str, container: dict[str, Any], name: str, golden_value: Any) -> None:
         value = container[name]
+        if value is None:
+            return  # an optional personal field left out (a note not written)
         if is_sealed(value) and value == golden_value:
             value = CLEAR[event_type][path]
         elif is_sealed(value):
@@ -259,6 +272,57 @@ def interview_passed(
         correlation_id=correlation_id,
         stage=stage,
         interviewer="staff-017",
+    )
+
+
+def candidate_selected(
+    applicant_id: uuid.UUID,
+    *,
+    version: int = 12,
+    correlation_id: uuid.UUID | None = None,
+    **payload: Any,
+) -> screening.CandidateSelected:
+    """The office's selection at the end of screening: what puts a candidate in
+    matching's pool."""
+    return upstream(
+        screening.CandidateSelected,
+        aggregate_id=applicant_id,
+        version=version,
+        correlation_id=correlation_id,
+        **payload,
+    )
+
+
+def case_referred_to_office(
+    applicant_id: uuid.UUID, *, version: int = 14, **payload: Any
+) -> screening.CaseReferredToOffice:
+    """A selected candidate found ineligible after an amendment: the office decides."""
+    return upstream(
+        screening.CaseReferredToOffice, aggregate_id=applicant_id, version=version, **payload
+    )
+
+
+def eligibility_assessed(
+    applicant_id: uuid.UUID, result: str = "eligible", *, version: int = 15, **payload: Any
+) -> screening.EligibilityAssessed:
+    return upstream(
+        screening.EligibilityAssessed,
+        aggregate_id=applicant_id,
+        version=version,
+        result=result,
+        **payload,
+    )
+
+
+def applicant_rejected(
+    applicant_id: uuid.UUID, stage: str = "selection", *, version: int = 16, **payload: Any
+) -> screening.ApplicantRejected:
+    return upstream(
+        screening.ApplicantRejected,
+        aggregate_id=applicant_id,
+        version=version,
+        stage=stage,
+        **payload,
     )
 
 

@@ -19,8 +19,10 @@ MESSAGING = Messaging(
     service="matching",
     application=MatchingApplication,
     consumes=(topics.SCREENING, topics.REGISTRATION),
-    consumes_description="Puts each applicant who passed the second interview in the pool "
-    "of candidates that the office recommends to host companies; respects a person's "
+    consumes_description="Puts each applicant the office selected after screening in the "
+    "pool of candidates that the office recommends to host companies; holds a candidate "
+    "screening referred to the office until a new assessment finds them eligible, and "
+    "takes out for good one the office rejected; respects a person's "
     "restrictions (no match while their use is suspended, not offered to host companies "
     "once third-party provision is stopped) and erasure.",
     publishes="The candidate pool, companies' final decisions and agreements. Candidates "

@@ -26,7 +26,9 @@ MESSAGING = Messaging(
     application=NotificationsApplication,
     consumes=(topics.REGISTRATION, topics.SCREENING, topics.MATCHING),
     consumes_description="Turns the applicant's milestones (registration, complete "
-    "documents, interview results, match) and inquiry answers into e-mails; withholds "
+    "documents, screening's requests, rejections, interview invitations and results, "
+    "selection, match) and inquiry answers into e-mails, in the order of their path; "
+    "withholds "
     "them while a person's use is suspended and forgets an erased person.",
     publishes="That a message was sent, for which applicant and cause; never the address "
     "or the text. Keyed by notification id.",

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg
+
 from events import topics
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
 from runtime.process import ServiceProcess
 from services.screening.adapters.http_api import build_http_api
+from services.screening.adapters.queue_api import router as queue_router
+from services.screening.adapters.queue_view import QueueProjector, QueueView
 from services.screening.application.publishing import to_integration_event
 from services.screening.application.service import ScreeningApplication
 from services.screening.settings import ScreeningSettings
@@ -30,6 +34,22 @@ def build_application(settings: ScreeningSettings) -> ScreeningApplication:
     return ScreeningApplication(settings.event_store_env())
 
 
+async def connect_queue_view(settings: ScreeningSettings) -> QueueView:
+    """The office's screening queue (a read model in screening's own database)."""
+    pool = await asyncpg.create_pool(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        database=settings.pg_database,
+        user=settings.pg_user,
+        password=settings.pg_password.get_secret_value(),
+        min_size=1,
+        max_size=5,
+    )
+    view = QueueView(pool)
+    await view.create()
+    return view
+
+
 async def bootstrap(settings: ScreeningSettings | None = None, **overrides: Any) -> ServiceProcess:
     settings = settings or ScreeningSettings(**overrides)
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
@@ -37,11 +57,16 @@ async def bootstrap(settings: ScreeningSettings | None = None, **overrides: Any)
     # Screening opens personal data only to show staff an amendment's reason and to
     # answer a disclosure; its decisions need none (the age comes published).
     personal_data = settings.personal_data()
+    queue = await connect_queue_view(settings)
+    http = build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data)
+    http.state.queue = queue
+    http.include_router(queue_router)
     return service_process(
         settings,
         MESSAGING,
         app,
         translate=to_integration_event,
-        http=build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data),
-        closers=[personal_data.close],
+        http=http,
+        followers=[QueueProjector(app, queue)],
+        closers=[queue.pool.close, personal_data.close],
     )

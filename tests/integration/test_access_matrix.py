@@ -146,6 +146,10 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("screening", "GET", "/cases/{applicant_id}"): Row(
         only("screener", "interviewer", "admin", "auditor")
     ),
+    ("screening", "GET", "/queue"): Row(
+        only("screener", "interviewer", "admin", "auditor"),
+        query={"cohort_id": "FY2025", "waiting_for": "documents", "limit": "5"},
+    ),
     # -- matching
     ("matching", "POST", "/matches"): Row(
         only("matcher", "admin", "company"),
@@ -244,9 +248,10 @@ async def stack(
 
 
 def in_matching_pool(stack: Stack, applicant_id: uuid.UUID) -> None:
-    """Deliver screening's news that the applicant passed, as matching's inbox receives
-    it (on a topic of this test's own, so no real consumer's position moves)."""
-    passed = envelopes.interview_passed(applicant_id, "second")
+    """Deliver screening's news that the office selected the applicant, as matching's
+    inbox receives it (on a topic of this test's own, so no real consumer's position
+    moves)."""
+    passed = envelopes.candidate_selected(applicant_id)
     offset = time.time_ns() // 1000
     inbox = Inbox(stack.matching, accepts=type(stack.matching).consumed_event_types())
     record = ReceivedRecord("test.access-matrix", 0, offset, passed.model_dump_json().encode())

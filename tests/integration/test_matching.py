@@ -63,7 +63,7 @@ class Matching:
 
     async def a_candidate(self) -> uuid.UUID:
         applicant_id = uuid.uuid4()
-        await self.publish(applicant_id, envelopes.interview_passed(applicant_id, "second"))
+        await self.publish(applicant_id, envelopes.candidate_selected(applicant_id))
         await eventually(lambda: self.candidate(applicant_id), what="a candidate in the pool")
         return applicant_id
 
@@ -102,14 +102,15 @@ async def matching(infra: InfraSettings, producer: AIOKafkaProducer) -> AsyncIte
         store.close()
 
 
-async def test_passing_the_second_interview_puts_the_applicant_in_the_pool(
+async def test_the_offices_selection_puts_the_applicant_in_the_pool(
     matching: Matching,
 ) -> None:
     applicant_id = uuid.uuid4()
-    second = envelopes.interview_passed(applicant_id, "second", version=3)
+    second = envelopes.candidate_selected(applicant_id)
 
+    # Passing the second interview alone no longer does.
     await matching.publish(
-        applicant_id, envelopes.interview_passed(applicant_id, "first", version=2)
+        applicant_id, envelopes.interview_passed(applicant_id, "second", version=10)
     )
     await matching.publish(applicant_id, second)
     await matching.publish(applicant_id, second)  # a relay may publish twice
@@ -120,6 +121,10 @@ async def test_passing_the_second_interview_puts_the_applicant_in_the_pool(
     candidate = await matching.candidate(applicant_id)
     assert candidate is not None
     assert (candidate["status"], candidate["match_id"]) == ("in_pool", None)
+    # with what matching needs to place them
+    assert candidate["course_preferences"] == ["A", "C"]
+    assert candidate["internship_interests"] == ["manufacturing"]
+    assert candidate["languages"]["jlpt"] == "N3"
     all_entries = [
         value
         for _, value in await read_topic(matching.infra, topics.MATCHING)
@@ -217,7 +222,7 @@ async def test_malformed_records_are_quarantined_and_do_not_stop_the_consumer(
     matching: Matching,
 ) -> None:
     applicant_id = uuid.uuid4()
-    second = envelopes.interview_passed(applicant_id, "second")
+    second = envelopes.candidate_selected(applicant_id)
 
     # Same key, so the same partition: the valid event is read after the two bad ones.
     garbage = await matching.publish(applicant_id, b"not json")
@@ -322,3 +327,55 @@ async def test_an_erased_candidate_is_neither_matched_nor_offered_and_nothing_st
     assert held.json()["erased"] is True and held.json()["records"]["candidate"]
     # and the consumer goes on with the next candidate
     await matching.a_candidate()
+
+
+# -- screening's decisions after the selection ------------------------------------------
+async def test_a_referred_candidate_is_held_until_found_eligible_again(matching: Matching) -> None:
+    applicant_id = await matching.a_candidate()
+
+    # Given screening referred the selected candidate to the office (found ineligible)
+    await matching.publish(applicant_id, envelopes.case_referred_to_office(applicant_id))
+
+    async def held() -> dict[str, Any] | None:
+        candidate = await matching.candidate(applicant_id)
+        return candidate if candidate and candidate["status"] == "on_hold" else None
+
+    candidate = await eventually(held, what="the candidate on hold")
+    assert [r["code"] for r in candidate["on_hold_because"]] == ["nationality_not_excluded"]
+    # Then the office cannot match them, and host companies are not offered them
+    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    assert refused.status_code == 409
+    [error] = refused.json()["errors"]
+    assert error["field"] == "applicant_id" and "on hold" in error["reason"]
+    assert str(applicant_id) not in await _pool(matching)
+
+    # When a new assessment finds them eligible, the hold is released
+    await matching.publish(applicant_id, envelopes.eligibility_assessed(applicant_id, "eligible"))
+
+    async def released() -> bool:
+        candidate = await matching.candidate(applicant_id)
+        return candidate is not None and candidate["status"] == "in_pool"
+
+    await eventually(released, what="the hold released")
+    assert str(applicant_id) in await _pool(matching)
+    assert (await matching.confirm(applicant_id, uuid.uuid4())).status_code == 201
+
+
+async def test_a_candidate_the_office_rejects_leaves_the_pool_for_good(matching: Matching) -> None:
+    applicant_id = await matching.a_candidate()
+
+    await matching.publish(applicant_id, envelopes.case_referred_to_office(applicant_id))
+    await matching.publish(applicant_id, envelopes.applicant_rejected(applicant_id, "selection"))
+    await matching.publish(
+        applicant_id, envelopes.eligibility_assessed(applicant_id, "eligible", version=17)
+    )
+
+    async def removed() -> bool:
+        candidate = await matching.candidate(applicant_id)
+        return candidate is not None and candidate["status"] == "removed"
+
+    await eventually(removed, what="the candidate out of the pool")
+    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    assert refused.status_code == 409
+    assert "rejected at selection" in refused.json()["errors"][0]["reason"]
+    assert str(applicant_id) not in await _pool(matching)

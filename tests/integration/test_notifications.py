@@ -215,6 +215,9 @@ async def test_an_applicants_path_is_told_in_their_current_name(service, produce
     for stage in ("first", "second"):
         passed = upstream(screening.InterviewPassed, aggregate_id=applicant, stage=stage)
         await publish(producer, passed, key=applicant)
+    await publish(
+        producer, upstream(screening.CandidateSelected, aggregate_id=applicant), key=applicant
+    )
     match = uuid.uuid4()
     confirmed = upstream(
         matching.MatchConfirmed, aggregate_id=match, match_id=match, applicant_id=applicant
@@ -357,10 +360,15 @@ def match_of(applicant: uuid.UUID) -> matching.MatchConfirmed:
     )
 
 
+def selected(applicant: uuid.UUID) -> screening.CandidateSelected:
+    return upstream(screening.CandidateSelected, aggregate_id=applicant)
+
+
 PATH_ORDER = [
     "we have received your application",
     "you passed the first interview",
     "you passed the second interview",
+    "you have been selected",
     "a host company has chosen you",
 ]
 
@@ -385,6 +393,7 @@ async def test_an_applicants_mails_follow_their_path_when_the_match_is_read_firs
         return any(n["template"] == "match_confirmed" for n in answer.json()["notifications"])
 
     await eventually(match_owed, what="the match's message owed")
+    await publish(producer, selected(applicant), key=applicant)
     await publish(producer, interview(applicant, "second"), key=applicant)
     await publish(producer, interview(applicant, "first"), key=applicant)
 
@@ -399,12 +408,113 @@ async def test_mails_owed_before_the_registration_go_out_in_the_order_of_the_pat
     applicant, address = an_applicant()
     confirmed = match_of(applicant)
     await publish(producer, confirmed, key=confirmed.aggregate_id)
+    await publish(producer, selected(applicant), key=applicant)
     await publish(producer, interview(applicant, "second"), key=applicant)
     await publish(producer, interview(applicant, "first"), key=applicant)
     await publish(producer, registered(applicant, address), key=applicant)
 
     await mailbox.wait_for(address, "a host company has chosen you")
     assert subjects(mailbox, address) == PATH_ORDER
+
+
+# -- screening's decisions ----------------------------------------------------------------
+async def test_an_ineligible_applicant_is_told_why_once(service, producer, mailbox):
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    rejected = upstream(
+        screening.ApplicantRejected,
+        aggregate_id=applicant,
+        stage="eligibility",
+        reasons=[
+            {"code": "nationality_not_excluded", "text": "citizens of CN are not eligible"},
+            {"code": "language", "text": "neither JLPT N3 or better nor an accepted English score"},
+        ],
+    )
+    await publish(producer, rejected, key=applicant)
+    await publish(producer, rejected, key=applicant)  # a relay may publish twice
+
+    [mail] = await mailbox.wait_for(address, "the outcome of your application")
+    body = body_of(mail)
+    assert "did not pass\nthe eligibility check" in body or "the eligibility check" in body
+    assert "  - citizens of CN are not eligible\n" in body
+    assert "  - neither JLPT N3 or better nor an accepted English score\n" in body
+    assert subjects(mailbox, address) == [
+        "we have received your application",
+        "the outcome of your application",
+    ]
+
+
+async def test_screenings_news_reaches_the_applicant_in_the_order_of_their_path(
+    service, producer, mailbox
+):
+    applicant, address = an_applicant()
+    # Given everything screening decided read before the registration (so that all of
+    # it is owed at once, and only the path orders it), the interview's result before
+    # its invitation (two messages of one step, a document's rejection and its request,
+    # an invitation and its new time, go in the order they were owed).
+    requested = upstream(screening.DocumentRequested, aggregate_id=applicant)
+    rejected = upstream(
+        screening.DocumentReviewed,
+        aggregate_id=applicant,
+        kind="certificate_of_graduation",
+        decision="rejected",
+        reason_code="unreadable",
+    )
+    invited = upstream(screening.InterviewScheduled, aggregate_id=applicant)
+    moved = upstream(screening.InterviewRescheduled, aggregate_id=applicant)
+    passed = interview(applicant, "first")
+    for event in (rejected, requested, passed, invited, moved):
+        await publish(producer, event, key=applicant)
+    await eventually(
+        in_state(service, applicant, "awaiting_recipient", count=5), what="five mails owed"
+    )
+    # When the applicant's registration arrives
+    await publish(producer, registered(applicant, address), key=applicant)
+
+    # Then they read the news in the order it happened, each once
+    await mailbox.wait_for(address, "you passed the first interview")
+    assert subjects(mailbox, address) == [
+        "we have received your application",
+        "your certificate of graduation could not be accepted",
+        "please send your letter of recommendation",
+        "your first interview on Thursday 19 June 2025, 01:00 UTC",
+        "your first interview is moved to Friday 20 June 2025, 02:00 UTC",
+        "you passed the first interview",
+    ]
+    mails = {str(m["Subject"]).split(": ", 1)[1]: body_of(m) for m in mailbox.messages_to(address)}
+    # the office's note, sealed on Kafka and in the store, opened for the mail
+    assert (
+        "Your professor may send the letter to us directly."
+        in mails["please send your letter of recommendation"]
+    )
+    assert "we could not read it" in mails["your certificate of graduation could not be accepted"]
+    invitation = mails["your first interview on Thursday 19 June 2025, 01:00 UTC"]
+    assert "Thursday 19 June 2025, 10:00 JST" in invitation
+    assert "English" in invitation and "online" in invitation
+    assert "the link arrives by e-mail the day before" in invitation
+    new_time = mails["your first interview is moved to Friday 20 June 2025, 02:00 UTC"]
+    assert "Friday 20 June 2025, 11:00 JST" in new_time
+    assert "the applicant asked for another day" in new_time
+    # and no score reaches the applicant (the scorecard is the office's)
+    result = mails["you passed the first interview"].lower()
+    assert "score" not in result and "15" not in result.replace("2025", "")
+
+
+async def test_a_cancelled_interview_and_the_selection_are_mailed(service, producer, mailbox):
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    await mailbox.wait_for(address, "we have received your application")
+    cancelled = upstream(screening.InterviewCancelled, aggregate_id=applicant)
+    await publish(producer, cancelled, key=applicant)
+    [mail] = await mailbox.wait_for(address, "your first interview is cancelled")
+    assert "the interviewer is unavailable" in body_of(mail)
+    assert "office will write to you with a new time" in body_of(mail)
+
+    for stage in ("first", "second"):
+        await publish(producer, interview(applicant, stage), key=applicant)
+    await publish(producer, selected(applicant), key=applicant)
+    [mail] = await mailbox.wait_for(address, "you have been selected")
+    assert "company makes the final decision" in body_of(mail)
 
 
 # -- the person's rights: restrictions and erasure ---------------------------------------

@@ -681,6 +681,8 @@ async def test_the_status_read_model_is_rebuilt_from_the_log_to_the_same_state(
     )
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt applicant_status from" in rebuilt.stdout
+    # The operator saw its progress: the log's events read, of all of them.
+    assert re.search(r"applicant_status .* (\d+)/\1 events", rebuilt.stderr)
 
     after = await eventually(settled, what="the rebuilt view")
     assert after == before

@@ -143,7 +143,7 @@ def test_matching_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() 
     app = MatchingApplication(IN_MEMORY, clock=lambda: T0)
     applicant_id = uuid.uuid4()
 
-    deliver(app, envelopes.interview_passed(applicant_id, "second"), topics.SCREENING, 0)
+    deliver(app, envelopes.candidate_selected(applicant_id), topics.SCREENING, 0)
     assert actors_since(app, 0) == {"EnteredPool": acting.system("matching")}
 
     before = position(app)

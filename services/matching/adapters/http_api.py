@@ -29,7 +29,7 @@ from runtime.identity import Gate
 from runtime.privacy import PersonalData
 from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
 from services.matching.application.service import MatchingApplication
-from services.matching.domain.candidate import Candidate
+from services.matching.domain.candidate import Candidate, CandidateStatus
 from services.matching.domain.match import Match, match_id_for
 from services.matching.domain.restrictions import restrictions_id_for
 
@@ -83,12 +83,27 @@ class AgreementSignedResponse(AgreementView):
     signed: bool = Field(description="False when this signature was already recorded.")
 
 
+class HoldReason(BaseModel):
+    code: str
+    text: str
+
+
 class CandidateView(BaseModel):
     applicant_id: uuid.UUID
     cohort_id: str
-    status: Literal["in_pool", "matched"]
-    passed_screening_at: datetime
+    status: CandidateStatus = Field(
+        description="`on_hold`: the office is reviewing their eligibility after their "
+        "selection; `removed`: the office rejected them."
+    )
+    passed_screening_at: datetime = Field(description="When the office selected them.")
     match_id: uuid.UUID | None
+    course_preferences: list[str]
+    period_preferences: list[str]
+    internship_interests: list[str]
+    languages: dict[str, Any]
+    on_hold_because: list[HoldReason] = Field(
+        default=[], description="Why the candidate is on hold (screening's reasons)."
+    )
 
 
 class OfferedCandidateView(BaseModel):
@@ -101,7 +116,8 @@ class OfferedPool(BaseModel):
     cohort_id: str
     candidates: list[OfferedCandidateView] = Field(
         description="In the order they entered the pool; never anyone who stopped the "
-        "provision of their data to third parties, suspended its use, or was erased."
+        "provision of their data to third parties, suspended its use, or was erased, "
+        "nor anyone on hold or rejected by the office."
     )
 
 
@@ -126,9 +142,14 @@ def candidate_view(candidate: Candidate) -> CandidateView:
     return CandidateView(
         applicant_id=candidate.id,
         cohort_id=candidate.cohort_id,
-        status=candidate.status,  # type: ignore[arg-type]
+        status=candidate.status,
         passed_screening_at=candidate.passed_screening_at,
         match_id=candidate.match_id,
+        course_preferences=candidate.course_preferences,
+        period_preferences=candidate.period_preferences,
+        internship_interests=candidate.internship_interests,
+        languages=candidate.languages,
+        on_hold_because=candidate.hold["reasons"] if candidate.hold else [],
     )
 
 

@@ -1,6 +1,6 @@
 """Matching's application service: the policy that fills the candidate pool from
-screening's results, and the office's commands that record companies' decisions and
-the agreements that follow.
+screening's selection (and holds or removes candidates as screening decides), and the
+office's commands that record companies' decisions and the agreements that follow.
 
 Commands are idempotent by natural key: the same decision for the same candidate, or
 the same signature of the same agreement, sent twice records nothing new.
@@ -66,21 +66,61 @@ class MatchingApplication(ServiceApplication):
         """Screening's events that matching does not react to are not consumed."""
 
     @policy.register
-    def when_second_interview_passed_then_enter_pool(
-        self, e: screening.InterviewPassed, processing_event: ProcessingEvent[uuid.UUID]
+    def when_candidate_selected_then_enter_pool(
+        self, e: screening.CandidateSelected, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
+        """The office's selection, not the interview results, puts a candidate in the
+        pool, with what matching needs to place them."""
         p = e.payload
-        if p.stage != "second" or self.find(p.applicant_id, Candidate) is not None:
+        if self.find(p.applicant_id, Candidate) is not None:
             return
         candidate = Candidate(
             applicant_id=p.applicant_id,
             cohort_id=p.cohort_id,
-            passed_screening_at=p.interviewed_at,
+            passed_screening_at=e.occurred_at,
+            course_preferences=list(p.course_preferences),
+            period_preferences=list(p.period_preferences),
+            internship_interests=list(p.internship_interests),
+            languages=p.languages.model_dump(mode="json"),
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
             actor=self.system_actor,
         )
         processing_event.collect_events(candidate)
+
+    @policy.register
+    def when_case_referred_to_office_then_hold_the_candidate(
+        self, e: screening.CaseReferredToOffice, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        candidate = self.find(e.payload.applicant_id, Candidate)
+        reasons = [r.model_dump(mode="json") for r in e.payload.reasons]
+        if candidate is not None and candidate.put_on_hold(
+            reasons, e.payload.cause_event_id, e.correlation_id, e.event_id, self.system_actor
+        ):
+            processing_event.collect_events(candidate)
+
+    @policy.register
+    def when_found_eligible_again_then_release_the_hold(
+        self, e: screening.EligibilityAssessed, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        if e.payload.result != "eligible":
+            return
+        candidate = self.find(e.payload.applicant_id, Candidate)
+        if candidate is not None and candidate.release_hold(
+            e.correlation_id, e.event_id, self.system_actor
+        ):
+            processing_event.collect_events(candidate)
+
+    @policy.register
+    def when_applicant_rejected_then_remove_from_pool(
+        self, e: screening.ApplicantRejected, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        candidate = self.find(e.payload.applicant_id, Candidate)
+        reasons = [r.model_dump(mode="json") for r in e.payload.reasons]
+        if candidate is not None and candidate.remove_from_pool(
+            e.payload.stage, reasons, e.correlation_id, e.event_id, self.system_actor
+        ):
+            processing_event.collect_events(candidate)
 
     @policy.register
     def when_processing_restricted_then_respect_it(
@@ -195,13 +235,15 @@ class MatchingApplication(ServiceApplication):
             if candidate is None:
                 raise RuleViolation(
                     "applicant_id",
-                    "this applicant is not in the candidate pool (only those who passed "
-                    "the second interview can be matched)",
+                    "this applicant is not in the candidate pool (only those the office "
+                    "selected after screening can be matched)",
                     conflict=True,
                 )
             if candidate.is_matched_with(company_id, course):
                 assert candidate.match_id is not None
                 return self.get_match(candidate.match_id), False
+            if candidate.why_not_matchable is not None:
+                raise RuleViolation("applicant_id", candidate.why_not_matchable, conflict=True)
             restrictions = self.restrictions_of(applicant_id)
             why_not = restrictions.why_not_matchable if restrictions is not None else None
             if why_not is not None:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
@@ -55,6 +56,58 @@ _templates = Environment(
     lstrip_blocks=True,
 )
 
+#: The codes the contract publishes, in the words an applicant reads.
+WORDS: Mapping[str, str] = {
+    # the steps at which an applicant can be turned down
+    "eligibility": "the eligibility check",
+    "documents": "the review of your documents",
+    "first_interview": "the first interview",
+    "second_interview": "the second interview",
+    "selection": "the final selection",
+    # documents
+    "certificate_of_enrollment": "certificate of enrollment",
+    "certificate_of_graduation": "certificate of graduation",
+    "language_score_certificate": "language score certificate",
+    "letter_of_recommendation": "letter of recommendation",
+    "resume": "résumé",
+    # why a document was rejected
+    "unreadable": "we could not read it; please send a clear scan or photo of it",
+    "wrong_kind": "it is not the kind of document asked for",
+    "incomplete": "part of it is missing",
+    "expired": "it is no longer valid",
+    "not_the_applicants": "it does not appear to be yours",
+    "other": "it does not meet the program's requirements",
+    # why a document is requested
+    "missing": "it is missing from your application",
+    "rejected": "the one you sent could not be accepted",
+    "requested_by_office": "the office needs it to review your application",
+    # interviews
+    "local": "your local language",
+    "english": "English",
+    "japanese": "Japanese",
+    "online": "online (video call)",
+    "in_person": "in person",
+    "phone": "by telephone",
+}
+JAPAN = ZoneInfo("Asia/Tokyo")
+
+
+def in_words(code: str) -> str:
+    return WORDS.get(code, code.replace("_", " "))
+
+
+def utc_time(moment: str) -> str:
+    at = datetime.fromisoformat(moment).astimezone(UTC)
+    return at.strftime("%A %d %B %Y, %H:%M UTC")
+
+
+def japan_time(moment: str) -> str:
+    at = datetime.fromisoformat(moment).astimezone(JAPAN)
+    return at.strftime("%A %d %B %Y, %H:%M JST")
+
+
+_templates.filters.update(words=in_words, utc=utc_time, jst=japan_time)
+
 #: The subject of each template (Jinja, rendered with the same context as the body).
 SUBJECTS: Mapping[str, str] = {
     "application_received": "JIP {{ cohort_id }}: we have received your application",
@@ -62,6 +115,15 @@ SUBJECTS: Mapping[str, str] = {
     "interview_passed": "JIP {{ cohort_id }}: you passed the {{ stage }} interview",
     "interview_failed": "JIP {{ cohort_id }}: the result of your {{ stage }} interview",
     "match_confirmed": "JIP {{ cohort_id }}: a host company has chosen you",
+    "applicant_rejected": "JIP {{ cohort_id }}: the outcome of your application",
+    "document_requested": "JIP {{ cohort_id }}: please send your {{ kind | words }}",
+    "document_rejected": "JIP {{ cohort_id }}: your {{ kind | words }} could not be accepted",
+    "interview_scheduled": "JIP {{ cohort_id }}: your {{ stage }} interview on "
+    "{{ scheduled_at | utc }}",
+    "interview_rescheduled": "JIP {{ cohort_id }}: your {{ stage }} interview is moved to "
+    "{{ scheduled_at | utc }}",
+    "interview_cancelled": "JIP {{ cohort_id }}: your {{ stage }} interview is cancelled",
+    "candidate_selected": "JIP {{ cohort_id }}: you have been selected",
     "inquiry_answer": "Your inquiry to the JIP Program Office: our answer",
 }
 

@@ -214,6 +214,119 @@ class NotificationsApplication(ServiceApplication):
             )
 
     @policy.register
+    def when_applicant_rejected_then_tell_them_why(
+        self, e: screening.ApplicantRejected, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """Applicants turned down at any step are told by e-mail, with the reasons in
+        words (issue 8: an ineligible applicant is told why)."""
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            recipient = fx.recipient(p.applicant_id)
+            if p.stage in ("first_interview", "second_interview") and recipient.has_requested(
+                "interview_failed"
+            ):
+                return  # the failed interview's message already told them it ended
+            fx.request_for_applicant(
+                recipient,
+                "applicant_rejected",
+                cohort_id=p.cohort_id,
+                stage=p.stage,
+                reasons=[r.text for r in p.reasons],
+                # Sealed; opened when the message is written, like the address.
+                note=p.note,
+            )
+
+    @policy.register
+    def when_document_requested_then_ask_for_it(
+        self, e: screening.DocumentRequested, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "document_requested",
+                cohort_id=p.cohort_id,
+                kind=p.kind,
+                reason_code=p.reason_code,
+                due_by=p.due_by.isoformat() if p.due_by else None,
+                note=p.note,
+            )
+
+    @policy.register
+    def when_document_rejected_then_say_why(
+        self, e: screening.DocumentReviewed, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        if p.decision != "rejected":
+            return
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "document_rejected",
+                cohort_id=p.cohort_id,
+                kind=p.kind,
+                reason_code=p.reason_code or "other",
+                note=p.note,
+            )
+
+    @policy.register
+    def when_interview_scheduled_then_invite(
+        self, e: screening.InterviewScheduled, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "interview_scheduled",
+                cohort_id=p.cohort_id,
+                stage=p.stage,
+                **_slot_context(p.slot),
+            )
+
+    @policy.register
+    def when_interview_rescheduled_then_give_the_new_time(
+        self, e: screening.InterviewRescheduled, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "interview_rescheduled",
+                cohort_id=p.cohort_id,
+                stage=p.stage,
+                previous_scheduled_at=p.previous_slot.scheduled_at.isoformat(),
+                reason=p.reason.text,
+                **_slot_context(p.slot),
+            )
+
+    @policy.register
+    def when_interview_cancelled_then_inform(
+        self, e: screening.InterviewCancelled, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "interview_cancelled",
+                cohort_id=p.cohort_id,
+                stage=p.stage,
+                reason=p.reason.text,
+            )
+
+    @policy.register
+    def when_candidate_selected_then_congratulate(
+        self, e: screening.CandidateSelected, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id),
+                "candidate_selected",
+                cohort_id=p.cohort_id,
+                course_preferences=list(p.course_preferences),
+            )
+
+    @policy.register
     def when_match_confirmed_then_announce_it(
         self, e: matching.MatchConfirmed, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
@@ -452,6 +565,17 @@ class NotificationsApplication(ServiceApplication):
             return notification
 
         return self.retry_on_conflict(attempt)
+
+
+def _slot_context(slot: screening.InterviewSlot) -> dict[str, Any]:
+    """What an invitation says of its slot (the interviewer's staff id is not told)."""
+    return {
+        "scheduled_at": slot.scheduled_at.isoformat(),
+        "duration_minutes": slot.duration_minutes,
+        "language": slot.language,
+        "mode": slot.mode,
+        "joining_instructions": slot.joining_instructions,
+    }
 
 
 class _Effects:

@@ -7,8 +7,10 @@ match can be read before the interview result that made it possible. So the orde
 one person's messages cannot be the order in which their causes were read. It is the
 order of the steps on the path::
 
-    1 application received   2 documents complete   3 first interview
-    4 second interview       5 match confirmed
+    1 application received   2 rejected for eligibility   3 documents requested or
+    rejected   4 rejected at documents   5 documents complete   6 first interview
+    scheduled (moved, cancelled)   7 its result   8 second interview scheduled   9 its
+    result   10 rejected after it   11 selected (or rejected at selection)   12 match
 
 Two rules follow (`why_not_yet`):
 
@@ -16,9 +18,10 @@ Two rules follow (`why_not_yet`):
   (waiting for the address, pending, or retrying after a deferral); messages of other
   people never wait for it;
 - a message waits for the steps that certainly came before it (a second interview
-  follows a passed first one; a match follows a passed second interview) until their
-  messages are owed too, but not forever: after `patience` it goes anyway, so that an
-  event lost upstream cannot silence an applicant.
+  follows a passed first one; a selection follows both; a match follows the selection)
+  until their messages are owed too, but not forever: after `patience` it goes anyway, so that an
+  event lost upstream cannot silence an applicant. (An interview's result does not wait
+  for its invitation: a result may be recorded for an interview never scheduled here.)
 """
 
 from __future__ import annotations
@@ -43,30 +46,48 @@ class Step:
     follows: frozenset[str] = frozenset()
 
 
+#: The interview messages of one round: its scheduling (invitation, new time,
+#: cancellation) comes before its result.
+SCHEDULING: Final = ("interview_scheduled", "interview_rescheduled", "interview_cancelled")
+RESULTS: Final = ("interview_passed", "interview_failed")
+#: Where a rejection sits: right after the step that turned the applicant down.
+REJECTION_RANKS: Final = {
+    "eligibility": 2,
+    "documents": 4,
+    "first_interview": 7,
+    "second_interview": 10,
+    "selection": 11,
+}
+_PASSED_BOTH: Final = frozenset(
+    {"application_received", "interview_passed:first", "interview_passed:second"}
+)
+
+
 def step_of(template: str, context: Mapping[str, Any]) -> Step | None:
     """The step a message tells, or None for a message not about the path (an inquiry
     answer), which is ordered by nothing."""
     stage = context.get("stage")
+    received = frozenset({"application_received"})
     if template == "application_received":
         return Step(1, "application_received")
+    if template in ("document_requested", "document_rejected"):
+        return Step(3, "documents", received)
     if template == "documents_complete":
-        return Step(2, "documents_complete", frozenset({"application_received"}))
-    if template in ("interview_passed", "interview_failed") and stage == "first":
-        return Step(3, f"{template}:first", frozenset({"application_received"}))
-    if template in ("interview_passed", "interview_failed") and stage == "second":
-        return Step(
-            4,
-            f"{template}:second",
-            frozenset({"application_received", "interview_passed:first"}),
-        )
+        return Step(5, "documents_complete", received)
+    if template in SCHEDULING and stage == "first":
+        return Step(6, "interview_scheduling:first", received)
+    if template in RESULTS and stage == "first":
+        return Step(7, f"{template}:first", received)
+    if template in SCHEDULING and stage == "second":
+        return Step(8, "interview_scheduling:second", received | {"interview_passed:first"})
+    if template in RESULTS and stage == "second":
+        return Step(9, f"{template}:second", received | {"interview_passed:first"})
+    if template == "applicant_rejected" and stage in REJECTION_RANKS:
+        return Step(REJECTION_RANKS[stage], f"applicant_rejected:{stage}", received)
+    if template == "candidate_selected":
+        return Step(11, "candidate_selected", _PASSED_BOTH)
     if template == "match_confirmed":
-        return Step(
-            5,
-            "match_confirmed",
-            frozenset(
-                {"application_received", "interview_passed:first", "interview_passed:second"}
-            ),
-        )
+        return Step(12, "match_confirmed", _PASSED_BOTH | {"candidate_selected"})
     return None
 
 

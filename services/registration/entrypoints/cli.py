@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runtime.cli import service_cli
+from runtime.rebuild import rebuild_read_model
 from services.registration.adapters.mail import undeliverable_links
 from services.registration.adapters.status_view import StatusProjector
 from services.registration.bootstrap import (
@@ -20,12 +21,10 @@ async def rebuild_status() -> str:
     app = build_application(settings)
     view = await connect_status_view(settings, app.personal)
     try:
-        await view.clear()
-        projector = StatusProjector(app, view)
-        total = 0
-        while count := await projector.step():
-            total += count
-        return f"rebuilt applicant_status from {total} events"
+        position = await rebuild_read_model(
+            StatusProjector(app, view), view.clear, label="applicant_status"
+        )
+        return f"rebuilt applicant_status from the log (up to position {position})"
     finally:
         await view.pool.close()
         app.close()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from events import screening, topics
+from events import topics
 from events.envelope import Envelope
 from kernel import actor as acting
 from kernel.rules import RuleViolation
@@ -43,17 +43,19 @@ def app() -> MatchingApplication:
 
 def a_candidate(app: MatchingApplication, offset: int = 0) -> uuid.UUID:
     applicant_id = uuid.uuid4()
-    deliver(app, envelopes.interview_passed(applicant_id, "second"), offset)
+    deliver(app, envelopes.candidate_selected(applicant_id), offset)
     return applicant_id
 
 
-def test_passing_the_second_interview_puts_the_applicant_in_the_pool_once(
+def test_the_offices_selection_puts_the_applicant_in_the_pool_once(
     app: MatchingApplication,
 ) -> None:
     applicant_id = uuid.uuid4()
-    passed = envelopes.interview_passed(applicant_id, "second")
+    passed = envelopes.candidate_selected(applicant_id)
 
-    deliver(app, envelopes.interview_passed(applicant_id, "first", version=2), 0)
+    # Passing the interviews is not enough: the office selects.
+    deliver(app, envelopes.interview_passed(applicant_id, "second", version=10), 0)
+    assert published(app) == []
     deliver(app, passed, 1)
     deliver(app, passed, 2)  # published twice by screening's relay
 
@@ -64,7 +66,14 @@ def test_passing_the_second_interview_puts_the_applicant_in_the_pool_once(
         passed.correlation_id,
         passed.event_id,
     )
-    assert app.get_candidate(applicant_id).status == "in_pool"
+    candidate = app.get_candidate(applicant_id)
+    assert candidate.status == "in_pool"
+    # What matching needs to place them came with the selection.
+    assert (candidate.course_preferences, candidate.internship_interests) == (
+        ["A", "C"],
+        ["manufacturing"],
+    )
+    assert candidate.languages["jlpt"] == "N3"
 
 
 def test_a_company_decision_is_recorded_once_and_published(app: MatchingApplication) -> None:
@@ -133,13 +142,13 @@ def test_a_candidate_whose_use_is_suspended_is_not_matched_until_resumed(
     assert confirmed
 
 
-def test_a_suspension_read_before_the_interview_result_still_holds(
+def test_a_suspension_read_before_the_selection_still_holds(
     app: MatchingApplication,
 ) -> None:
     # Registration's and screening's topics are read in no order between them.
     applicant_id = uuid.uuid4()
     deliver(app, envelopes.processing_restricted(applicant_id, use_suspended=True), 0)
-    deliver(app, envelopes.interview_passed(applicant_id, "second"), 1)
+    deliver(app, envelopes.candidate_selected(applicant_id), 1)
 
     with pytest.raises(RuleViolation):
         app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
@@ -160,9 +169,7 @@ def test_the_pool_offered_to_host_companies_leaves_out_those_who_said_no(
 ) -> None:
     offered, stopped, suspended, erased, matched = (a_candidate(app, i) for i in range(5))
     elsewhere = uuid.uuid4()
-    in_another_cohort = envelopes.upstream(
-        screening.InterviewPassed, aggregate_id=elsewhere, stage="second", cohort_id="FY2026"
-    )
+    in_another_cohort = envelopes.candidate_selected(elsewhere, cohort_id="FY2026")
     deliver(app, in_another_cohort, 5)
     deliver(app, envelopes.processing_restricted(stopped, third_party_provision_stopped=True), 6)
     deliver(app, envelopes.processing_restricted(suspended, use_suspended=True), 7)
@@ -175,3 +182,53 @@ def test_the_pool_offered_to_host_companies_leaves_out_those_who_said_no(
     # A stop of third-party provision is not a suspension: the office may still match.
     _, confirmed = app.confirm_match(stopped, COMPANY, "B", ACTOR)
     assert confirmed
+
+
+# -- screening's decisions after the selection -------------------------------------------
+def test_a_candidate_referred_to_the_office_is_held_until_found_eligible_again(
+    app: MatchingApplication,
+) -> None:
+    applicant_id = a_candidate(app)
+    referred = envelopes.case_referred_to_office(applicant_id)
+    deliver(app, referred, 1)
+    deliver(app, referred, 2)  # read twice: held once
+
+    with pytest.raises(RuleViolation) as refused:
+        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    assert refused.value.conflict and "on hold" in refused.value.reason
+    assert "nationality_not_excluded" in refused.value.reason
+    assert app.pool_offered_to_host_companies("FY2025") == []
+
+    # An ineligible assessment changes nothing; an eligible one releases the hold.
+    deliver(app, envelopes.eligibility_assessed(applicant_id, "ineligible", version=15), 3)
+    assert app.get_candidate(applicant_id).status == "on_hold"
+    deliver(app, envelopes.eligibility_assessed(applicant_id, "eligible", version=16), 4)
+    assert app.get_candidate(applicant_id).status == "in_pool"
+    assert [c.applicant_id for c in app.pool_offered_to_host_companies("FY2025")] == [applicant_id]
+    _, confirmed = app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    assert confirmed
+
+
+def test_a_candidate_the_office_rejects_leaves_the_pool_for_good(app: MatchingApplication) -> None:
+    applicant_id = a_candidate(app)
+    deliver(app, envelopes.case_referred_to_office(applicant_id), 1)
+    deliver(app, envelopes.applicant_rejected(applicant_id, "selection"), 2)
+    deliver(app, envelopes.eligibility_assessed(applicant_id, "eligible", version=17), 3)
+
+    assert app.get_candidate(applicant_id).status == "removed"
+    with pytest.raises(RuleViolation) as refused:
+        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    assert "rejected at selection" in refused.value.reason
+    assert app.pool_offered_to_host_companies("FY2025") == []
+
+
+def test_screening_news_of_someone_never_selected_changes_nothing(
+    app: MatchingApplication,
+) -> None:
+    stranger = uuid.uuid4()
+    deliver(app, envelopes.applicant_rejected(stranger, "eligibility"), 0)
+    deliver(app, envelopes.case_referred_to_office(stranger), 1)
+
+    assert published(app) == []
+    with pytest.raises(RuleViolation):
+        app.get_candidate(stranger)

@@ -215,6 +215,68 @@ def test_only_the_fact_of_sending_is_published_never_the_address_or_name(app):
     assert "example.org" not in raw and "Linh" not in raw and "Nguyen" not in raw
 
 
+# -- screening's decisions ----------------------------------------------------------------
+def screening_news(app: NotificationsApplication, model, applicant: uuid.UUID, **payload):
+    return deliver(
+        app, upstream(model, aggregate_id=applicant, **payload), topic="jip.screening.v1"
+    )
+
+
+def test_each_decision_of_screening_owes_the_applicant_one_message(app):
+    applicant = uuid.uuid4()
+    deliver(app, registered(applicant))
+    for model in (
+        screening.DocumentRequested,
+        screening.InterviewScheduled,
+        screening.InterviewRescheduled,
+        screening.InterviewCancelled,
+        screening.CandidateSelected,
+    ):
+        screening_news(app, model, applicant)
+    screening_news(app, screening.DocumentReviewed, applicant, decision="accepted")
+    screening_news(
+        app, screening.DocumentReviewed, applicant, decision="rejected", reason_code="expired"
+    )
+    screening_news(app, screening.ApplicantRejected, applicant, stage="selection")
+
+    assert [template for template, _ in owed(app, applicant)] == [
+        "application_received",
+        "document_requested",
+        "interview_scheduled",
+        "interview_rescheduled",
+        "interview_cancelled",
+        "candidate_selected",
+        "document_rejected",  # an accepted document owes no message
+        "applicant_rejected",
+    ]
+
+
+def test_the_offices_note_is_stored_sealed_and_opened_only_to_send(app):
+    applicant = uuid.uuid4()
+    deliver(app, registered(applicant))
+    note = "Please ask your professor to sign the letter."
+    screening_news(app, screening.DocumentRequested, applicant, note=note)
+
+    assert note not in stored_text(app)
+    requested = app.notifications_of(applicant)[1]
+    welcome = app.notifications_of(applicant)[0]
+    app.record_delivery(outgoing(app, welcome.id), Accepted(), RetrySchedule())
+    mail = outgoing(app, requested.id)
+    assert mail is not None and mail.context["note"] == note
+
+
+def test_a_rejection_after_a_failed_interview_owes_no_second_message(app):
+    applicant = uuid.uuid4()
+    deliver(app, registered(applicant))
+    screening_news(app, screening.InterviewFailed, applicant, stage="first")
+    screening_news(app, screening.ApplicantRejected, applicant, stage="first_interview")
+
+    assert [template for template, _ in owed(app, applicant)] == [
+        "application_received",
+        "interview_failed",
+    ]
+
+
 # -- personal data: kept sealed, opened to send, restricted, erased ---------------------
 def decide(app: NotificationsApplication, notification_id: uuid.UUID):
     """What the mailer would do now, recording a message not to be sent as it would."""
