@@ -1,5 +1,6 @@
 """Steps of an applicant's journey that several end-to-end stories take the same way:
-a cohort opened by the office, and the documents accepted and two interviews passed."""
+a cohort opened by the office, the documents accepted, two interviews passed, and the
+office's selection."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,19 +14,30 @@ from infra.cohorts import preset
 from tests.support import STAFF, cohort_window, eventually, fresh_cohort_id, wait_for_event
 
 
-async def open_cohort(http: httpx.AsyncClient, registration: str) -> str:
-    """A new cohort, open now, with one online course B; its id."""
+async def open_cohort(
+    http: httpx.AsyncClient,
+    registration: str,
+    *,
+    preset_name: str = "fy2025",
+    rules: dict[str, Any] | None = None,
+    **terms: Any,
+) -> str:
+    """A new cohort, open now, with one online course B, on the terms of a preset call
+    (`rules` and `terms` change some of them); its id."""
     cohort_id = fresh_cohort_id()
+    call = preset(preset_name)
     opened = await http.post(
         f"{registration}/cohorts",
         headers=STAFF,
         json={
-            **preset("fy2025"),
+            **call,
             "cohort_id": cohort_id,
             **cohort_window(),
             "courses": [
                 {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000}
             ],
+            "rules": {**call["rules"], **(rules or {})},
+            **terms,
         },
     )
     assert opened.status_code == 201, opened.text
@@ -103,3 +115,25 @@ async def pass_both_interviews(
             json={"interviewed_at": now.isoformat(), "scores": PASSING},
         )
         assert r.status_code in (200, 201), r.text
+
+
+async def select(http: httpx.AsyncClient, screening: str, applicant_id: str | uuid.UUID) -> None:
+    """The office selects the candidate who passed both rounds: they enter matching's
+    pool."""
+    r = await http.post(f"{screening}/cases/{applicant_id}/selection", headers=STAFF, json={})
+    assert r.status_code in (200, 201), r.text
+
+
+async def screen_and_select(
+    http: httpx.AsyncClient,
+    infra: InfraSettings,
+    screening: str,
+    applicant_id: str | uuid.UUID,
+    headers: dict[str, str],
+    *,
+    language: str = "japanese",
+) -> None:
+    """Documents accepted, both rounds passed (`headers`: the interviewer's), then the
+    office's selection."""
+    await pass_both_interviews(http, infra, screening, applicant_id, headers, language=language)
+    await select(http, screening, applicant_id)

@@ -25,7 +25,7 @@ from infra import InfraSettings, kafka
 from infra import services as supervisor
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
-from tests.e2e.journey import open_cohort, pass_both_interviews
+from tests.e2e.journey import open_cohort, screen_and_select
 from tests.support import (
     IDENTITY,
     STAFF,
@@ -123,7 +123,7 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
         await mailbox.wait_for(person.email, "we have received your application")
 
         # -- screening: two interviews passed -----------------------------------------
-        await pass_both_interviews(http, infra, screening, applicant_id, INTERVIEWER)
+        await screen_and_select(http, infra, screening, applicant_id, INTERVIEWER)
 
         # -- matching: the company chooses them, the agreement is signed ----------------
         await wait_for_event(
@@ -304,7 +304,7 @@ async def test_suspended_use_and_stopped_provision_are_respected_by_every_servic
             lambda e: e["payload"]["subject_id"] == applicant_id and e["payload"]["use_suspended"],
         )
         # ... and the office, unaware, records two passed interviews.
-        await pass_both_interviews(
+        await screen_and_select(
             http, infra, screening, applicant_id, INTERVIEWER, language="english"
         )
         await wait_for_event(

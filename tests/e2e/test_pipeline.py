@@ -19,7 +19,7 @@ from events import topics
 from infra import InfraSettings
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
-from tests.e2e.journey import open_cohort, pass_both_interviews
+from tests.e2e.journey import open_cohort, screen_and_select
 from tests.support import (
     STAFF_TOKEN,
     Mailbox,
@@ -133,7 +133,7 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
         await mailbox.wait_for(address, "we have received your application")
         # Screening consumed it too and opened a case, where the office records two
         # passed interviews.
-        await pass_both_interviews(http, infra, screening, applicant_id, STAFF)
+        await screen_and_select(http, infra, screening, applicant_id, STAFF)
         await wait_for_event(
             infra,
             topics.SCREENING,

@@ -6,7 +6,10 @@ by e-mail; an amendment of their nationality assesses them again, says why, and 
 their case."""
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -16,9 +19,22 @@ import pytest
 
 from events import topics
 from infra import InfraSettings
-from tests.e2e.forms import registration_form
-from tests.e2e.journey import open_cohort
-from tests.support import STAFF, Mailbox, body_of, eventually, read_topic
+from tests.e2e.conftest import processes_env
+from tests.e2e.forms import PDF, registration_form
+from tests.e2e.journey import open_cohort, pass_both_interviews, select
+from tests.support import STAFF, Mailbox, body_of, eventually, read_topic, wait_for_event
+
+#: An online slot in the first round, as a screener schedules it.
+SLOT = {
+    "scheduled_at": "2025-07-01T01:00:00Z",
+    "duration_minutes": 30,
+    "interviewer": "staff-017",
+    "language": "english",
+    "mode": "online",
+}
+
+#: Each registered applicant's address, by applicant id.
+ADDRESSES: dict[str, str] = {}
 
 #: Each case: the registration form's changes, the result, and the rule that fails.
 #: The FY2025 call: 18 to 40 on 25 August 2025, the DAC list less China, JLPT N3 or an
@@ -109,6 +125,16 @@ async def register(
     http: httpx.AsyncClient, registration: str, mailbox: Mailbox, cohort_id: str, **changes: Any
 ) -> tuple[str, str]:
     """An applicant registered through the form with `changes`: (their id, address)."""
+    applicant_id, address, _ = await register_with_token(
+        http, registration, mailbox, cohort_id, **changes
+    )
+    return applicant_id, address
+
+
+async def register_with_token(
+    http: httpx.AsyncClient, registration: str, mailbox: Mailbox, cohort_id: str, **changes: Any
+) -> tuple[str, str, dict[str, str]]:
+    """As `register`, with the applicant's own headers."""
     address = f"case-{uuid.uuid4().hex[:10]}@example.org"
     r = await http.post(
         f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": address}
@@ -121,7 +147,8 @@ async def register(
         f"{registration}/registrations", json={**registration_form(token), **changes}
     )
     assert r.status_code == 201, r.text
-    return r.json()["applicant_id"], address
+    me = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return r.json()["applicant_id"], address, me
 
 
 async def assessments(infra: InfraSettings, applicant_ids: set[str]) -> dict[str, list[dict]]:
@@ -156,6 +183,7 @@ async def run_cases(
         )
     )
     ids = {name: applicant for name, (applicant, _) in zip(cases, registered, strict=True)}
+    ADDRESSES.update({applicant: address for applicant, address in registered})
     found = await assessments(infra, set(ids.values()))
     for name, (_, result, failing) in cases.items():
         assessment = found[ids[name]][-1]["payload"]
@@ -177,7 +205,7 @@ async def test_the_fy2025_call_decides_each_case_and_rejects_who_is_not_eligible
     processes, infra: InfraSettings, mailbox: Mailbox, client: httpx.AsyncClient
 ):
     registration, screening = processes["registration"], processes["screening"]
-    cohort_id = await open_cohort(client, registration, preset="fy2025")
+    cohort_id = await open_cohort(client, registration, preset_name="fy2025")
     ids = await run_cases(client, infra, mailbox, registration, cohort_id, FY2025_CASES)
 
     # Every check says what it saw, and no check sees a name, an address or a birth date.
@@ -208,6 +236,16 @@ async def test_the_fy2025_call_decides_each_case_and_rejects_who_is_not_eligible
     assert rejected["payload"]["reasons"][0]["code"] == "nationality_not_excluded"
     case = (await client.get(f"{screening}/cases/{china}", headers=STAFF)).json()
     assert case["status"] == "rejected"
+    # and they are told why, by e-mail
+    [told] = await mailbox.wait_for(ADDRESSES[china], "the outcome of your application", timeout=60)
+    assert "citizens of CN are not eligible" in body_of(told)
+    # and can get no further: no interview is scheduled for them
+    r = await client.post(
+        f"{screening}/cases/{china}/interviews",
+        headers=STAFF,
+        json={"stage": "first", "slot": SLOT},
+    )
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "eligibility"
     eligible = ids["JLPT N3"]
     case = (await client.get(f"{screening}/cases/{eligible}", headers=STAFF)).json()
     assert case["status"] == "open" and case["eligibility"]["result"] == "eligible"
@@ -249,7 +287,7 @@ async def test_a_cohort_that_admits_residents_of_japan_and_requires_both_languag
     cohort_id = await open_cohort(
         client,
         processes["registration"],
-        preset="fy2025",
+        preset_name="fy2025",
         rules={
             "residents_of_japan_may_apply": True,
             "language": {
@@ -268,7 +306,7 @@ async def test_a_29_february_birthday_on_a_common_year_reference_date(
     cohort_id = await open_cohort(
         client,
         processes["registration"],
-        preset="fy2025",
+        preset_name="fy2025",
         age_reference_date="2025-02-28",
         min_age=21,
     )
@@ -284,3 +322,132 @@ async def _first(records: Any, event_type: str, applicant_id: str) -> dict | Non
         if e.get("event_type") == event_type and e["payload"]["applicant_id"] == applicant_id:
             return e
     return None
+
+
+async def test_documents_before_interviews_a_corrected_date_and_a_selection_that_matching_holds(
+    processes, infra: InfraSettings, mailbox: Mailbox, client: httpx.AsyncClient
+):
+    registration, screening, matching = (
+        processes["registration"],
+        processes["screening"],
+        processes["matching"],
+    )
+    cohort_id = await open_cohort(client, registration)
+    applicant_id, _, me = await register_with_token(client, registration, mailbox, cohort_id)
+
+    async def upload(*kinds: str) -> None:
+        files = {kind: (f"{kind}.pdf", PDF + kind.encode(), "application/pdf") for kind in kinds}
+        r = await client.post(f"{registration}/applicants/me/documents", headers=me, files=files)
+        assert r.status_code == 201, r.text
+
+    # An interview is refused while a document is outstanding, naming what is missing.
+    await upload("certificate_of_graduation")
+
+    async def case_with_documents() -> dict | None:
+        r = await client.get(f"{screening}/cases/{applicant_id}", headers=STAFF)
+        return r.json() if r.status_code == 200 and r.json()["documents"]["received"] else None
+
+    await eventually(case_with_documents, timeout=60)
+    r = await client.post(
+        f"{screening}/cases/{applicant_id}/interviews",
+        headers=STAFF,
+        json={"stage": "first", "slot": SLOT},
+    )
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"][0]["field"] == "documents"
+    assert "letter_of_recommendation" in r.json()["errors"][0]["reason"]
+
+    # With every document in and accepted, both rounds are held and passed.
+    await upload("letter_of_recommendation", "language_score_certificate")
+    await pass_both_interviews(client, infra, screening, applicant_id, STAFF)
+
+    # A mistyped interview date is corrected by an event that says who, what and why.
+    case = (await client.get(f"{screening}/cases/{applicant_id}", headers=STAFF)).json()
+    [first] = [i for i in case["interviews"] if i["stage"] == "first"]
+    typed = first["result"]["interviewed_at"]
+    r = await client.post(
+        f"{screening}/cases/{applicant_id}/interviews/{first['interview_id']}/corrections",
+        headers=STAFF,
+        json={"interviewed_at": "2025-07-01T01:30:00Z", "reason": "typed the wrong hour"},
+    )
+    assert r.status_code == 201, r.text
+    corrected = await wait_for_event(
+        infra,
+        topics.SCREENING,
+        "InterviewRecordCorrected",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+        timeout=60,
+    )
+    change = corrected["payload"]["corrected"]["interviewed_at"]
+    assert change["to"].startswith("2025-07-01T01:30:00")
+    assert change["from"][:16] == typed[:16].replace("+00:00", "Z")[:16]
+    assert corrected["actor"]["role"] == "admin"
+    case = (await client.get(f"{screening}/cases/{applicant_id}", headers=STAFF)).json()
+    [first] = [i for i in case["interviews"] if i["stage"] == "first"]
+    assert first["result"]["interviewed_at"].startswith("2025-07-01T01:30:00")
+    assert first["corrections"][0]["reason"] == "typed the wrong hour"
+
+    # The interview results alone do not enter matching's pool; the selection does.
+    await select(client, screening, applicant_id)
+    selected = await wait_for_event(
+        infra,
+        topics.SCREENING,
+        "CandidateSelected",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+        timeout=60,
+    )
+    assert selected["payload"]["course_preferences"] == ["B"]
+    assert set(selected["payload"]["interview_totals"]) == {"first", "second"}
+    await wait_for_event(
+        infra,
+        topics.MATCHING,
+        "CandidateEnteredPool",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+        timeout=60,
+    )
+
+    # An amendment that makes the selected candidate ineligible puts the case in front
+    # of the office, and matching holds them.
+    r = await client.post(
+        f"{registration}/applicants/{applicant_id}/amendments",
+        headers=STAFF,
+        json={"changes": {"nationality": "CN"}, "reason": "passport shows another nationality"},
+    )
+    assert r.status_code in (200, 201), r.text
+    referred = await wait_for_event(
+        infra,
+        topics.SCREENING,
+        "CaseReferredToOffice",
+        lambda e: e["payload"]["applicant_id"] == applicant_id,
+        timeout=60,
+    )
+    assert referred["payload"]["reasons"][0]["code"] == "nationality_not_excluded"
+
+    async def held() -> httpx.Response | None:
+        r = await client.post(
+            f"{matching}/matches",
+            headers=STAFF,
+            json={"applicant_id": applicant_id, "company_id": str(uuid.uuid4()), "course": "B"},
+        )
+        return r if r.status_code == 409 else None
+
+    refused = await eventually(held, timeout=60, what="matching's hold")
+    assert "office" in refused.text
+
+
+async def test_every_eligibility_decision_reruns_from_the_log_to_the_same_result(processes):
+    # After the cases above (and whatever else the store holds), an auditor re-runs each
+    # recorded assessment from the log alone: the facts as they stood, the rule-set
+    # version it names.
+    report = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "services.screening", "rerun-assessments"],
+        env={**os.environ, **processes_env["screening"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    count = int(re.search(r"(\d+) assessments re-run from the log", report.stdout).group(1))
+    assert count >= len(FY2025_CASES) + len(BOTH_CASES) + len(LEAP_CASES)
+    assert "every one the same" in report.stdout

@@ -20,7 +20,7 @@ from events import topics
 from infra import InfraSettings
 from infra import services as supervisor
 from tests.e2e.forms import PDF, registration_form
-from tests.e2e.journey import pass_both_interviews
+from tests.e2e.journey import screen_and_select
 from tests.support import (
     HTTP_PORTS,
     STAFF_TOKEN,
@@ -127,7 +127,7 @@ async def register_with_documents(
 async def pass_interviews_and_match(
     http: httpx.AsyncClient, screening: str, matching: str, infra: InfraSettings, applicant: str
 ) -> None:
-    await pass_both_interviews(http, infra, screening, applicant, STAFF)
+    await screen_and_select(http, infra, screening, applicant, STAFF)
     await wait_for_event(
         infra,
         topics.MATCHING,

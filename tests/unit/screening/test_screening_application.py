@@ -4,8 +4,10 @@ it publishes when registration's events arrive and when the office records inter
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import StoredEvent
@@ -18,6 +20,7 @@ from services.screening.application.publishing import to_integration_event
 from services.screening.application.service import NotFound, ScreeningApplication
 from services.screening.domain.case import ScreeningCase
 from services.screening.domain.cohort import Cohort, WaitListPage
+from services.screening.domain.eligibility import assess
 from tests import envelopes
 from tests.screening_steps import (
     FAILING,
@@ -478,3 +481,31 @@ def test_an_amended_nationality_language_or_education_decides_again_with_the_rul
     )
     decision = app.get_case(applicant_id).eligibility
     assert [c["rule"] for c in decision["checks"] if not c["passed"]] == ["education"]
+
+
+def test_every_recorded_assessment_reruns_from_the_log_and_a_changed_rule_shows(
+    app: ScreeningApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kafka = Deliveries(app)
+    kafka.deliver(envelopes.cohort_opened())
+    eligible, too_old = uuid.uuid4(), uuid.uuid4()
+    kafka.deliver(envelopes.applicant_registered(eligible))
+    kafka.deliver(envelopes.applicant_registered(too_old, date_of_birth=date(1980, 1, 1)))
+    kafka.deliver(envelopes.details_amended(eligible, {"nationality": "CN"}, version=5))
+
+    count, discrepancies = app.rerun_assessments()
+
+    assert (count, discrepancies) == (3, [])
+
+    # A rule whose code changed without a new version no longer reproduces the decisions
+    # it made: the re-run names each one.
+    def lenient(facts: Any, rule_set: Any) -> Any:
+        real = assess(facts, rule_set)
+        return replace(real, result="eligible")
+
+    monkeypatch.setattr("services.screening.application.service.assess", lenient)
+    count, discrepancies = app.rerun_assessments()
+    assert {(d.applicant_id, d.recorded, d.rerun) for d in discrepancies} == {
+        (too_old, "ineligible", "eligible"),
+        (eligible, "ineligible", "eligible"),
+    }
