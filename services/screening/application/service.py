@@ -221,8 +221,9 @@ class ScreeningApplication(ServiceApplication):
         self, e: registration.CohortRulesRevised, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
         """A new version of the cohort's rule set: every case of the cohort still under
-        screening or selected is assessed again under it, each decision naming the new
-        version (one record, so all of them or none are recorded)."""
+        screening, selected, or rejected for eligibility is assessed again under it,
+        each decision naming the new version (one record, so all of them or none are
+        recorded)."""
         p = e.payload
         cohort = self.find(cohort_aggregate_id(p.cohort_id), Cohort)
         if cohort is None:
@@ -238,10 +239,14 @@ class ScreeningApplication(ServiceApplication):
             self.repository.prefetch(ids[chunk : chunk + 500])
             for applicant_id in ids[chunk : chunk + 500]:
                 case = self._case(applicant_id)
-                if case is None or case.eligibility is None or case.rejection is not None:
+                if case is None or case.eligibility is None:
                     continue
-                if case.closed and not case.selected:
+                # A case ended at another stage stays ended; one rejected for
+                # eligibility may be eligible under the new version (reopened).
+                if case.rejection is not None and case.rejection["stage"] != "eligibility":
                     continue
+                if case.closed and case.rejection is None:
+                    continue  # failed an interview
                 if self._assess(case, cohort.rule_set, "rules_revised", e, case.correlation_id):
                     processing_event.collect_events(case)
 

@@ -509,3 +509,50 @@ def test_every_recorded_assessment_reruns_from_the_log_and_a_changed_rule_shows(
         (too_old, "ineligible", "eligible"),
         (eligible, "ineligible", "eligible"),
     }
+
+
+def test_a_revised_rule_set_assesses_the_cohort_again_under_its_new_version(
+    app: ScreeningApplication,
+) -> None:
+    kafka = Deliveries(app)
+    opened = envelopes.cohort_opened()
+    kafka.deliver(opened)
+    strong, weak = uuid.uuid4(), uuid.uuid4()
+    kafka.deliver(envelopes.applicant_registered(strong, languages={"jlpt": "N2"}))
+    kafka.deliver(envelopes.applicant_registered(weak, languages={"ielts": 5.0}))
+    assert app.get_case(weak).status == "rejected"
+
+    # The office lowers the IELTS minimum to 5.0: version 2 of the rule set.
+    rules = opened.payload.rules.model_dump(mode="json")
+    language = {**rules["language"], "english_minimums": {"ielts": 5.0}}
+    kafka.deliver(
+        envelopes.upstream(
+            registration.CohortRulesRevised,
+            aggregate_id=uuid.uuid5(uuid.NAMESPACE_URL, f"cohort:{envelopes.COHORT}"),
+            version=2,
+            cohort_id=envelopes.COHORT,
+            rules={**rules, "rule_set_version": 2, "language": language},
+        )
+    )
+
+    for applicant_id in (strong, weak):
+        decision = app.get_case(applicant_id).eligibility
+        assert decision["rule_set"]["version"] == 2
+        assert (decision["trigger"], decision["result"]) == ("rules_revised", "eligible")
+    assert app.get_case(weak).status == "open", "reopened under the new version"
+    assert [e.event_type for e in published(app) if e.payload.applicant_id == weak][-2:] == [
+        "EligibilityAssessed",
+        "ScreeningCaseReopened",
+    ]
+    # The same revision delivered again changes nothing.
+    count = len(published(app))
+    kafka.deliver(
+        envelopes.upstream(
+            registration.CohortRulesRevised,
+            aggregate_id=uuid.uuid5(uuid.NAMESPACE_URL, f"cohort:{envelopes.COHORT}"),
+            version=2,
+            cohort_id=envelopes.COHORT,
+            rules={**rules, "rule_set_version": 2, "language": language},
+        )
+    )
+    assert len(published(app)) == count
