@@ -41,6 +41,8 @@ APPLICANTS = [
     ("Priya", "Sharma", "IN", "graduated", True, False),
     ("Sokha", "Chan", "KH", "enrolled", False, False),
     ("Amara", "Okafor", "NG", "graduated", None, False),  # registers, documents pending
+    # A national the call excludes: screening rejects her at registration, and says why.
+    ("Wei", "Zhang", "CN", "graduated", None, False),
 ]
 
 
@@ -167,6 +169,18 @@ class Demo:
             "and registered; 4 uploaded all their documents"
         )
 
+        for journey, (_, _, country, *_rest) in zip(journeys, APPLICANTS, strict=True):
+            if country != "CN":
+                continue
+            body = self.wait_for_mail(journey["address"], "the outcome of your application")
+            reason = next(line for line in body.splitlines() if "not eligible" in line)
+            journey["reached"].append(f"rejected for eligibility ({reason.strip(' -')})")
+        self.step(
+            "Screening assessed every registration against the cohort's rule set "
+            "(each rule with what it saw, the rule set's version) and rejected the one "
+            "applicant the call excludes; notifications told her why"
+        )
+
         for journey, (_, _, _, _, second_ok, _matched) in zip(journeys, APPLICANTS, strict=True):
             if second_ok is None:
                 continue
@@ -226,6 +240,18 @@ class Demo:
             "Screening accepted the documents, scheduled and scored the interviews of the "
             "applicants with complete documents"
         )
+
+        for journey, (_, _, _, _, second_ok, _matched) in zip(journeys, APPLICANTS, strict=True):
+            if not second_ok:
+                continue
+            self.post(
+                "screening",
+                f"/cases/{journey['applicant_id']}/selection",
+                headers=self.admin,
+                json={},
+            )
+            journey["reached"].append("selected by the office")
+        self.step("The office selected the candidates who passed both interviews")
 
         for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
             if not second_ok:

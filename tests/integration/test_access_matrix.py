@@ -139,10 +139,8 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("screening", "POST", "/cases/{applicant_id}/interviews/{interview_id}/corrections"): Row(
         only("admin")
     ),
-    ("screening", "POST", "/cases/{applicant_id}/rejection"): Row(
-        only("screener", "admin"), body={"reasons": [{"code": "other", "text": "a test"}]}
-    ),
-    ("screening", "POST", "/cases/{applicant_id}/selection"): Row(only("admin"), body={}),
+    ("screening", "POST", "/cases/{applicant_id}/rejection"): Row(only("screener", "admin")),
+    ("screening", "POST", "/cases/{applicant_id}/selection"): Row(only("admin")),
     ("screening", "GET", "/cases/{applicant_id}"): Row(
         only("screener", "interviewer", "admin", "auditor")
     ),
