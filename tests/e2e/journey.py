@@ -80,10 +80,11 @@ async def pass_both_interviews(
     headers: dict[str, str],
     *,
     language: str = "japanese",
+    interviewer: str = "staff-1",
 ) -> None:
     """Once screening has opened the applicant's case and received their documents, a
-    screener accepts the documents and schedules each round, and the interviewer
-    (`headers`) records passing scores."""
+    screener accepts the documents and schedules each round with `interviewer`, who
+    (`headers`, or an admin) records passing scores."""
     await wait_for_event(
         infra,
         topics.SCREENING,
@@ -102,7 +103,7 @@ async def pass_both_interviews(
                 "slot": {
                     "scheduled_at": (now - timedelta(minutes=30)).isoformat(),
                     "duration_minutes": 30,
-                    "interviewer": "staff-1",
+                    "interviewer": interviewer,
                     "language": language,
                     "mode": "online",
                 },

@@ -123,7 +123,9 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
         await mailbox.wait_for(person.email, "we have received your application")
 
         # -- screening: two interviews passed -----------------------------------------
-        await screen_and_select(http, infra, screening, applicant_id, INTERVIEWER)
+        await screen_and_select(
+            http, infra, screening, applicant_id, INTERVIEWER, interviewer="iv-e2e"
+        )
 
         # -- matching: the company chooses them, the agreement is signed ----------------
         await wait_for_event(
@@ -305,7 +307,13 @@ async def test_suspended_use_and_stopped_provision_are_respected_by_every_servic
         )
         # ... and the office, unaware, records two passed interviews.
         await screen_and_select(
-            http, infra, screening, applicant_id, INTERVIEWER, language="english"
+            http,
+            infra,
+            screening,
+            applicant_id,
+            INTERVIEWER,
+            language="english",
+            interviewer="iv-e2e",
         )
         await wait_for_event(
             infra,

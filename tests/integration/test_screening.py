@@ -29,6 +29,7 @@ from services.screening.bootstrap import bootstrap, build_application
 from services.screening.settings import ScreeningSettings
 from tests import envelopes
 from tests.support import (
+    IDENTITY,
     OFFICER,
     STAFF_TOKEN,
     eventually,
@@ -728,3 +729,26 @@ async def test_screening_keeps_nothing_personal_in_clear_and_an_erasure_reaches_
 
     case = await eventually(caught_up, what="the late events on the erased case")
     assert [a["reason"] for a in case["amendments"]] == [ERASED, ERASED]
+
+
+async def test_an_interviewer_scores_the_interviews_assigned_to_them(
+    screening: Screening,
+) -> None:
+    applicant_id = uuid.uuid4()
+    await screening.ready_for_interviews(applicant_id)
+    scheduled = await screening.schedule(applicant_id, interviewer="iv-assigned")
+    assert scheduled.status_code == 201, scheduled.text
+    interview_id = scheduled.json()["interview_id"]
+    body = {"interviewed_at": HELD_AT, "scores": PASSING}
+
+    def interviewer(staff_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {IDENTITY.staff('interviewer', staff_id)}"}
+
+    url = f"/cases/{applicant_id}/interviews/{interview_id}/result"
+    other = await screening.http.post(url, json=body, headers=interviewer("iv-other"))
+    assert other.status_code == 403, other.text
+    assigned = await screening.http.post(url, json=body, headers=interviewer("iv-assigned"))
+    assert assigned.status_code == 201, assigned.text
+    case = await screening.case(applicant_id)
+    [held] = [i for i in case["interviews"] if i["interview_id"] == interview_id]
+    assert held["result"]["passed"] is True

@@ -24,7 +24,14 @@ from events.screening import (
     StaffId,
 )
 from kernel.rules import RuleViolation
-from runtime.http import ERROR_RESPONSES, ContinuedFlow, application, build_app, staff_in
+from runtime.http import (
+    ERROR_RESPONSES,
+    ContinuedFlow,
+    Forbidden,
+    application,
+    build_app,
+    staff_in,
+)
 from runtime.identity import Gate
 from runtime.keystore import SubjectErased
 from runtime.privacy import PersonalData
@@ -554,7 +561,8 @@ async def note_no_show(
     INTERVIEW + "/result",
     status_code=201,
     response_model=InterviewAnswer,
-    summary="Record an interview's scores: passed or failed by the scorecard (interviewer, admin)",
+    summary="Record an interview's scores: passed or failed by the scorecard (its "
+    "interviewer, admin)",
     responses=_ALREADY,
 )
 async def record_interview_result(
@@ -570,6 +578,13 @@ async def record_interview_result(
     seal = _sealer(request, applicant_id)
 
     def record() -> InterviewAnswer:
+        if staff.get("role") == "interviewer":
+            # An interviewer scores the interviews assigned to them (the slot names
+            # them); an admin may record anyone's, e.g. from a paper scorecard.
+            interview = app.get_case(applicant_id).interviews.get(str(interview_id))
+            slot = (interview or {}).get("slot") or {}
+            if interview is not None and slot.get("interviewer") != staff["id"]:
+                raise Forbidden()
         case, recorded = app.record_interview_result(
             applicant_id,
             interview_id,

@@ -337,6 +337,7 @@ class ScreeningCase(Aggregate):
         has consequences; once an interview rests on the documents, it stands. `note`
         comes sealed."""
         document = self._document(document_id)
+        self._require_screening_goes_on()
         require(
             (decision == "rejected") == (reason_code is not None),
             "reason_code",
@@ -413,6 +414,7 @@ class ScreeningCase(Aggregate):
         here: `missing` (required, none received), `rejected` (its latest was rejected)
         or `requested_by_office` (a kind not otherwise required, e.g. the résumé). The
         same request again, with nothing received meanwhile, records nothing."""
+        self._require_screening_goes_on()
         state = self.documents_state
         current = state.current.get(kind)
         if current is not None:
@@ -541,6 +543,16 @@ class ScreeningCase(Aggregate):
         if interview is None:
             raise NotFound("interview_id", "this case has no interview of this id")
         return interview
+
+    def _require_screening_goes_on(self) -> None:
+        """Documents are reviewed and requested only while screening goes on: not once
+        the applicant was rejected, failed an interview or was selected."""
+        require(
+            not self.closed and not self.selected,
+            "case",
+            f"the screening of this applicant is over ({self.status.replace('_', ' ')})",
+            conflict=True,
+        )
 
     def _require_may_proceed(self) -> None:
         require(

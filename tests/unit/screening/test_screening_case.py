@@ -234,3 +234,25 @@ def test_the_office_rejects_at_the_step_the_case_is_at() -> None:
     )
 
     assert case.rejection is not None and case.rejection["stage"] == "documents"
+
+
+def test_documents_are_neither_reviewed_nor_requested_once_screening_is_over() -> None:
+    case = an_open_case(nationality="CN")
+    [document_id] = [uuid.uuid4()]
+    case.receive_documents(
+        [{"document_id": document_id, "kind": "certificate_of_enrollment", "sha256": "a"}],
+        [],
+        FLOW,
+        None,
+        actor=ACTOR,
+    )
+    assessed(case)  # rejected: the call excludes CN
+
+    for attempt in (
+        lambda: case.review_document(document_id, "accepted", None, None, FLOW, ACTOR),
+        lambda: case.request_document("resume", None, None, FLOW, ACTOR),
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            attempt()
+        assert (refused.value.field, refused.value.conflict) == ("case", True)
+        assert "rejected" in refused.value.reason
