@@ -37,6 +37,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from events.envelope import Envelope
@@ -243,6 +244,19 @@ class ServiceApplication(Application[uuid.UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def stored_events_of(self, *event_classes: type, page: int = 1000) -> Iterator[Any]:
+        """Every stored event of these domain event classes, in the order of the log,
+        read `page` at a time (for maintenance and audit: a whole cohort, every
+        decision)."""
+        topics = [get_topic(cls) for cls in event_classes]
+        start = 0
+        while notifications := self.recorder.select_notifications(
+            start=start, limit=page, topics=topics, inclusive_of_start=False
+        ):
+            for notification in notifications:
+                yield self.mapper.to_domain_event(notification)
+            start = notifications[-1].id
 
     def find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
         """The aggregate of that kind, or None. (`id in repository` replays the

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 
 from events import registration
 from events.envelope import Envelope
@@ -252,16 +251,9 @@ class ScreeningApplication(ServiceApplication):
 
     def case_ids_of_cohort(self, cohort_id: str) -> Iterator[uuid.UUID]:
         """Every case of the cohort, read from the log (each case's opening), in order."""
-        topic = get_topic(ScreeningCase.Opened)
-        start = 0
-        while page := self.recorder.select_notifications(
-            start=start, limit=1000, topics=[topic], inclusive_of_start=False
-        ):
-            for notification in page:
-                opened = self.mapper.to_domain_event(notification)
-                if opened.cohort_id == cohort_id:
-                    yield opened.originator_id
-            start = page[-1].id
+        for opened in self.stored_events_of(ScreeningCase.Opened):
+            if opened.cohort_id == cohort_id:
+                yield opened.originator_id
 
     # -- reproducing decisions from the log --------------------------------------------
     def rerun_assessments(
@@ -273,14 +265,7 @@ class ScreeningApplication(ServiceApplication):
         those whose recorded result or checks differ from the re-run (none, unless a
         rule's code changed without a new rule version, or the log was altered).
         `on_progress(done, total)` is called as it goes."""
-        topic = get_topic(ScreeningCase.EligibilityAssessed)
-        assessments = []
-        start = 0
-        while page := self.recorder.select_notifications(
-            start=start, limit=1000, topics=[topic], inclusive_of_start=False
-        ):
-            assessments += [self.mapper.to_domain_event(n) for n in page]
-            start = page[-1].id
+        assessments = list(self.stored_events_of(ScreeningCase.EligibilityAssessed))
         rule_sets: dict[str, dict[int, RuleSet]] = {}
         discrepancies = []
         for done, recorded in enumerate(assessments, start=1):
@@ -552,15 +537,11 @@ class ScreeningApplication(ServiceApplication):
     ) -> tuple[ScreeningCase, bool]:
         """The office turns the applicant down at the step their case is at; returns the
         case and whether anything was recorded. `note` comes sealed."""
-
-        def attempt() -> tuple[ScreeningCase, bool]:
-            case = self.get_case(applicant_id)
-            recorded = case.reject(reasons, note, correlation_id or case.correlation_id, actor)
-            if recorded:
-                self.save(case)
-            return case, recorded
-
-        return self.retry_on_conflict(attempt)
+        return self._decide(
+            applicant_id,
+            correlation_id,
+            lambda case, flow: case.reject(reasons, note, flow, actor),
+        )
 
     def select(
         self,
@@ -571,15 +552,9 @@ class ScreeningApplication(ServiceApplication):
     ) -> tuple[ScreeningCase, bool]:
         """The office selects the candidate for matching; returns the case and whether
         anything was recorded. `note` comes sealed."""
-
-        def attempt() -> tuple[ScreeningCase, bool]:
-            case = self.get_case(applicant_id)
-            recorded = case.select(note, correlation_id or case.correlation_id, actor)
-            if recorded:
-                self.save(case)
-            return case, recorded
-
-        return self.retry_on_conflict(attempt)
+        return self._decide(
+            applicant_id, correlation_id, lambda case, flow: case.select(note, flow, actor)
+        )
 
 
 def _fact_changes(amended: registration.ApplicantDetailsAmendedPayload) -> dict[str, Any]:
