@@ -21,13 +21,13 @@ from typing import Any
 
 import asyncpg
 
-from runtime.follower import LogFollower
 from runtime.privacy import PersonalData
-from services.registration.application.service import RegistrationApplication
+from runtime.read_model import POSITIONS_SCHEMA, FoldedTable, FoldingProjector
 from services.registration.domain.applicant import Applicant
 from services.registration.domain.documents import required_documents
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS applicant_status (
     applicant_id uuid PRIMARY KEY,
     cohort_id text NOT NULL,
@@ -38,11 +38,9 @@ CREATE TABLE IF NOT EXISTS applicant_status (
     updated_at timestamptz NOT NULL,
     version integer NOT NULL
 );
-CREATE TABLE IF NOT EXISTS read_model_position (
-    name text PRIMARY KEY,
-    notification_id bigint NOT NULL
-);
 """
+    + POSITIONS_SCHEMA
+)
 
 PROJECTOR_NAME = "projector:applicant_status"
 
@@ -155,12 +153,33 @@ def fold(row: StatusRow | None, e: Any) -> StatusRow | None:
     return row
 
 
-class StatusView:
+class StatusView(FoldedTable[StatusRow]):
     """Reads and writes the `applicant_status` table through an asyncpg pool."""
 
+    name = PROJECTOR_NAME
+    table = "applicant_status"
+    key_column = "applicant_id"
+    upsert = UPSERT
+
     def __init__(self, pool: asyncpg.Pool, personal_data: PersonalData) -> None:
-        self.pool = pool
+        super().__init__(pool)
         self.personal = personal_data
+
+    def items(self, batch: Sequence[tuple[Any, int]]) -> list[Any]:
+        return [e for e, _ in batch if isinstance(e, SHOWN)]
+
+    def key_of(self, item: Any) -> uuid.UUID:
+        key: uuid.UUID = item.originator_id
+        return key
+
+    def row_of(self, record: asyncpg.Record) -> StatusRow:
+        return StatusRow.from_record(record)
+
+    def fold(self, row: StatusRow | None, item: Any) -> StatusRow | None:
+        return fold(row, item)
+
+    def args_of(self, row: StatusRow) -> tuple[Any, ...]:
+        return row.as_args()
 
     async def create(self) -> None:
         async with self.pool.acquire() as conn:
@@ -184,79 +203,8 @@ class StatusView:
         data["submitted_documents"] = json.loads(data["submitted_documents"])
         return data
 
-    async def position(self) -> int:
-        async with self.pool.acquire() as conn:
-            value = await conn.fetchval(
-                "SELECT notification_id FROM read_model_position WHERE name = $1", PROJECTOR_NAME
-            )
-        return int(value or 0)
 
-    async def apply_batch(self, batch: Sequence[tuple[Any, int]], *, after: int) -> bool:
-        """Apply events read after position `after` and record the new position in one
-        transaction: the view is exactly as far as its recorded position says. Nothing
-        is applied (False) if the position is no longer `after`: the view was cleared
-        for a rebuild, or the rebuild command applied this batch, meanwhile.
-
-        The rows the batch touches are read once, the events folded into them in
-        memory, and the changed rows written in one pipelined statement: a rebuild
-        costs a few round trips per batch instead of one per event."""
-        events = [e for e, _ in batch if isinstance(e, SHOWN)]
-        async with self.pool.acquire() as conn, conn.transaction():
-            # The row lock orders this batch with `clear` and with another projector.
-            position = await conn.fetchval(
-                "SELECT notification_id FROM read_model_position WHERE name = $1 FOR UPDATE",
-                PROJECTOR_NAME,
-            )
-            if int(position or 0) != after:
-                return False
-            if events:
-                ids = list({e.originator_id for e in events})
-                found = await conn.fetch(
-                    "SELECT * FROM applicant_status WHERE applicant_id = ANY($1::uuid[])", ids
-                )
-                rows: dict[uuid.UUID, StatusRow] = {
-                    r["applicant_id"]: StatusRow.from_record(r) for r in found
-                }
-                changed: dict[uuid.UUID, StatusRow] = {}
-                for e in events:
-                    row = fold(rows.get(e.originator_id), e)
-                    if row is not None and row is not rows.get(e.originator_id):
-                        rows[e.originator_id] = changed[e.originator_id] = row
-                if changed:
-                    await conn.executemany(UPSERT, [r.as_args() for r in changed.values()])
-            await conn.execute(
-                "INSERT INTO read_model_position VALUES ($1, $2) ON CONFLICT (name)"
-                " DO UPDATE SET notification_id = EXCLUDED.notification_id",
-                PROJECTOR_NAME,
-                batch[-1][1],
-            )
-        return True
-
-    async def clear(self) -> None:
-        """Forget the view and its position: the projector then rebuilds it from the log."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("TRUNCATE applicant_status")
-            await conn.execute("DELETE FROM read_model_position WHERE name = $1", PROJECTOR_NAME)
-
-
-class StatusProjector(LogFollower):
+class StatusProjector(FoldingProjector):
     """Keeps the status page in step with the log (and rebuilds it after `clear`)."""
 
     event_types = SHOWN
-
-    def __init__(self, app: RegistrationApplication, view: StatusView, **kwargs: Any) -> None:
-        super().__init__(app, name=PROJECTOR_NAME, **kwargs)
-        self.view = view
-        self.loaded_position = 0
-
-    async def load_position(self) -> int:
-        self.loaded_position = await self.view.position()
-        return self.loaded_position
-
-    async def save_position(self, notification_id: int) -> None:
-        """Already saved by `handle`, in the view's own transaction."""
-
-    async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
-        # The service's projector and the rebuild command may both be running: each
-        # batch is applied only if the view is still where this one read it.
-        await self.view.apply_batch(batch, after=self.loaded_position)

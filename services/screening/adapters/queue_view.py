@@ -23,9 +23,8 @@ from typing import Any, Final, Literal, get_args
 import asyncpg
 
 from events.envelope import Envelope
-from runtime.follower import LogFollower
+from runtime.read_model import POSITIONS_SCHEMA, FoldedTable, FoldingProjector
 from services.screening.application.publishing import to_integration_event
-from services.screening.application.service import ScreeningApplication
 from services.screening.domain.case import ScreeningCase
 
 WaitingFor = Literal[
@@ -43,7 +42,8 @@ WaitingFor = Literal[
 WAITING_FOR: Final[tuple[str, ...]] = get_args(WaitingFor)
 Outcome = Literal["rejected", "failed", "selected"]
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS screening_queue (
     applicant_id uuid PRIMARY KEY,
     cohort_id text NOT NULL,
@@ -58,11 +58,9 @@ CREATE INDEX IF NOT EXISTS screening_queue_by_cohort
     ON screening_queue (cohort_id, waiting_for, since, applicant_id);
 CREATE INDEX IF NOT EXISTS screening_queue_by_step
     ON screening_queue (waiting_for, since, applicant_id);
-CREATE TABLE IF NOT EXISTS read_model_position (
-    name text PRIMARY KEY,
-    notification_id bigint NOT NULL
-);
 """
+    + POSITIONS_SCHEMA
+)
 
 PROJECTOR_NAME = "projector:screening_queue"
 
@@ -321,11 +319,28 @@ class Page:
     next_after: tuple[datetime, uuid.UUID] | None
 
 
-class QueueView:
+class QueueView(FoldedTable[QueueRow]):
     """Reads and writes the `screening_queue` table through an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    name = PROJECTOR_NAME
+    table = "screening_queue"
+    key_column = "applicant_id"
+    upsert = UPSERT
+
+    def items(self, batch: Sequence[tuple[Any, int]]) -> list[Step]:
+        return [s for s in (Step.of_stored(e) for e, _ in batch) if s is not None]
+
+    def key_of(self, item: Step) -> uuid.UUID:
+        return item.case_id
+
+    def row_of(self, record: asyncpg.Record) -> QueueRow:
+        return QueueRow.from_record(record)
+
+    def fold(self, row: QueueRow | None, item: Step) -> QueueRow | None:
+        return fold(row, item)
+
+    def args_of(self, row: QueueRow) -> tuple[Any, ...]:
+        return row.as_args()
 
     async def create(self) -> None:
         async with self.pool.acquire() as conn:
@@ -377,75 +392,8 @@ class QueueView:
             )
         return None if found is None else QueueRow.from_record(found)
 
-    async def position(self) -> int:
-        async with self.pool.acquire() as conn:
-            value = await conn.fetchval(
-                "SELECT notification_id FROM read_model_position WHERE name = $1", PROJECTOR_NAME
-            )
-        return int(value or 0)
 
-    async def apply_batch(self, batch: Sequence[tuple[Any, int]], *, after: int) -> bool:
-        """Apply events read after position `after` and record the new position in one
-        transaction: the queue is exactly as far as its recorded position says. Nothing
-        is applied (False) if the position is no longer `after`: the queue was cleared
-        for a rebuild, or the rebuild command applied this batch, meanwhile."""
-        steps = [s for s in (Step.of_stored(e) for e, _ in batch) if s is not None]
-        async with self.pool.acquire() as conn, conn.transaction():
-            # The row lock orders this batch with `clear` and with another projector.
-            position = await conn.fetchval(
-                "SELECT notification_id FROM read_model_position WHERE name = $1 FOR UPDATE",
-                PROJECTOR_NAME,
-            )
-            if int(position or 0) != after:
-                return False
-            if steps:
-                ids = list({s.case_id for s in steps})
-                found = await conn.fetch(
-                    "SELECT * FROM screening_queue WHERE applicant_id = ANY($1::uuid[])", ids
-                )
-                rows: dict[uuid.UUID, QueueRow] = {
-                    r["applicant_id"]: QueueRow.from_record(r) for r in found
-                }
-                changed: dict[uuid.UUID, QueueRow] = {}
-                for s in steps:
-                    row = fold(rows.get(s.case_id), s)
-                    if row is not None and row is not rows.get(s.case_id):
-                        rows[s.case_id] = changed[s.case_id] = row
-                if changed:
-                    await conn.executemany(UPSERT, [r.as_args() for r in changed.values()])
-            await conn.execute(
-                "INSERT INTO read_model_position VALUES ($1, $2) ON CONFLICT (name)"
-                " DO UPDATE SET notification_id = EXCLUDED.notification_id",
-                PROJECTOR_NAME,
-                batch[-1][1],
-            )
-        return True
-
-    async def clear(self) -> None:
-        """Forget the queue and its position: the projector then rebuilds it from the log."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("TRUNCATE screening_queue")
-            await conn.execute("DELETE FROM read_model_position WHERE name = $1", PROJECTOR_NAME)
-
-
-class QueueProjector(LogFollower):
+class QueueProjector(FoldingProjector):
     """Keeps the office's queue in step with the log (and rebuilds it after `clear`).
     It reads every event: which of screening's events are published is
     `to_integration_event`'s to say, and it may grow."""
-
-    def __init__(self, app: ScreeningApplication, view: QueueView, **kwargs: Any) -> None:
-        super().__init__(app, name=PROJECTOR_NAME, **kwargs)
-        self.view = view
-        self.loaded_position = 0
-
-    async def load_position(self) -> int:
-        self.loaded_position = await self.view.position()
-        return self.loaded_position
-
-    async def save_position(self, notification_id: int) -> None:
-        """Already saved by `handle`, in the view's own transaction."""
-
-    async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
-        # The service's projector and the rebuild command may both be running: each
-        # batch is applied only if the queue is still where this one read it.
-        await self.view.apply_batch(batch, after=self.loaded_position)
