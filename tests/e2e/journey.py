@@ -133,8 +133,11 @@ async def screen_and_select(
     headers: dict[str, str],
     *,
     language: str = "japanese",
+    interviewer: str = "staff-1",
 ) -> None:
-    """Documents accepted, both rounds passed (`headers`: the interviewer's), then the
-    office's selection."""
-    await pass_both_interviews(http, infra, screening, applicant_id, headers, language=language)
+    """Documents accepted, both rounds passed (`headers`: those of `interviewer`, or
+    an admin's), then the office's selection."""
+    await pass_both_interviews(
+        http, infra, screening, applicant_id, headers, language=language, interviewer=interviewer
+    )
     await select(http, screening, applicant_id)
