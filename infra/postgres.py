@@ -260,6 +260,16 @@ SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'role') \\gexec
     )
 
 
+def drop_keystore(settings: InfraSettings) -> None:
+    """Drop the key store's database (its keys with it); `ensure_keystore` makes it
+    again, empty. As the superuser: the services' role cannot even connect to it."""
+    admin_sql(
+        settings,
+        "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'role') \\gexec\n",
+        {"role": settings.keystore_database},
+    )
+
+
 def connect(settings: InfraSettings, database: str = "postgres") -> psycopg.Connection:
     """An autocommit psycopg connection as the project's role over TCP."""
     return psycopg.connect(

@@ -44,6 +44,9 @@ async def infra() -> AsyncIterator[InfraSettings]:
         await up(settings, databases=())
         for name in (*SERVICES, "identity"):
             postgres.drop_database(settings, database_of(name))
+        # The key store too: keys wrapped by another checkout's master key (its own
+        # var/secrets, the same PostgreSQL) cannot be opened by this one.
+        postgres.drop_keystore(settings)
     # The services' databases, and the revocation store of bearer tokens.
     await up(settings, databases=[database_of(s) for s in (*SERVICES, "identity")])
     yield settings

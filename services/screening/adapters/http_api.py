@@ -255,12 +255,15 @@ Note = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 def _sealer(request: Request, applicant_id: uuid.UUID) -> Callable[[str | None], str | None]:
     """Seals a staff member's words about the applicant with their key (in a thread:
-    it reads the key store)."""
+    it reads the key store). Only for an applicant screening knows: a note about an
+    unknown id is refused (404) before a key is ever made for it."""
     personal_data: PersonalData = request.app.state.personal_data
+    app: ScreeningApplication = request.app.state.application
 
     def seal(text: str | None) -> str | None:
         if text is None:
             return None
+        app.get_case(applicant_id)
         try:
             return personal_data.seal(applicant_id, text)
         except SubjectErased:
@@ -679,11 +682,6 @@ class DecisionRecorded(BaseModel):
     status: str = Field(description="The case's status after the decision.")
 
 
-def _sealed_note(request: Request, applicant_id: uuid.UUID, note: str | None) -> str | None:
-    personal_data: PersonalData = request.app.state.personal_data
-    return None if note is None else personal_data.seal(applicant_id, note)
-
-
 @router.post(
     "/cases/{applicant_id}/rejection",
     status_code=201,
@@ -701,8 +699,7 @@ async def reject(
     response: Response,
 ) -> Any:
     def decide() -> tuple[ScreeningCase, bool]:
-        app.get_case(applicant_id)  # 404 before sealing anything for a stranger
-        note = _sealed_note(request, applicant_id, body.note)
+        note = _sealer(request, applicant_id)(body.note)
         reasons = [r.model_dump() for r in body.reasons]
         return app.reject(applicant_id, reasons, note, staff, cid)
 
@@ -729,8 +726,7 @@ async def select(
     response: Response,
 ) -> Any:
     def decide() -> tuple[ScreeningCase, bool]:
-        app.get_case(applicant_id)
-        note = _sealed_note(request, applicant_id, body.note)
+        note = _sealer(request, applicant_id)(body.note)
         return app.select(applicant_id, note, staff, cid)
 
     case, recorded = await asyncio.to_thread(decide)
