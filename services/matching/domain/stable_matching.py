@@ -143,13 +143,19 @@ def solve(instance: Instance) -> Matching:
     Raises `InvalidInstance` naming the first entry at fault."""
     numbered = _number(instance)
     held_by = _defer_acceptance(numbered)
-    candidate_ids = numbered.candidate_ids
-    host_ids = numbered.host_ids
-    order = sorted(range(len(candidate_ids)), key=candidate_ids.__getitem__)
-    hosts = held_by.tolist()
+    candidate_ids, host_ids = numbered.candidate_ids, numbered.host_ids
+    by_id = np.array(sorted(range(len(candidate_ids)), key=candidate_ids.__getitem__), np.int64)
+    matched = by_id[held_by[by_id] >= 0]
+    unmatched = by_id[held_by[by_id] < 0]
     return Matching(
-        matches=tuple((candidate_ids[c], host_ids[hosts[c]]) for c in order if hosts[c] >= 0),
-        unmatched_candidates=tuple(candidate_ids[c] for c in order if hosts[c] < 0),
+        matches=tuple(
+            zip(
+                map(candidate_ids.__getitem__, matched.tolist()),
+                map(host_ids.__getitem__, held_by[matched].tolist()),
+                strict=True,
+            )
+        ),
+        unmatched_candidates=tuple(map(candidate_ids.__getitem__, unmatched.tolist())),
     )
 
 
