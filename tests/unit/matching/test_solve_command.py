@@ -4,6 +4,8 @@ running): JSON in, JSON out, and a bad instance explained on standard error."""
 from __future__ import annotations
 
 import json
+import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def run_solve(stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+def run_solve(stdin: bytes, hash_seed: str = "0") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "services.matching", "solve"],
         input=stdin,
         cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
         capture_output=True,
         timeout=120,
         check=False,
@@ -64,6 +67,27 @@ def test_the_issues_example_leaves_the_candidate_no_host_wants_unmatched():
         "blocking_pairs": 0,
         "capacity_violations": 0,
     }
+
+
+def test_two_runs_give_the_same_bytes_whatever_the_order_of_python_sets_and_dicts():
+    rng = random.Random(3)
+    hosts = [f"h{i}" for i in range(40)]
+    candidates = [f"c{i}" for i in range(400)]
+    instance = {
+        "candidates": [{"id": c, "preferences": rng.sample(hosts, 8)} for c in candidates],
+        "hosts": [
+            {"id": h, "capacity": rng.randint(1, 3), "preferences": rng.sample(candidates, 60)}
+            for h in hosts
+        ],
+    }
+    text = json.dumps(instance).encode()
+
+    # Another hash seed gives sets and dicts of strings another iteration order.
+    first, second = run_solve(text, hash_seed="1"), run_solve(text, hash_seed="2")
+
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    assert json.loads(first.stdout)["matches"]
 
 
 def test_a_bad_instance_is_explained_on_stderr_with_exit_code_2_and_nothing_on_stdout():
