@@ -471,7 +471,7 @@ def check(instance: Instance, matches: Sequence[tuple[str, str]]) -> Check:
 def canonical_json(instance: Instance) -> bytes:
     """The instance in one canonical JSON form: candidates and hosts sorted by id (their
     order in the input does not change the matching), each list of preferences in its
-    own order, keys sorted, no spaces, UTF-8."""
+    own order, keys sorted, no spaces, non-ASCII characters escaped."""
     candidates = sorted(instance["candidates"], key=lambda c: c["id"])
     hosts = sorted(instance["hosts"], key=lambda h: h["id"])
     canonical = {
@@ -481,7 +481,8 @@ def canonical_json(instance: Instance) -> bytes:
             for h in hosts
         ],
     }
-    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # ASCII, with \u escapes: any string JSON can carry has exactly one such form.
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
 def input_digest(instance: Instance) -> str:

@@ -50,4 +50,5 @@ def solve_command() -> None:
         "blocking_pairs": verdict.blocking_pairs,
         "capacity_violations": verdict.capacity_violations,
     }
-    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    # ASCII with \u escapes: valid JSON whatever the terminal's encoding.
+    sys.stdout.buffer.write(json.dumps(result).encode("ascii") + b"\n")

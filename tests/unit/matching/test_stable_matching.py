@@ -16,6 +16,7 @@ from services.matching.domain.stable_matching import (
     ALGORITHM,
     VERSION,
     InvalidInstance,
+    canonical_json,
     check,
     input_digest,
     solve,
@@ -264,9 +265,28 @@ def test_the_digest_names_the_instance_and_the_algorithm_its_version():
         "hosts": one["hosts"],
     }
 
-    assert input_digest(one).startswith("sha256:") and len(input_digest(one)) == 71
+    # Recorded in rounds' events: a change of the canonical form breaks every audit.
+    assert canonical_json(one) == (
+        b'{"candidates":[{"id":"c1","preferences":["h1","h2"]}],"hosts":['
+        b'{"capacity":1,"id":"h1","preferences":["c1"]},'
+        b'{"capacity":1,"id":"h2","preferences":["c1"]}]}'
+    )
+    assert input_digest(one) == (
+        "sha256:5b7cd78aa41cbb1f9dd4a91aa9cc2de6f8f43f6ec5eeff9465a992aef37d42e1"
+    )
     assert input_digest(one) != input_digest(other_order)  # a ranking is part of it
     assert ALGORITHM == "deferred-acceptance/candidate-proposing" and VERSION == 1
+
+
+def test_ids_in_any_script_are_matched_and_digested():
+    instance = {
+        "candidates": [{"id": "候補者", "preferences": ["株式会社"]}],
+        "hosts": [{"id": "株式会社", "capacity": 1, "preferences": ["候補者"]}],
+    }
+
+    assert solve(instance).matches == (("候補者", "株式会社"),)
+    assert canonical_json(instance).isascii()
+    assert input_digest(instance).startswith("sha256:")
 
 
 def valid():
