@@ -38,7 +38,7 @@ import json
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain
 from typing import Any, Final, TypedDict
 
 import numpy as np
@@ -263,9 +263,11 @@ def _number_quickly(instance: Any) -> _Numbered | None:
     # Checked a whole list at a time (map runs in C): 100,000 entries in milliseconds.
     if not (_all_of_type(candidates, dict) and _all_of_type(hosts, dict)):
         return None
-    if not all(map(operator.eq, map(dict.keys, candidates), repeat(_CANDIDATE_FIELDS))):
+    # Exactly the fields expected: as many as expected, and each found below (a missing
+    # one raises KeyError).
+    if not (_all_of_length(candidates, len(_CANDIDATE_FIELDS))):
         return None
-    if not all(map(operator.eq, map(dict.keys, hosts), repeat(_HOST_FIELDS))):
+    if not (_all_of_length(hosts, len(_HOST_FIELDS))):
         return None
     candidate_ids = list(map(_ID, candidates))
     host_ids = list(map(_ID, hosts))
@@ -281,8 +283,8 @@ def _number_quickly(instance: Any) -> _Numbered | None:
         and _all_of_type(host_lists, list)
     ):
         return None
-    candidate_index = {c: i for i, c in enumerate(candidate_ids)}
-    host_index = {h: i for i, h in enumerate(host_ids)}
+    candidate_index = dict(zip(candidate_ids, range(len(candidate_ids)), strict=True))
+    host_index = dict(zip(host_ids, range(len(host_ids)), strict=True))
     if len(candidate_index) != len(candidate_ids) or len(host_index) != len(host_ids):
         return None
     # An id that is not in the instance (or not a string) raises KeyError or TypeError.
@@ -314,6 +316,10 @@ _HOST_FIELDS: Final = {"id", "capacity", "preferences"}
 _ID: Final = operator.itemgetter("id")
 _CAPACITY: Final = operator.itemgetter("capacity")
 _PREFERENCES: Final = operator.itemgetter("preferences")
+
+
+def _all_of_length(values: list[Any], length: int) -> bool:
+    return set(map(len, values)) <= {length}
 
 
 def _all_of_type(values: list[Any], kind: type) -> bool:
