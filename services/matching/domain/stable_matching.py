@@ -189,7 +189,7 @@ def _defer_acceptance(instance: _Numbered) -> Ints:
     option_host = instance.candidate_choice[acceptable]
     option_rank = instance.host_rank[by_key[found[acceptable]]]
     # Entries stay grouped by candidate in their order of preference: each candidate's
-    # acceptable hosts are a slice first[c]:end[c] of option_host, best first.
+    # acceptable hosts are option_host[end[c] - options[c]:end[c]], best first.
     options = np.bincount(instance.by_candidate[acceptable], minlength=n_candidates)
     end = np.cumsum(options)
     next_option = end - options
