@@ -1,4 +1,5 @@
-"""`python -m bench` (or `make bench`): the transport benchmark, on a fresh stack of its own.
+"""`python -m bench` (or `make bench`): the transport benchmark, on a fresh stack of its own,
+and the stable matching beside the `matching` package (no stack: `--only matching`).
 
 Each figure is printed beside the bare limit measured in the same run, and the whole
 run is written to bench/results/<commit>-<time>.json. Run on demand, never in the suite.
@@ -13,12 +14,14 @@ import time
 
 import typer
 
-from bench import consumer, registration, ui
+from bench import consumer, matching, registration, ui
 from bench.results import Run
 from bench.stack import bench_infra_settings, fresh_stack, stop_stack
 from runtime.process import GIL_SWITCH_INTERVAL
 
-SCENARIOS = ("consumer", "command", "relay", "rebuild")
+SCENARIOS = ("consumer", "command", "relay", "rebuild", "matching")
+#: The scenarios that need the stack (Kafka, PostgreSQL, SMTP).
+TRANSPORT = ("consumer", "command", "relay", "rebuild")
 
 cli = typer.Typer(add_completion=False, help=__doc__)
 
@@ -30,10 +33,12 @@ def main(
     events: int = typer.Option(2000, help="Pre-registrations written for the relay and mailer."),
     timeout: float = typer.Option(120.0, help="Seconds a phase may take before it is cut."),
     only: str = typer.Option(",".join(SCENARIOS), help="The scenarios to run, comma-separated."),
-    quick: bool = typer.Option(False, help="Small counts (1,000 records, 300 requests)."),
+    quick: bool = typer.Option(
+        False, help="Small counts (1,000 records, 300 requests; the package at 2,000 x 200)."
+    ),
     keep_stack: bool = typer.Option(False, help="Leave the bench Kafka and SMTP running."),
 ) -> None:
-    """Measure the transport and write the figures to bench/results/."""
+    """Measure the transport and the matching; write the figures to bench/results/."""
     if quick:
         records, requests, events = 1000, 300, 500
     chosen = [s.strip() for s in only.split(",") if s.strip()]
@@ -51,6 +56,8 @@ def main(
         }
     )
     run.notes += [
+        "Matching: the solver on a freshly parsed instance, median of the repetitions; "
+        "the package is given the acceptable pairs only (its game requires it).",
         "Consumers, relay, mailers and rebuild run in the bench process (their bootstrap "
         "and ServiceProcess, keeping only the part measured); HTTP figures come from "
         "registration run as its own process (infra/services.py), with its relay, link "
@@ -76,6 +83,8 @@ def main(
     started = time.monotonic()
 
     async def measure() -> None:
+        if not any(s in chosen for s in TRANSPORT):
+            return
         await fresh_stack(ui.say)
         if "consumer" in chosen:
             run.figures += await consumer.run(settings, records, timeout)
@@ -87,9 +96,12 @@ def main(
             run.figures += await registration.rebuild(settings, timeout)
 
     try:
+        # First, while no stack of ours is loading the machine.
+        if "matching" in chosen:
+            run.figures += matching.run(quick)
         asyncio.run(measure())
     finally:
-        if not keep_stack:
+        if not keep_stack and any(s in chosen for s in TRANSPORT):
             stop_stack(settings)
         run.parameters["total_seconds"] = round(time.monotonic() - started, 1)
         if run.figures:
