@@ -260,6 +260,27 @@ async def test_the_online_course_signs_one_agreement_per_pair_of_parties(
     assert all(a["signed_at"] is not None for a in read["agreements"])
 
 
+async def test_parties_signing_at_the_same_moment_complete_the_agreement_once(
+    matching: Matching,
+) -> None:
+    match = await matching.a_match("A")
+
+    answers = await asyncio.gather(
+        *(matching.sign(match, THREE_PARTIES, party) for party in THREE_PARTIES)
+    )
+
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert [a.json()["agreement_signed"] for a in answers].count(True) == 1
+    agreement_id = answers[0].json()["agreement"]["agreement_id"]
+    await matching.published("AgreementSigned", agreement_id=agreement_id)
+    on_kafka = [
+        value["event_type"]
+        for _, value in await read_topic(matching.infra, topics.MATCHING)
+        if value.get("payload", {}).get("agreement_id") == agreement_id
+    ]
+    assert sorted(on_kafka) == ["AgreementSignatureRecorded"] * 3 + ["AgreementSigned"]
+
+
 async def test_a_party_cannot_sign_the_same_agreement_twice(matching: Matching) -> None:
     match = await matching.a_match("A")
     assert (await matching.sign(match, THREE_PARTIES, "intern")).status_code == 201
