@@ -144,6 +144,7 @@ def agreement_view(
 
 
 def match_view(app: MatchingApplication, match: Match) -> dict[str, Any]:
+    """The match with its agreements (blocking: it may read the cohort's courses)."""
     try:
         structure: AgreementStructure | None = app.agreement_structure_of(match)
     except RuleViolation:
@@ -248,7 +249,9 @@ async def confirm_match(
     )
     if not confirmed:
         response.status_code = status.HTTP_200_OK
-    return MatchConfirmedResponse(**match_view(app, match), confirmed=confirmed)
+    # The view reads the cohort's courses from the store: off the loop.
+    view = await asyncio.to_thread(match_view, app, match)
+    return MatchConfirmedResponse(**view, confirmed=confirmed)
 
 
 @router.post(
