@@ -38,7 +38,9 @@ EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     screening.InterviewRecordCorrected,
     screening.CandidateSelected,
     matching.CandidateEnteredPool,
+    matching.CandidateWithdrawn,
     matching.MatchConfirmed,
+    matching.AgreementSignatureRecorded,
     matching.AgreementSigned,
     notifications.NotificationSent,
 )

@@ -265,6 +265,7 @@ class Demo:
             journey["reached"].append("selected by the office")
         self.step("The office selected the candidates who passed both interviews")
 
+        courses = iter(["A", "B"] * len(APPLICANTS))
         for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
             if not second_ok:
                 continue
@@ -274,7 +275,13 @@ class Demo:
                 "the candidate to enter the matching pool",
             )
             journey["reached"].append("in the candidate pool")
+            me = {"Authorization": f"Bearer {journey['access_token']}"}
             if not matched:
+                # A candidate no company took (yet) may withdraw, with their own access.
+                self.post(
+                    "matching", f"/candidates/{journey['applicant_id']}/withdrawal", headers=me
+                )
+                journey["reached"].append("withdrew from the pool")
                 continue
             # The host company's own user records its decision; a user of another
             # company could not (403).
@@ -282,10 +289,11 @@ class Demo:
             company_user = supervisor.development_headers(
                 self.infra, "hr-manager", company_id=company_id
             )
+            course = next(courses)
             decision = {
                 "applicant_id": journey["applicant_id"],
                 "company_id": str(company_id),
-                "course": "B",
+                "course": course,
             }
             other_company = supervisor.development_headers(
                 self.infra, "someone-else", company_id=uuid.uuid4()
@@ -295,20 +303,25 @@ class Demo:
             )
             assert refused.status_code == 403, refused.text
             match = self.post("matching", "/matches", headers=company_user, json=decision).json()
-            journey["reached"].append("matched with a company")
-            self.post(
-                "matching",
-                f"/matches/{match['match_id']}/agreement",
-                headers=self.matcher,
-                json={
-                    "parties": ["office", "intern", "company"],
-                    "signed_at": datetime.now(UTC).isoformat(),
-                },
+            journey["reached"].append(f"matched with a company (course {course})")
+            # Once matched, the applicant cannot withdraw.
+            refused = self.http.post(
+                self.urls["matching"] + f"/candidates/{journey['applicant_id']}/withdrawal",
+                headers=me,
             )
-            journey["reached"].append("agreement signed")
+            assert refused.status_code == 409, refused.text
+            self.sign_every_agreement(match["match_id"], me, company_user)
+            journey["reached"].append(
+                "three-way agreement signed by each party"
+                if course == "A"
+                else "three per-pair agreements signed by each party"
+            )
         self.step(
             "Two companies' own users recorded their choice of a candidate (another company's "
-            "user was refused); the office's matcher recorded both signed agreements"
+            "user was refused); neither candidate could withdraw any more, and each party "
+            "signed its agreements under its own identity: the intern, the company's user "
+            "and the office's matcher (course A: one three-way agreement; online course B: "
+            "one per pair). A candidate no company took withdrew from the pool."
         )
 
         for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
@@ -324,6 +337,28 @@ class Demo:
             self.wait_for_mail(journey["address"], last_mail)
         self.erase(next(j for j, a in zip(journeys, APPLICANTS, strict=True) if a[4] is None))
         self.report(journeys)
+
+    def sign_every_agreement(
+        self, match_id: str, intern: dict[str, str], company: dict[str, str]
+    ) -> None:
+        """Each party signs each agreement of the match it is party to, as itself."""
+        url = self.urls["matching"] + f"/matches/{match_id}"
+        # The agreements follow from the course, learnt from the cohort's opening.
+        match = self.wait_until(
+            lambda: (
+                (m := self.http.get(url, headers=self.matcher).json())["agreement_structure"] and m
+            ),
+            "the match's agreements to be drawn up",
+        )
+        signers = {"intern": intern, "company": company, "office": self.matcher}
+        for agreement in match["agreements"]:
+            for party in agreement["parties"]:
+                self.post(
+                    "matching",
+                    f"/matches/{match_id}/agreements/{agreement['agreement_id']}/signatures",
+                    headers=signers[party],
+                    json={"party": party},
+                )
 
     def erase(self, journey: dict[str, Any]) -> None:
         """The applicant who never sent documents asks for the deletion of their data

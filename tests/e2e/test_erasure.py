@@ -11,7 +11,7 @@ import json
 import random
 import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -25,7 +25,7 @@ from infra import InfraSettings, kafka
 from infra import services as supervisor
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
-from tests.e2e.journey import open_cohort, screen_and_select
+from tests.e2e.journey import open_cohort, screen_and_select, sign_every_agreement
 from tests.support import (
     IDENTITY,
     STAFF,
@@ -141,15 +141,9 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
         )
         assert r.status_code in (200, 201), r.text
         match_id = r.json()["match_id"]
-        r = await http.post(
-            f"{matching}/matches/{match_id}/agreement",
-            headers=MATCHER,
-            json={
-                "parties": ["office", "intern", "company"],
-                "signed_at": datetime.now(UTC).isoformat(),
-            },
+        await sign_every_agreement(
+            http, matching, match_id, {"intern": me, "company": company, "office": MATCHER}
         )
-        assert r.status_code in (200, 201), r.text
         await mailbox.wait_for(person.email, "a host company has chosen you")
 
         # -- disclosure: everything every service holds, in clear ----------------------

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -19,8 +18,9 @@ from events import topics
 from infra import InfraSettings
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
-from tests.e2e.journey import open_cohort, screen_and_select
+from tests.e2e.journey import open_cohort, screen_and_select, sign_every_agreement
 from tests.support import (
+    IDENTITY,
     STAFF_TOKEN,
     Mailbox,
     body_of,
@@ -149,31 +149,39 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
             lambda e: e["payload"]["applicant_id"] == applicant_id,
         )
 
+        company_id = uuid.uuid4()
+        company = {"Authorization": f"Bearer {IDENTITY.company(company_id)}"}
         r = await http.post(
             f"{matching}/matches",
-            headers=STAFF,
-            json={"applicant_id": applicant_id, "company_id": str(uuid.uuid4()), "course": "B"},
+            headers=company,
+            json={"applicant_id": applicant_id, "company_id": str(company_id), "course": "B"},
         )
         assert r.status_code in (200, 201), r.text
         match_id = r.json()["match_id"]
         confirmed = await wait_for_event(
             infra, topics.MATCHING, "MatchConfirmed", lambda e: e["payload"]["match_id"] == match_id
         )
-        r = await http.post(
-            f"{matching}/matches/{match_id}/agreement",
-            headers=STAFF,
-            json={
-                "parties": ["office", "intern", "company"],
-                "signed_at": datetime.now(UTC).isoformat(),
-            },
+        # Course B is online: one agreement per pair of parties, each party signing
+        # under its own identity.
+        agreements = await sign_every_agreement(
+            http, matching, match_id, {"intern": me, "company": company, "office": STAFF}
         )
-        assert r.status_code in (200, 201), r.text
-        await wait_for_event(
-            infra,
-            topics.MATCHING,
-            "AgreementSigned",
-            lambda e: e["payload"]["match_id"] == match_id,
-        )
+        assert [a["parties"] for a in agreements] == [
+            ["office", "intern"],
+            ["office", "company"],
+            ["intern", "company"],
+        ]
+        for agreement in agreements:
+            signed = await wait_for_event(
+                infra,
+                topics.MATCHING,
+                "AgreementSigned",
+                lambda e, a=agreement: e["payload"]["agreement_id"] == a["agreement_id"],
+            )
+            assert signed["payload"]["structure"] == "per_pair"
+        # Once matched, the applicant cannot withdraw.
+        r = await http.post(f"{matching}/candidates/{applicant_id}/withdrawal", headers=me)
+        assert r.status_code == 409, r.text
 
         # The applicant is told of the match by e-mail, and the office's log says so
         # without repeating the address.

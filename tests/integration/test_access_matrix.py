@@ -153,9 +153,18 @@ TABLE: dict[tuple[str, str, str], Row] = {
         only("matcher", "admin", "company"),
         body={"applicant_id": "{applicant_id}", "company_id": "{company_id}", "course": "B"},
     ),
-    ("matching", "POST", "/matches/{match_id}/agreement"): Row(only("matcher", "admin")),
+    # Each party signs as itself: the office's signature by the office (the intern's and
+    # the company's are checked in test_matching).
+    ("matching", "POST", "/matches/{match_id}/agreements/{agreement_id}/signatures"): Row(
+        only("matcher", "admin"), body={"party": "office"}
+    ),
+    ("matching", "POST", "/candidates/{applicant_id}/withdrawal"): Row(
+        only("applicant", "matcher", "admin")
+    ),
     ("matching", "GET", "/candidates/{applicant_id}"): Row(only("matcher", "admin", "auditor")),
-    ("matching", "GET", "/matches/{match_id}"): Row(only("matcher", "admin", "auditor", "company")),
+    ("matching", "GET", "/matches/{match_id}"): Row(
+        only("matcher", "admin", "auditor", "company", "applicant")
+    ),
     ("matching", "GET", "/cohorts/{cohort_id}/pool"): Row(
         only("matcher", "admin", "auditor", "company", "other company")
     ),
@@ -305,6 +314,7 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
         "applicant_id": str(applicant_id),
         "company_id": company_id,
         "match_id": confirmed.json()["match_id"],
+        "agreement_id": str(uuid.uuid4()),
         "cohort_id": "FY2025",
         "inquiry_id": str(uuid.uuid4()),
         "notification_id": str(uuid.uuid4()),

@@ -1,7 +1,7 @@
 """Matching on the real Kafka and PostgreSQL: screening's results go in on
 `jip.screening.v1` as screening would publish them, office staff record companies'
-decisions and agreements over HTTP, and what matching publishes is read back from
-`jip.matching.v1` by an independent consumer."""
+decisions over HTTP, each party signs its agreements with its own token, and what
+matching publishes is read back from `jip.matching.v1` by an independent consumer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,9 +23,11 @@ from runtime.inbox import QuarantinedMessage
 from runtime.privacy import PersonalData
 from services.matching.application.service import MatchingApplication
 from services.matching.bootstrap import bootstrap, build_application
+from services.matching.domain.agreement import CohortCourses, cohort_courses_id_for
 from services.matching.settings import MatchingSettings
 from tests import envelopes
 from tests.support import (
+    IDENTITY,
     OFFICER,
     STAFF_TOKEN,
     eventually,
@@ -38,6 +39,11 @@ from tests.support import (
 )
 
 THREE_PARTIES = ["office", "intern", "company"]
+PAIRS = [["office", "intern"], ["office", "company"], ["intern", "company"]]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
@@ -67,13 +73,36 @@ class Matching:
         await eventually(lambda: self.candidate(applicant_id), what="a candidate in the pool")
         return applicant_id
 
-    async def confirm(self, applicant_id: uuid.UUID, company_id: uuid.UUID) -> httpx.Response:
-        body = {"applicant_id": str(applicant_id), "company_id": str(company_id), "course": "B"}
+    async def confirm(
+        self, applicant_id: uuid.UUID, company_id: uuid.UUID, course: str = "B"
+    ) -> httpx.Response:
+        body = {"applicant_id": str(applicant_id), "company_id": str(company_id), "course": course}
         return await self.http.post("/matches", json=body)
 
-    async def sign(self, match_id: str, parties: list[str], signed_at: datetime) -> httpx.Response:
-        body = {"parties": parties, "signed_at": signed_at.isoformat()}
-        return await self.http.post(f"/matches/{match_id}/agreement", json=body)
+    async def a_match(self, course: str) -> dict[str, Any]:
+        """A candidate a company took on this course; the match as the office reads it."""
+        applicant_id, company_id = await self.a_candidate(), uuid.uuid4()
+        confirmed = await self.confirm(applicant_id, company_id, course)
+        assert confirmed.status_code == 201, confirmed.text
+        return confirmed.json()  # type: ignore[no-any-return]
+
+    async def sign(
+        self, match: dict[str, Any], parties: list[str], party: str, as_: str | None = None
+    ) -> httpx.Response:
+        """`party` signs the match's agreement of `parties`, with the token of `as_`
+        (the party itself unless told): the intern's own, the company's user's, the
+        office's."""
+        [agreement] = [a for a in match["agreements"] if a["parties"] == parties]
+        token = {
+            "intern": IDENTITY.applicant(match["applicant_id"]),
+            "company": IDENTITY.company(uuid.UUID(match["company_id"])),
+            "office": IDENTITY.staff("matcher"),
+        }[as_ or party]
+        return await self.http.post(
+            f"/matches/{match['match_id']}/agreements/{agreement['agreement_id']}/signatures",
+            json={"party": party},
+            headers=bearer(token),
+        )
 
     async def published(self, event_type: str, **payload: str) -> dict[str, Any]:
         return await wait_for_event(
@@ -97,7 +126,16 @@ async def matching(infra: InfraSettings, producer: AIOKafkaProducer) -> AsyncIte
             running(await bootstrap(settings)) as base_url,
             httpx.AsyncClient(base_url=base_url, headers=headers) as http,
         ):
-            yield Matching(http, store, producer, infra)
+            matching = Matching(http, store, producer, infra)
+            # Registration opens the cohort: its courses decide what a match signs.
+            opened = envelopes.cohort_opened()
+            await matching.publish_registration(opened.aggregate_id, opened)
+            cohort = cohort_courses_id_for(opened.payload.cohort_id)
+            await eventually(
+                lambda: asyncio.to_thread(store.find, cohort, CohortCourses),
+                what="the cohort's courses known to matching",
+            )
+            yield matching
     finally:
         store.close()
 
@@ -160,47 +198,204 @@ async def test_only_candidates_in_the_pool_can_be_matched(matching: Matching) ->
     assert response.json()["errors"][0]["field"] == "applicant_id"
 
 
-async def test_the_agreement_of_a_match_is_signed_once(matching: Matching) -> None:
+# -- the agreements: each party signs under its own identity ------------------------------
+async def test_the_three_parties_each_sign_the_in_person_agreement_as_themselves(
+    matching: Matching,
+) -> None:
+    # Given a match on course A, in Japan (in person): one three-way agreement
+    match = await matching.a_match("A")
+    assert match["agreement_structure"] == "three_way"
+    assert [a["parties"] for a in match["agreements"]] == [THREE_PARTIES]
+
+    # When the intern, the company's user and the office each sign
+    answers = [await matching.sign(match, THREE_PARTIES, p) for p in ("intern", "company")]
+    assert [a.json()["agreement_signed"] for a in answers] == [False, False]
+    last = await matching.sign(match, THREE_PARTIES, "office")
+
+    # Then the agreement is signed once all three are in, each signature as its signer's
+    assert (last.status_code, last.json()["agreement_signed"]) == (201, True)
+    agreement_id = last.json()["agreement"]["agreement_id"]
+    signed = await matching.published("AgreementSigned", agreement_id=agreement_id)
+    assert (signed["payload"]["structure"], signed["payload"]["parties"]) == (
+        "three_way",
+        THREE_PARTIES,
+    )
+    signatures = [
+        value
+        for _, value in await read_topic(matching.infra, topics.MATCHING)
+        if value.get("event_type") == "AgreementSignatureRecorded"
+        and value["payload"]["agreement_id"] == agreement_id
+    ]
+    assert [(e["payload"]["party"], e["actor"]["kind"]) for e in signatures] == [
+        ("intern", "applicant"),
+        ("company", "company"),
+        ("office", "staff"),
+    ]
+    assert signatures[0]["actor"]["id"] == match["applicant_id"]
+    assert signatures[1]["actor"]["company_id"] == match["company_id"]
+    # and the intern reads their match with their own access
+    read = await matching.http.get(
+        f"/matches/{match['match_id']}", headers=bearer(IDENTITY.applicant(match["applicant_id"]))
+    )
+    [agreement] = read.json()["agreements"]
+    assert agreement["signed_at"] is not None and set(agreement["signatures"]) == set(THREE_PARTIES)
+
+
+async def test_the_online_course_signs_one_agreement_per_pair_of_parties(
+    matching: Matching,
+) -> None:
+    match = await matching.a_match("B")
+    assert match["agreement_structure"] == "per_pair"
+    assert [a["parties"] for a in match["agreements"]] == PAIRS
+
+    for parties in PAIRS:
+        for party in parties:
+            answer = await matching.sign(match, parties, party)
+            assert answer.status_code == 201, answer.text
+
+    for agreement in match["agreements"]:
+        event = await matching.published("AgreementSigned", agreement_id=agreement["agreement_id"])
+        assert event["payload"]["parties"] == agreement["parties"]
+    read = (await matching.http.get(f"/matches/{match['match_id']}")).json()
+    assert all(a["signed_at"] is not None for a in read["agreements"])
+
+
+async def test_parties_signing_at_the_same_moment_complete_the_agreement_once(
+    matching: Matching,
+) -> None:
+    match = await matching.a_match("A")
+
+    answers = await asyncio.gather(
+        *(matching.sign(match, THREE_PARTIES, party) for party in THREE_PARTIES)
+    )
+
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert [a.json()["agreement_signed"] for a in answers].count(True) == 1
+    agreement_id = answers[0].json()["agreement"]["agreement_id"]
+    await matching.published("AgreementSigned", agreement_id=agreement_id)
+    on_kafka = [
+        value["event_type"]
+        for _, value in await read_topic(matching.infra, topics.MATCHING)
+        if value.get("payload", {}).get("agreement_id") == agreement_id
+    ]
+    assert sorted(on_kafka) == ["AgreementSignatureRecorded"] * 3 + ["AgreementSigned"]
+
+
+async def test_a_party_cannot_sign_the_same_agreement_twice(matching: Matching) -> None:
+    match = await matching.a_match("A")
+    assert (await matching.sign(match, THREE_PARTIES, "intern")).status_code == 201
+
+    again = await matching.sign(match, THREE_PARTIES, "intern")
+
+    assert again.status_code == 409
+    [error] = again.json()["errors"]
+    assert error["field"] == "party" and "already signed" in error["reason"]
+
+
+@pytest.mark.parametrize(
+    ("party", "as_"),
+    [("intern", "company"), ("company", "intern"), ("office", "intern"), ("intern", "office")],
+)
+async def test_nobody_signs_for_another_party(matching: Matching, party: str, as_: str) -> None:
+    match = await matching.a_match("A")
+
+    refused = await matching.sign(match, THREE_PARTIES, party, as_=as_)
+
+    assert refused.status_code == 403
+    read = (await matching.http.get(f"/matches/{match['match_id']}")).json()
+    assert read["agreements"][0]["signatures"] == {}
+
+
+async def test_another_intern_or_company_cannot_sign_this_match(matching: Matching) -> None:
+    match = await matching.a_match("A")
+    [agreement] = match["agreements"]
+    url = f"/matches/{match['match_id']}/agreements/{agreement['agreement_id']}/signatures"
+
+    intern = await matching.http.post(
+        url, json={"party": "intern"}, headers=bearer(IDENTITY.applicant(uuid.uuid4()))
+    )
+    company = await matching.http.post(
+        url, json={"party": "company"}, headers=bearer(IDENTITY.company(uuid.uuid4()))
+    )
+
+    assert (intern.status_code, company.status_code) == (403, 403)
+
+
+async def test_a_match_on_a_course_the_cohort_does_not_offer_cannot_be_signed(
+    matching: Matching,
+) -> None:
     applicant_id = await matching.a_candidate()
-    match_id = (await matching.confirm(applicant_id, uuid.uuid4())).json()["match_id"]
-    signed_at = datetime.now(UTC) + timedelta(minutes=1)
+    match = (await matching.confirm(applicant_id, uuid.uuid4(), "Z")).json()
+    assert (match["agreement_structure"], match["agreements"]) == (None, [])
+    any_agreement = uuid.uuid4()
 
-    signed = await matching.sign(match_id, THREE_PARTIES, signed_at)
-    repeated = await matching.sign(match_id, THREE_PARTIES, signed_at)
-    different = await matching.sign(match_id, ["office", "intern"], signed_at)
+    refused = await matching.http.post(
+        f"/matches/{match['match_id']}/agreements/{any_agreement}/signatures",
+        json={"party": "office"},
+    )
 
-    assert (signed.status_code, repeated.status_code, different.status_code) == (201, 200, 409)
-    event = await matching.published("AgreementSigned", match_id=match_id)
-    assert event["payload"]["parties"] == THREE_PARTIES
-    assert event["payload"]["agreement_id"] == signed.json()["agreement_id"]
-    match = (await matching.http.get(f"/matches/{match_id}")).json()
-    assert match["agreement"]["parties"] == THREE_PARTIES
+    assert refused.status_code == 409
+    [error] = refused.json()["errors"]
+    assert error["field"] == "course" and "course Z of cohort FY2025" in error["reason"]
 
 
 async def test_an_unknown_match_is_not_found(matching: Matching) -> None:
-    response = await matching.sign(str(uuid.uuid4()), THREE_PARTIES, datetime.now(UTC))
+    url = f"/matches/{uuid.uuid4()}/agreements/{uuid.uuid4()}/signatures"
+    response = await matching.http.post(url, json={"party": "office"})
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["field"] == "match_id"
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"parties": ["office"]}, "parties"),
-        ({"parties": ["office", "embassy"]}, "parties.1"),
-        ({"signed_at": "2025-08-01T10:00:00"}, "signed_at"),
-    ],
-)
-async def test_a_bad_agreement_is_refused_naming_the_field(
+@pytest.mark.parametrize(("body", "field"), [({"party": "embassy"}, "party"), ({}, "party")])
+async def test_a_bad_signature_is_refused_naming_the_field(
     matching: Matching, body: dict[str, Any], field: str
 ) -> None:
-    request = {"parties": THREE_PARTIES, "signed_at": "2025-08-01T10:00:00Z", **body}
-
-    response = await matching.http.post(f"/matches/{uuid.uuid4()}/agreement", json=request)
+    url = f"/matches/{uuid.uuid4()}/agreements/{uuid.uuid4()}/signatures"
+    response = await matching.http.post(url, json=body)
 
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+# -- withdrawal ------------------------------------------------------------------------------
+async def test_a_candidate_withdraws_themself_before_they_are_matched(matching: Matching) -> None:
+    applicant_id = await matching.a_candidate()
+    own = bearer(IDENTITY.applicant(applicant_id))
+
+    withdrawn = await matching.http.post(f"/candidates/{applicant_id}/withdrawal", headers=own)
+    again = await matching.http.post(f"/candidates/{applicant_id}/withdrawal", headers=own)
+
+    assert (withdrawn.status_code, again.status_code) == (201, 200)
+    assert withdrawn.json()["status"] == "withdrawn"
+    event = await matching.published("CandidateWithdrawn", applicant_id=str(applicant_id))
+    assert event["actor"] == {
+        "kind": "applicant",
+        "id": str(applicant_id),
+        "role": None,
+        "company_id": None,
+    }
+    assert str(applicant_id) not in await _pool(matching)
+    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    assert refused.status_code == 409 and "withdrew" in refused.json()["errors"][0]["reason"]
+
+
+async def test_once_matched_a_candidate_cannot_withdraw(matching: Matching) -> None:
+    match = await matching.a_match("A")
+    applicant_id = match["applicant_id"]
+
+    by_themself = await matching.http.post(
+        f"/candidates/{applicant_id}/withdrawal", headers=bearer(IDENTITY.applicant(applicant_id))
+    )
+    by_the_office = await matching.http.post(f"/candidates/{applicant_id}/withdrawal")
+
+    for refused in (by_themself, by_the_office):
+        assert refused.status_code == 409
+        [error] = refused.json()["errors"]
+        assert error["field"] == "applicant_id"
+        assert "once matched, an applicant cannot withdraw" in error["reason"]
+    candidate = await matching.candidate(uuid.UUID(applicant_id))
+    assert candidate is not None and candidate["status"] == "matched"
 
 
 async def test_a_bad_match_request_is_refused_naming_the_field(matching: Matching) -> None:

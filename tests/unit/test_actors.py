@@ -17,6 +17,7 @@ from runtime.application import ServiceApplication
 from runtime.inbox import Inbox, ReceivedRecord
 from runtime.mail import Accepted, RetrySchedule
 from services.matching.application.service import MatchingApplication
+from services.matching.domain.agreement import PARTIES, agreement_id_for
 from services.matching.domain.candidate import Candidate
 from services.notifications.application.service import NotificationsApplication, OutgoingMail
 from services.screening.application.service import ScreeningApplication
@@ -146,11 +147,20 @@ def test_matching_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() 
     deliver(app, envelopes.candidate_selected(applicant_id), topics.SCREENING, 0)
     assert actors_since(app, 0) == {"EnteredPool": acting.system("matching")}
 
+    deliver(app, envelopes.cohort_opened(), topics.REGISTRATION, 0)
     before = position(app)
-    match, _ = app.confirm_match(applicant_id, uuid.uuid4(), "B", OFFICE)
-    app.sign_agreement(match.id, ["office", "intern", "company"], T0, OFFICE)
+    match, _ = app.confirm_match(applicant_id, uuid.uuid4(), "A", OFFICE)
     actors = actors_since(app, before)
     assert actors and all(actor == OFFICE for actor in actors.values()), actors
+
+    # Each party signs as itself: the intern, the company's user, the office.
+    intern, company = acting.applicant(applicant_id), acting.company_user("u-1", match.company_id)
+    agreement_id = agreement_id_for(match.id, PARTIES)
+    for party, actor in (("intern", intern), ("company", company), ("office", OFFICE)):
+        before = position(app)
+        app.sign_agreement(match.id, agreement_id, party, actor)
+        recorded = actors_since(app, before)
+        assert recorded and all(a == actor for a in recorded.values()), recorded
 
 
 def test_notifications_act_on_their_own_and_a_resend_is_the_offices() -> None:

@@ -30,7 +30,7 @@ from events import topics
 from events.catalog import EVENT_MODELS, parse_event
 from events.chain import event_hash, verify_chain
 from events.envelope import Envelope, derive_event_id, identity_of
-from kernel.actor import staff
+from kernel.actor import applicant, staff
 from runtime.inbox import Inbox, ReceivedRecord
 from runtime.mail import Accepted, RetrySchedule
 from runtime.relay import KafkaRelay, envelope_for
@@ -38,6 +38,7 @@ from services.matching.application.publishing import (
     to_integration_event as matching_translator,
 )
 from services.matching.application.service import MatchingApplication
+from services.matching.domain.agreement import agreement_id_for
 from services.notifications.application.publishing import (
     to_integration_event as notifications_translator,
 )
@@ -190,11 +191,14 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     from_screening = await relayed(screening, screening_translator, topics.SCREENING)
 
     matching = MatchingApplication(IN_MEMORY, clock=lambda: NOW)
+    deliver(matching, MatchingApplication.consumed_event_types(), from_registration)
     deliver(matching, MatchingApplication.consumed_event_types(), from_screening)
     match, _ = matching.confirm_match(applicant_id, uuid.uuid4(), "B", OFFICE)
-    matching.sign_agreement(
-        match.id, ["office", "intern", "company"], NOW + timedelta(days=3), OFFICE
-    )
+    # The online course: one agreement per pair; the office and the intern sign theirs.
+    office_intern = agreement_id_for(match.id, ("office", "intern"))
+    matching.sign_agreement(match.id, office_intern, "intern", applicant(applicant_id))
+    matching.sign_agreement(match.id, office_intern, "office", OFFICE)
+    matching.withdraw(cn_id, applicant(cn_id))
     from_matching = await relayed(matching, matching_translator, topics.MATCHING)
 
     notifications = NotificationsApplication(IN_MEMORY, personal_data=vault)

@@ -1,4 +1,5 @@
-"""Matching's HTTP API, for office staff. Thin: validate, call the application, answer.
+"""Matching's HTTP API, for office staff, host companies' users and (to sign their
+agreements, or withdraw) the interns. Thin: validate, call the application, answer.
 
 Every error is JSON naming the field and the reason, never echoing the input back:
 `{"detail": ..., "errors": [{"field": ..., "reason": ...}]}`.
@@ -8,17 +9,21 @@ Every error is JSON naming the field and the reason, never echoing the input bac
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Response, status
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
-from kernel.rules import NotFound
+from kernel.actor import Actor
+from kernel.rules import NotFound, RuleViolation
 from runtime.http import (
     ERROR_RESPONSES,
+    Caller,
     ContinuedFlow,
+    Forbidden,
+    applicant_or_staff_in,
     application,
     build_app,
     company_or_staff_in,
@@ -29,12 +34,12 @@ from runtime.identity import Gate
 from runtime.privacy import PersonalData
 from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
 from services.matching.application.service import MatchingApplication
+from services.matching.domain.agreement import AgreementStructure
 from services.matching.domain.candidate import Candidate, CandidateStatus
 from services.matching.domain.match import Match, match_id_for
 from services.matching.domain.restrictions import restrictions_id_for
 
 Party = Literal["office", "intern", "company"]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
 
 
 class Strict(BaseModel):
@@ -49,19 +54,18 @@ class MatchRequest(Strict):
     course: CourseCode
 
 
-class AgreementRequest(Strict):
-    parties: list[Party] = Field(
-        min_length=2,
-        max_length=3,
-        description="All three, or a pair (online course: one agreement per pair).",
-    )
-    signed_at: UtcDatetime
+class SignatureRequest(Strict):
+    """A party signs one agreement of a match, under its own identity: the intern
+    with their own access, a user of the match's company, a member of the office."""
+
+    party: Party
 
 
 class AgreementView(BaseModel):
     agreement_id: uuid.UUID
     parties: list[Party]
-    signed_at: datetime
+    signatures: dict[Party, datetime] = Field(description="Who signed already, and when.")
+    signed_at: datetime | None = Field(description="When its last party signed; null until.")
 
 
 class MatchView(BaseModel):
@@ -70,17 +74,23 @@ class MatchView(BaseModel):
     company_id: uuid.UUID
     cohort_id: str
     course: str
-    confirmed_at: datetime
-    agreement: AgreementView | None
+    confirmed_at: datetime | None
+    agreement_structure: AgreementStructure | None = Field(
+        description="`three_way` (office, intern, company) or `per_pair` (the online "
+        "course); null while matching does not know the cohort's course."
+    )
+    agreements: list[AgreementView]
 
 
 class MatchConfirmedResponse(MatchView):
     confirmed: bool = Field(description="False when this decision was already recorded.")
 
 
-class AgreementSignedResponse(AgreementView):
+class SignatureResponse(BaseModel):
     match_id: uuid.UUID
-    signed: bool = Field(description="False when this signature was already recorded.")
+    party: Party
+    agreement: AgreementView
+    agreement_signed: bool = Field(description="Whether this signature completed the agreement.")
 
 
 class HoldReason(BaseModel):
@@ -121,11 +131,28 @@ class OfferedPool(BaseModel):
     )
 
 
-def match_view(match: Match) -> dict[str, Any]:
-    agreement = (
-        AgreementView(agreement_id=match.agreement_id, **match.agreement)
-        if match.agreement is not None
-        else None
+def agreement_view(
+    match: Match, agreement_id: uuid.UUID, parties: tuple[str, ...]
+) -> AgreementView:
+    signed = match.signed.get(agreement_id)
+    return AgreementView(
+        agreement_id=agreement_id,
+        parties=list(parties),  # type: ignore[arg-type]
+        signatures=match.signatures.get(agreement_id, {}),  # type: ignore[arg-type]
+        signed_at=signed["signed_at"] if signed else None,
+    )
+
+
+def match_view(app: MatchingApplication, match: Match) -> dict[str, Any]:
+    """The match with its agreements (blocking: it may read the cohort's courses)."""
+    try:
+        structure: AgreementStructure | None = app.agreement_structure_of(match)
+    except RuleViolation:
+        structure = None
+    agreements = (
+        [agreement_view(match, i, parties) for i, parties in match.agreements(structure)]
+        if structure is not None
+        else []
     )
     return {
         "match_id": match.id,
@@ -134,7 +161,8 @@ def match_view(match: Match) -> dict[str, Any]:
         "cohort_id": match.cohort_id,
         "course": match.course,
         "confirmed_at": match.confirmed_at,
-        "agreement": agreement,
+        "agreement_structure": structure,
+        "agreements": agreements,
     }
 
 
@@ -156,15 +184,51 @@ def candidate_view(candidate: Candidate) -> CandidateView:
 App = Annotated[MatchingApplication, Depends(application)]
 #: Who may record a company's decision: the office, or a user of that company.
 Decider = company_or_staff_in("matcher", "admin")
-#: Who may record a signed agreement.
-Matcher = staff_in("matcher", "admin")
 #: Who may read the pool.
 PoolReader = staff_in("matcher", "admin", "auditor")
-#: Who may read a match: the office, or a user of the match's company.
-MatchReader = company_or_staff_in("matcher", "admin", "auditor")
 #: The pool offered to host companies is read by their users: the provision to a third
 #: party that a person may stop.
 OfferedPoolReader = company_or_staff_in("matcher", "admin", "auditor")
+#: Who may withdraw a candidate: the applicant themself, or the office for them.
+Withdrawer = applicant_or_staff_in("matcher", "admin")
+
+
+def party_or_staff_in(*roles: str) -> Any:
+    """A party of a match (an applicant, a host company's user), or office staff in one
+    of `roles`. The endpoint then checks that the party is the match's own
+    (`require_own_match`)."""
+    allowed = frozenset(roles)
+
+    async def party_or_staff(caller: Caller) -> Actor:
+        if caller.kind in ("applicant", "company"):
+            return caller.actor
+        if caller.kind == "staff" and caller.role in allowed:
+            return caller.actor
+        raise Forbidden()
+
+    return Annotated[Actor, Depends(party_or_staff)]
+
+
+def require_own_match(actor: Actor, match: Match | None) -> None:
+    """The intern and the company's users reach only their own match; staff are not
+    limited. None for a match that does not exist: the same 403, so that nobody outside
+    the office can probe for matches."""
+    if actor["kind"] == "applicant" and (match is None or actor["id"] != str(match.applicant_id)):
+        raise Forbidden()
+    require_own_company(actor, match.company_id if match is not None else None)
+
+
+def require_signs_as(actor: Actor, party: str) -> None:
+    """Each party signs under its own identity: nobody signs for another (403)."""
+    kind = {"intern": "applicant", "company": "company", "office": "staff"}[party]
+    if actor["kind"] != kind:
+        raise Forbidden()
+
+
+#: Who may read a match: the office, the match's intern, a user of its company.
+MatchReader = party_or_staff_in("matcher", "admin", "auditor")
+#: Who may sign: each party for itself (the office: matcher, admin).
+Signer = party_or_staff_in("matcher", "admin")
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
@@ -185,33 +249,61 @@ async def confirm_match(
     )
     if not confirmed:
         response.status_code = status.HTTP_200_OK
-    return MatchConfirmedResponse(**match_view(match), confirmed=confirmed)
+    # The view reads the cohort's courses from the store: off the loop.
+    view = await asyncio.to_thread(match_view, app, match)
+    return MatchConfirmedResponse(**view, confirmed=confirmed)
 
 
 @router.post(
-    "/matches/{match_id}/agreement",
+    "/matches/{match_id}/agreements/{agreement_id}/signatures",
     status_code=201,
-    response_model=AgreementSignedResponse,
-    summary="Record the signed agreement of a match (matcher, admin)",
-    responses={200: {"model": AgreementSignedResponse, "description": "Already recorded."}},
+    response_model=SignatureResponse,
+    summary="A party signs one agreement of a confirmed match under its own identity (the "
+    "match's intern, a user of its company, the office: matcher, admin)",
 )
 async def sign_agreement(
     match_id: uuid.UUID,
-    body: AgreementRequest,
+    agreement_id: uuid.UUID,
+    body: SignatureRequest,
     app: App,
-    staff: Matcher,
+    signer: Signer,
     cid: ContinuedFlow,
-    response: Response,
 ) -> Any:
-    match, signed = await asyncio.to_thread(
-        app.sign_agreement, match_id, list(body.parties), body.signed_at, staff, cid
+    require_signs_as(signer, body.party)
+    try:
+        found: Match | None = await asyncio.to_thread(app.get_match, match_id)
+    except NotFound:
+        found = None
+    require_own_match(signer, found)
+    if found is None:
+        raise NotFound("match_id", "there is no such match")
+    match, completed = await asyncio.to_thread(
+        app.sign_agreement, match_id, agreement_id, body.party, signer, cid
     )
-    if not signed:
+    parties = dict(match.agreements(app.agreement_structure_of(match)))[agreement_id]
+    return SignatureResponse(
+        match_id=match.id,
+        party=body.party,
+        agreement=agreement_view(match, agreement_id, parties),
+        agreement_signed=completed,
+    )
+
+
+@router.post(
+    "/candidates/{applicant_id}/withdrawal",
+    status_code=201,
+    response_model=CandidateView,
+    summary="The applicant withdraws from the program, before any company's final "
+    "decision (the applicant themself; matcher, admin)",
+    responses={200: {"model": CandidateView, "description": "Already withdrawn."}},
+)
+async def withdraw(
+    applicant_id: uuid.UUID, app: App, who: Withdrawer, cid: ContinuedFlow, response: Response
+) -> Any:
+    candidate, new = await asyncio.to_thread(app.withdraw, applicant_id, who, cid)
+    if not new:
         response.status_code = status.HTTP_200_OK
-    assert match.agreement is not None
-    return AgreementSignedResponse(
-        agreement_id=match.agreement_id, match_id=match.id, signed=signed, **match.agreement
-    )
+    return candidate_view(candidate)
 
 
 @router.get(
@@ -226,18 +318,19 @@ async def get_candidate(applicant_id: uuid.UUID, app: App, _: PoolReader) -> Any
 @router.get(
     "/matches/{match_id}",
     response_model=MatchView,
-    summary="A match (matcher, admin, auditor, or a user of the match's company)",
+    summary="A match and its agreements (matcher, admin, auditor, the match's intern, or "
+    "a user of the match's company)",
 )
 async def get_match(match_id: uuid.UUID, app: App, reader: MatchReader) -> Any:
     try:
         match = await asyncio.to_thread(app.get_match, match_id)
     except NotFound:
-        # A company user gets the same refusal for a match that does not exist as for
-        # another company's: they cannot probe for matches.
-        require_own_company(reader, None)
+        # A company user or an applicant gets the same refusal for a match that does
+        # not exist as for another's: they cannot probe for matches.
+        require_own_match(reader, None)
         raise
-    require_own_company(reader, match.company_id)
-    return MatchView(**match_view(match))
+    require_own_match(reader, match)
+    return MatchView(**await asyncio.to_thread(match_view, app, match))
 
 
 @router.get(

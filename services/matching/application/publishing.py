@@ -33,7 +33,34 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "confirmed_at": e.confirmed_at,
             },
         )
+    if isinstance(e, Candidate.Withdrew):
+        return envelope_for(
+            contract.CandidateWithdrawn,
+            e,
+            {
+                "applicant_id": e.originator_id,
+                "cohort_id": e.cohort_id,
+                "withdrawn_at": e.withdrawn_at,
+            },
+        )
+    if isinstance(e, Match.SignatureRecorded):
+        return envelope_for(
+            contract.AgreementSignatureRecorded,
+            e,
+            {
+                "agreement_id": e.agreement_id,
+                "match_id": e.originator_id,
+                "applicant_id": e.applicant_id,
+                "company_id": e.company_id,
+                "structure": e.structure,
+                "party": e.party,
+                "signed_at": e.signed_at,
+            },
+        )
     if isinstance(e, Match.AgreementSigned):
+        # Agreements recorded whole, before signatures came one by one, had no
+        # structure: two parties were a per-pair one.
+        structure = getattr(e, "structure", None)
         return envelope_for(
             contract.AgreementSigned,
             e,
@@ -42,6 +69,7 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "match_id": e.originator_id,
                 "applicant_id": e.applicant_id,
                 "company_id": e.company_id,
+                "structure": structure or ("three_way" if len(e.parties) == 3 else "per_pair"),
                 "parties": e.parties,
                 "signed_at": e.signed_at,
             },

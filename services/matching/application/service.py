@@ -1,9 +1,11 @@
 """Matching's application service: the policy that fills the candidate pool from
 screening's selection (and holds or removes candidates as screening decides), and the
-office's commands that record companies' decisions and the agreements that follow.
+office's commands that record companies' decisions; the parties' signatures of the
+agreements that follow; an applicant's withdrawal before they are matched.
 
 Commands are idempotent by natural key: the same decision for the same candidate, or
-the same signature of the same agreement, sent twice records nothing new.
+the same withdrawal, sent twice records nothing new. A party's second signature of the
+same agreement is refused (409): a signature is an act, not a state.
 
 Matching holds no personal value (ids, cohorts, courses, dates). It respects the
 rights a person exercised: no match while their use is suspended or after their
@@ -30,6 +32,11 @@ from events.envelope import Envelope
 from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication
+from services.matching.domain.agreement import (
+    AgreementStructure,
+    CohortCourses,
+    cohort_courses_id_for,
+)
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match
 from services.matching.domain.restrictions import SubjectRestrictions, restrictions_id_for
@@ -64,6 +71,23 @@ class MatchingApplication(ServiceApplication):
     @singledispatchmethod
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """Screening's events that matching does not react to are not consumed."""
+
+    @policy.register
+    def when_cohort_opened_then_learn_its_courses(
+        self, e: registration.CohortOpened, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """Each course's mode decides the agreements a match on it signs."""
+        p = e.payload
+        if self.find(cohort_courses_id_for(p.cohort_id), CohortCourses) is not None:
+            return
+        courses = CohortCourses(
+            cohort_id=p.cohort_id,
+            modes={c.code: c.mode for c in p.courses},
+            correlation_id=e.correlation_id,
+            causation_id=e.event_id,
+            actor=self.system_actor,
+        )
+        processing_event.collect_events(courses)
 
     @policy.register
     def when_candidate_selected_then_enter_pool(
@@ -256,24 +280,63 @@ class MatchingApplication(ServiceApplication):
 
         return self.retry_on_conflict(attempt)
 
+    def agreement_structure_of(self, match: Match) -> AgreementStructure:
+        """What the match signs: fixed by its first signature, else what its course
+        requires in its cohort (409 naming `course` while matching does not know it)."""
+        if match.structure is not None:
+            return match.structure
+        courses = self.find(cohort_courses_id_for(match.cohort_id), CohortCourses)
+        structure = courses.agreement_structure(match.course) if courses is not None else None
+        if structure is None:
+            raise RuleViolation(
+                "course",
+                f"matching does not know course {match.course} of cohort {match.cohort_id} "
+                "(it learns a cohort's courses when registration opens it), so it cannot "
+                "tell which agreements this match signs",
+                conflict=True,
+            )
+        return structure
+
     def sign_agreement(
         self,
         match_id: uuid.UUID,
-        parties: list[str],
-        signed_at: datetime,
+        agreement_id: uuid.UUID,
+        party: str,
         actor: Actor,
         correlation_id: uuid.UUID | None = None,
     ) -> tuple[Match, bool]:
-        """Records the signed agreement of a match. Returns the match and whether the
-        signature is new (False: this very signature was already recorded)."""
+        """Records one party's signature of one agreement of a match, at the time it is
+        made. Returns the match and whether that completed the agreement. The caller
+        has checked that the actor is that party."""
 
         def attempt() -> tuple[Match, bool]:
             match = self.get_match(match_id)
-            signed = match.sign_agreement(
-                parties, signed_at, correlation_id or match.correlation_id, actor
+            completed = match.sign(
+                agreement_id,
+                party,
+                self.agreement_structure_of(match),
+                self.clock(),
+                correlation_id or match.correlation_id,
+                actor,
             )
-            if signed:
-                self.save(match)
-            return match, signed
+            self.save(match)
+            return match, completed
+
+        return self.retry_on_conflict(attempt)
+
+    def withdraw(
+        self, applicant_id: uuid.UUID, actor: Actor, correlation_id: uuid.UUID | None = None
+    ) -> tuple[Candidate, bool]:
+        """The applicant withdraws from the program (themself, or through the office).
+        Returns the candidate and whether that is new. Refused once they are matched."""
+
+        def attempt() -> tuple[Candidate, bool]:
+            candidate = self.get_candidate(applicant_id)
+            new = candidate.withdraw(
+                self.clock(), correlation_id or candidate.correlation_id, actor
+            )
+            if new:
+                self.save(candidate)
+            return candidate, new
 
         return self.retry_on_conflict(attempt)

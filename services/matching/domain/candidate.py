@@ -2,7 +2,8 @@
 from which the office recommends candidates to host companies.
 
 The company makes the final decision. Once it has chosen a candidate, the match is
-final: the applicant cannot withdraw, and no other company can take them.
+final: the applicant cannot withdraw, and no other company can take them. Before
+that, the applicant may withdraw (themself, or through the office): out of the pool.
 
 A candidate found ineligible after their selection (their details were amended, or the
 cohort's rules revised) is held while the office decides: not matched, not offered. A
@@ -22,7 +23,7 @@ from kernel.actor import Actor
 from kernel.rules import require
 from services.matching.domain.match import Match
 
-CandidateStatus = Literal["in_pool", "on_hold", "removed", "matched"]
+CandidateStatus = Literal["in_pool", "on_hold", "removed", "withdrawn", "matched"]
 
 
 class Candidate(Aggregate):
@@ -67,11 +68,15 @@ class Candidate(Aggregate):
         self.match_id: uuid.UUID | None = None
         self.company_id: uuid.UUID | None = None
         self.course: str | None = None
+        #: When the applicant withdrew from the program, once they did.
+        self.withdrawn_at: datetime | None = None
 
     @property
     def status(self) -> CandidateStatus:
         if self.removed_at_stage is not None:
             return "removed"
+        if self.withdrawn_at is not None:
+            return "withdrawn"
         if self.match_id is not None:
             return "matched"
         return "in_pool" if self.hold is None else "on_hold"
@@ -84,6 +89,8 @@ class Candidate(Aggregate):
                 f"this candidate was rejected at {self.removed_at_stage.replace('_', ' ')} "
                 "and is no longer in the pool"
             )
+        if self.withdrawn_at is not None:
+            return "this candidate withdrew from the program and is no longer in the pool"
         if self.hold is not None:
             codes = ", ".join(r["code"] for r in self.hold["reasons"])
             return (
@@ -172,6 +179,48 @@ class Candidate(Aggregate):
         actor: Actor,
     ) -> None:
         self.removed_at_stage = stage
+        self.hold = None
+
+    # -- the applicant's withdrawal -----------------------------------------------------
+    def withdraw(self, at: datetime, correlation_id: uuid.UUID, actor: Actor) -> bool:
+        """The applicant withdraws from the program: out of the pool, before any
+        company's final decision. Returns whether that is new (a withdrawal sent twice
+        records one)."""
+        if self.withdrawn_at is not None:
+            return False
+        require(
+            self.match_id is None,
+            "applicant_id",
+            "this candidate is matched with a host company: once matched, an applicant "
+            "cannot withdraw (the program's rule)",
+            conflict=True,
+        )
+        require(
+            self.removed_at_stage is None,
+            "applicant_id",
+            "this candidate is no longer in the pool (rejected by the office): there is "
+            "nothing to withdraw from",
+            conflict=True,
+        )
+        self._withdrew(
+            cohort_id=self.cohort_id,
+            withdrawn_at=at,
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
+        )
+        return True
+
+    @event("Withdrew")
+    def _withdrew(
+        self,
+        cohort_id: str,
+        withdrawn_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.withdrawn_at = withdrawn_at
         self.hold = None
 
     def is_matched_with(self, company_id: uuid.UUID, course: str) -> bool:

@@ -1,5 +1,5 @@
-"""A match: a host company's final decision to take a candidate, and the agreement
-that follows it.
+"""A match: a host company's final decision to take a candidate, and the agreements
+that follow it, each signed by every one of its parties under their own identity.
 
 The match's id is derived from the applicant's: a candidate has at most one match, and
 the same decision sent twice names the same match.
@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
 from kernel.rules import require
+from services.matching.domain.agreement import (
+    PARTIES,
+    AgreementStructure,
+    agreement_id_for,
+    agreements_required,
+)
 
 MATCH_NAMESPACE = uuid.UUID("c4a1f0d2-8b6e-4f3a-9d57-0e2b7c1a5f94")
 
-#: The parties of an agreement, in the order they are listed. The office, the intern
-#: and the company sign one three-way agreement; for the online course there is a
-#: separate agreement per pair of parties (the 2025 call).
-PARTIES: Final = ("office", "intern", "company")
+PARTY_NAMES = {"office": "the office", "intern": "the intern", "company": "the company"}
 
 
 def match_id_for(applicant_id: uuid.UUID) -> uuid.UUID:
@@ -49,49 +52,118 @@ class Match(Aggregate):
         self.company_id = company_id
         self.cohort_id = cohort_id
         self.course = course
-        self.confirmed_at = confirmed_at
+        self.confirmed_at: datetime | None = confirmed_at
         self.correlation_id = correlation_id
-        self.agreement: dict[str, Any] | None = None
+        #: The agreements this match signs, fixed by its first signature (the course's
+        #: configuration may not be known to matching before then).
+        self.structure: AgreementStructure | None = None
+        #: Agreement id → party → when it signed.
+        self.signatures: dict[uuid.UUID, dict[str, datetime]] = {}
+        #: Agreement id → its parties and when its last signature came in, once signed.
+        self.signed: dict[uuid.UUID, dict[str, Any]] = {}
 
     @property
-    def agreement_id(self) -> uuid.UUID:
-        """One agreement per match, so its id follows from the match's."""
-        return uuid.uuid5(MATCH_NAMESPACE, f"agreement:{self.id}")
+    def is_confirmed(self) -> bool:
+        """Whether the company made its final decision (a match proposed by a round
+        and not decided yet is not)."""
+        return self.confirmed_at is not None
 
-    def sign_agreement(
-        self, parties: list[str], signed_at: datetime, correlation_id: uuid.UUID, actor: Actor
+    def agreements(self, structure: AgreementStructure) -> list[tuple[uuid.UUID, tuple[str, ...]]]:
+        """The agreements of this match, each as its id and parties: the structure
+        fixed by the first signature, else the one given (the course's)."""
+        return [
+            (agreement_id_for(self.id, parties), parties)
+            for parties in agreements_required(self.structure or structure)
+        ]
+
+    @property
+    def fully_signed(self) -> bool:
+        return self.structure is not None and all(
+            agreement_id in self.signed for agreement_id, _ in self.agreements(self.structure)
+        )
+
+    def sign(
+        self,
+        agreement_id: uuid.UUID,
+        party: str,
+        structure: AgreementStructure,
+        at: datetime,
+        correlation_id: uuid.UUID,
+        actor: Actor,
     ) -> bool:
-        """Records the signed agreement, once. The same signature recorded again
-        records nothing (returns False); a different one is a conflict."""
-        for i, party in enumerate(parties):
-            require(party in PARTIES, f"parties.{i}", "a party is office, intern or company")
-        require(len(set(parties)) == len(parties), "parties", "each party signs once")
-        require(2 <= len(parties) <= 3, "parties", "an agreement has two or three parties")
-        ordered: list[str] = [p for p in PARTIES if p in parties]
-        if self.agreement == {"parties": ordered, "signed_at": signed_at}:
-            return False
+        """Records one party's signature of one agreement of this match (the caller has
+        checked that the actor is that party). Returns whether that completed the
+        agreement. A party signs an agreement once; nothing is signed before the
+        company confirmed the match."""
+        require(party in PARTIES, "party", "a party is office, intern or company")
         require(
-            self.agreement is None,
+            self.is_confirmed,
             "match_id",
-            "the agreement of this match is already signed",
+            "the company has not confirmed this match yet: its agreements are signed "
+            "only after its final decision",
             conflict=True,
         )
+        parties = dict(self.agreements(structure)).get(agreement_id)
         require(
-            signed_at >= self.confirmed_at,
-            "signed_at",
-            "the agreement is signed after the company confirmed the match",
+            parties is not None,
+            "agreement_id",
+            "this match has no such agreement (see the match's agreements)",
         )
-        self._agreement_signed(
-            agreement_id=self.agreement_id,
+        assert parties is not None
+        require(
+            party in parties,
+            "party",
+            f"{PARTY_NAMES[party]} is not a party to this agreement "
+            f"({', '.join(PARTY_NAMES[p] for p in parties)})",
+        )
+        signed = self.signatures.get(agreement_id, {})
+        require(
+            party not in signed,
+            "party",
+            f"{PARTY_NAMES[party]} has already signed this agreement; a party signs once",
+            conflict=True,
+        )
+        self._signature_recorded(
+            agreement_id=agreement_id,
             applicant_id=self.applicant_id,
             company_id=self.company_id,
-            parties=ordered,
-            signed_at=signed_at,
+            party=party,
+            structure=self.structure or structure,
+            signed_at=at,
             correlation_id=correlation_id,
             causation_id=None,
             actor=actor,
         )
+        if set(self.signatures[agreement_id]) != set(parties):
+            return False
+        self._agreement_signed(
+            agreement_id=agreement_id,
+            applicant_id=self.applicant_id,
+            company_id=self.company_id,
+            parties=list(parties),
+            signed_at=at,
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
+            structure=self.structure,
+        )
         return True
+
+    @event("SignatureRecorded")
+    def _signature_recorded(
+        self,
+        agreement_id: uuid.UUID,
+        applicant_id: uuid.UUID,
+        company_id: uuid.UUID,
+        party: str,
+        structure: AgreementStructure,
+        signed_at: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.structure = structure
+        self.signatures.setdefault(agreement_id, {})[party] = signed_at
 
     @event("AgreementSigned")
     def _agreement_signed(
@@ -104,5 +176,8 @@ class Match(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        structure: AgreementStructure | None = None,
     ) -> None:
-        self.agreement = {"parties": parties, "signed_at": signed_at}
+        # Stored before signatures were recorded one by one, this event alone says
+        # that the office recorded a whole agreement (no structure then).
+        self.signed[agreement_id] = {"parties": parties, "signed_at": signed_at}

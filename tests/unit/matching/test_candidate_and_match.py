@@ -9,6 +9,7 @@ import pytest
 
 from kernel import actor as acting
 from kernel.rules import RuleViolation
+from services.matching.domain.agreement import PARTIES, CohortCourses, agreement_id_for
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match, match_id_for
 
@@ -75,58 +76,127 @@ def test_the_same_decision_is_recognised_as_already_recorded() -> None:
     assert not candidate.is_matched_with(COMPANY, "A")
 
 
-def test_the_three_parties_sign_the_agreement_once() -> None:
+# -- the agreements, each party signing under its own identity ----------------------------
+def sign(match: Match, parties: tuple[str, ...], party: str, structure: str) -> bool:
+    return match.sign(
+        agreement_id_for(match.id, parties), party, structure, SIGNED_AT, FLOW, actor=ACTOR
+    )
+
+
+def test_the_three_parties_each_sign_the_three_way_agreement() -> None:
     match = a_confirmed_match()
 
-    first = match.sign_agreement(["company", "intern", "office"], SIGNED_AT, FLOW, actor=ACTOR)
-    again = match.sign_agreement(["office", "intern", "company"], SIGNED_AT, FLOW, actor=ACTOR)
+    done = [sign(match, PARTIES, party, "three_way") for party in ("intern", "company", "office")]
 
-    assert (first, again) == (True, False)
-    assert match.agreement == {"parties": ["office", "intern", "company"], "signed_at": SIGNED_AT}
-    assert names(match) == ["AgreementSigned"]
+    assert done == [False, False, True]
+    assert names(match) == [*["SignatureRecorded"] * 3, "AgreementSigned"]
+    agreement_id = agreement_id_for(match.id, PARTIES)
+    assert match.signed[agreement_id] == {"parties": list(PARTIES), "signed_at": SIGNED_AT}
+    assert match.fully_signed
 
 
-def test_a_different_agreement_after_the_signature_is_a_conflict() -> None:
+def test_the_online_course_signs_one_agreement_per_pair() -> None:
     match = a_confirmed_match()
-    match.sign_agreement(["office", "intern", "company"], SIGNED_AT, FLOW, actor=ACTOR)
+    pairs = [("office", "intern"), ("office", "company"), ("intern", "company")]
+    assert [parties for _, parties in match.agreements("per_pair")] == pairs
+
+    assert not sign(match, ("office", "intern"), "intern", "per_pair")
+    assert sign(match, ("office", "intern"), "office", "per_pair")
+    assert not match.fully_signed
+    for parties in pairs[1:]:
+        for party in parties:
+            sign(match, parties, party, "per_pair")
+
+    assert match.fully_signed
+    assert names(match).count("AgreementSigned") == 3
+
+
+def test_the_first_signature_fixes_the_agreements_of_the_match() -> None:
+    match = a_confirmed_match()
+    sign(match, ("office", "intern"), "intern", "per_pair")
+
+    # a later change of the course's configuration does not change a match being signed
+    assert next(p for _, p in match.agreements("three_way")) == ("office", "intern")
+
+
+def test_a_party_signs_an_agreement_once() -> None:
+    match = a_confirmed_match()
+    sign(match, PARTIES, "intern", "three_way")
 
     with pytest.raises(RuleViolation) as broken:
-        match.sign_agreement(["office", "intern"], SIGNED_AT, FLOW, actor=ACTOR)
+        sign(match, PARTIES, "intern", "three_way")
 
-    assert (broken.value.field, broken.value.conflict) == ("match_id", True)
-
-
-def test_a_pair_of_parties_may_sign_for_the_online_course() -> None:
-    match = a_confirmed_match()
-
-    assert match.sign_agreement(["intern", "office"], SIGNED_AT, FLOW, actor=ACTOR)
-    assert match.agreement is not None
-    assert match.agreement["parties"] == ["office", "intern"]
+    assert (broken.value.field, broken.value.conflict) == ("party", True)
+    assert "the intern has already signed" in broken.value.reason
 
 
-@pytest.mark.parametrize(
-    ("parties", "field"),
-    [
-        (["office"], "parties"),
-        (["office", "office"], "parties"),
-        (["office", "intern", "embassy"], "parties.2"),
-    ],
-)
-def test_an_agreement_has_two_or_three_distinct_parties(parties: list[str], field: str) -> None:
+def test_a_party_signs_only_an_agreement_it_is_party_to() -> None:
     match = a_confirmed_match()
 
     with pytest.raises(RuleViolation) as broken:
-        match.sign_agreement(parties, SIGNED_AT, FLOW, actor=ACTOR)
+        sign(match, ("office", "intern"), "company", "per_pair")
 
-    assert (broken.value.field, broken.value.conflict) == (field, False)
+    assert broken.value.field == "party"
+    assert "the company is not a party to this agreement" in broken.value.reason
+
+
+def test_an_agreement_of_another_structure_is_not_this_matchs() -> None:
+    match = a_confirmed_match()
+
+    with pytest.raises(RuleViolation) as broken:
+        sign(match, PARTIES, "office", "per_pair")
+
+    assert broken.value.field == "agreement_id"
 
 
 def test_an_agreement_is_not_signed_before_the_company_decided() -> None:
     match = a_confirmed_match()
+    # A match a round proposed and the company has not decided on yet.
+    match.confirmed_at = None
 
     with pytest.raises(RuleViolation) as broken:
-        match.sign_agreement(
-            ["office", "intern", "company"], DECIDED_AT - timedelta(1), FLOW, actor=ACTOR
-        )
+        sign(match, PARTIES, "office", "three_way")
 
-    assert broken.value.field == "signed_at"
+    assert (broken.value.field, broken.value.conflict) == ("match_id", True)
+    assert "not confirmed" in broken.value.reason
+    assert names(match) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "structure"),
+    [("online", "per_pair"), ("in_person", "three_way"), ("visiting", "three_way")],
+)
+def test_the_course_mode_decides_the_agreements_by_default(mode: str, structure: str) -> None:
+    courses = CohortCourses(
+        cohort_id="FY2025", modes={"X": mode}, correlation_id=FLOW, causation_id=None, actor=ACTOR
+    )
+
+    assert courses.agreement_structure("X") == structure
+    assert courses.agreement_structure("Z") is None
+
+
+# -- the applicant's withdrawal --------------------------------------------------------
+def test_a_candidate_may_withdraw_before_they_are_matched() -> None:
+    candidate = a_candidate_in_the_pool()
+
+    assert candidate.withdraw(DECIDED_AT, FLOW, actor=ACTOR)
+    assert not candidate.withdraw(DECIDED_AT, FLOW, actor=ACTOR)
+
+    assert candidate.status == "withdrawn"
+    assert names(candidate) == ["Withdrew"]
+    with pytest.raises(RuleViolation) as broken:
+        candidate.confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+    assert "withdrew" in broken.value.reason
+
+
+def test_once_matched_a_candidate_cannot_withdraw() -> None:
+    candidate = a_candidate_in_the_pool()
+    candidate.confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+    candidate.collect_events()
+
+    with pytest.raises(RuleViolation) as broken:
+        candidate.withdraw(SIGNED_AT, FLOW, actor=ACTOR)
+
+    assert (broken.value.field, broken.value.conflict) == ("applicant_id", True)
+    assert "once matched, an applicant cannot withdraw" in broken.value.reason
+    assert candidate.status == "matched" and names(candidate) == []

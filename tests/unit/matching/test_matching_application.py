@@ -4,7 +4,7 @@ publishes when screening's results arrive and when the office records decisions.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,10 +15,13 @@ from kernel.rules import RuleViolation
 from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication
+from services.matching.domain.agreement import PARTIES, agreement_id_for
 from tests import envelopes
 
 #: Who gives the commands in these tests (any actor will do).
 ACTOR = acting.staff("staff-017", role="admin")
+
+COMPANY_USER = acting.company_user("user-1", uuid.uuid4())
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 NOW = datetime(2025, 8, 1, 9, 0, tzinfo=UTC)
@@ -107,18 +110,50 @@ def test_a_second_company_cannot_take_a_matched_candidate(app: MatchingApplicati
     assert broken.value.conflict
 
 
-def test_the_signed_agreement_is_published_once(app: MatchingApplication) -> None:
-    match, _ = app.confirm_match(a_candidate(app), uuid.uuid4(), "A", actor=ACTOR)
-    parties = ["office", "intern", "company"]
+def test_each_signature_is_published_and_the_agreement_once_complete(
+    app: MatchingApplication,
+) -> None:
+    deliver(app, envelopes.cohort_opened(), 0)
+    match, _ = app.confirm_match(a_candidate(app, 1), uuid.uuid4(), "A", actor=ACTOR)
+    agreement_id = agreement_id_for(match.id, PARTIES)
+    intern = acting.applicant(match.applicant_id)
 
-    app.sign_agreement(match.id, parties, NOW + timedelta(days=3), actor=ACTOR)
-    _, again = app.sign_agreement(match.id, parties, NOW + timedelta(days=3), actor=ACTOR)
+    app.sign_agreement(match.id, agreement_id, "intern", intern)
+    app.sign_agreement(match.id, agreement_id, "company", COMPANY_USER)
+    _, completed = app.sign_agreement(match.id, agreement_id, "office", ACTOR)
 
-    assert again is False
-    signed = published(app)[-1]
+    assert completed
+    *signatures, signed = published(app)[-4:]
+    assert [(e.payload.party, e.actor.kind) for e in signatures] == [  # type: ignore[attr-defined]
+        ("intern", "applicant"),
+        ("company", "company"),
+        ("office", "staff"),
+    ]
     assert signed.event_type == "AgreementSigned"
-    assert signed.payload.match_id == match.id
-    assert signed.payload.parties == parties
+    assert signed.payload.structure == "three_way"
+    assert signed.payload.parties == list(PARTIES)
+
+
+def test_a_match_of_a_course_matching_does_not_know_cannot_be_signed(
+    app: MatchingApplication,
+) -> None:
+    match, _ = app.confirm_match(a_candidate(app), uuid.uuid4(), "B", actor=ACTOR)
+
+    with pytest.raises(RuleViolation) as broken:
+        app.sign_agreement(match.id, agreement_id_for(match.id, PARTIES), "office", ACTOR)
+
+    assert (broken.value.field, broken.value.conflict) == ("course", True)
+
+
+def test_a_withdrawal_takes_the_candidate_out_of_the_pool(app: MatchingApplication) -> None:
+    applicant_id = a_candidate(app)
+
+    app.withdraw(applicant_id, acting.applicant(applicant_id))
+
+    withdrawn = published(app)[-1]
+    assert withdrawn.event_type == "CandidateWithdrawn"
+    assert withdrawn.payload.cohort_id == "FY2025"
+    assert app.pool_offered_to_host_companies("FY2025") == []
 
 
 # -- the rights a person exercised -------------------------------------------------------
