@@ -40,6 +40,8 @@ EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     matching.CandidateEnteredPool,
     matching.MatchConfirmed,
     matching.AgreementSigned,
+    matching.CompanyRegistered,
+    matching.CompanyRefused,
     notifications.NotificationSent,
 )
 

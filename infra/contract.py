@@ -266,6 +266,8 @@ _GOLDEN_ACTORS: dict[str, dict[str, Any]] = {
     "ApplicantRejected": {"kind": "system", "id": "screening"},
     "MatchConfirmed": {"kind": "company", "id": "company-user-42"},
     "AgreementSigned": {"kind": "staff", "id": "staff-017", "role": "matcher"},
+    "CompanyRegistered": {"kind": "company", "id": "company-user-42"},
+    "CompanyRefused": {"kind": "staff", "id": "staff-017", "role": "matcher"},
     "ProcessingRestricted": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
     "SubjectErased": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
     "PrivacyRequestAnswered": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
