@@ -39,6 +39,7 @@ from runtime.http import (
     require_own_company,
     staff_in,
 )
+from runtime.identity import Role
 from runtime.privacy import PersonalData
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.company import (
@@ -140,10 +141,25 @@ async def personal_data(request: Request) -> PersonalData:
 
 App = Annotated[MatchingApplication, Depends(application)]
 Personal = Annotated[PersonalData, Depends(personal_data)]
+
+
+def own_company_or_staff_in(*roles: Role) -> Any:
+    """A user of the company named by the path's `{company_id}`, or office staff in one
+    of `roles`. A dependency, so that the refusal comes before the body is read (an
+    invalid body from another company's user gets the same 403 as a valid one)."""
+    either = company_or_staff_in(*roles)
+
+    async def own_company_or_staff(company_id: uuid.UUID, caller: either) -> Actor:
+        require_own_company(caller, company_id)
+        return caller
+
+    return Annotated[Actor, Depends(own_company_or_staff)]
+
+
 #: Who may register a company: the office, or a user of that very company.
-Registrar = company_or_staff_in("matcher", "admin")
+Registrar = own_company_or_staff_in("matcher", "admin")
 #: Who may read a company: the office, or its own users.
-CompanyReader = company_or_staff_in("matcher", "admin", "auditor")
+CompanyReader = own_company_or_staff_in("matcher", "admin", "auditor")
 #: Who may list a cohort's companies.
 CohortReader = staff_in("matcher", "admin", "auditor")
 router = APIRouter(tags=["companies"], responses=ERROR_RESPONSES)
@@ -194,7 +210,6 @@ async def register_company(
     cid: ContinuedFlow,
     response: Response,
 ) -> Any:
-    require_own_company(registrar, company_id)
     registration = CompanyRegistration(
         company_id=company_id,
         cohort_id=body.cohort_id,
@@ -242,9 +257,8 @@ def refused(company: Company) -> JSONResponse:
 async def get_company(
     company_id: uuid.UUID, app: App, personal: Personal, reader: CompanyReader
 ) -> Any:
-    # Before the look-up: a company user learns nothing of other companies, not even
-    # whether they exist.
-    require_own_company(reader, company_id)
+    # `CompanyReader` refused another company's user before the look-up: they learn
+    # nothing of other companies, not even whether they exist.
     company = await asyncio.to_thread(app.get_company, company_id)
     contacts = await asyncio.to_thread(opened_contacts, company, reader, personal)
     return company_view(company, contacts)
