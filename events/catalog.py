@@ -42,6 +42,8 @@ EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     matching.MatchConfirmed,
     matching.AgreementSignatureRecorded,
     matching.AgreementSigned,
+    matching.CompanyRegistered,
+    matching.CompanyRefused,
     notifications.NotificationSent,
 )
 

@@ -268,6 +268,8 @@ _GOLDEN_ACTORS: dict[str, dict[str, Any]] = {
     "CandidateWithdrawn": {"kind": "applicant"},
     "AgreementSignatureRecorded": {"kind": "applicant"},
     "AgreementSigned": {"kind": "company", "id": "company-user-42"},
+    "CompanyRegistered": {"kind": "company", "id": "company-user-42"},
+    "CompanyRefused": {"kind": "staff", "id": "staff-017", "role": "matcher"},
     "ProcessingRestricted": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
     "SubjectErased": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},
     "PrivacyRequestAnswered": {"kind": "staff", "id": "staff-023", "role": "privacy_officer"},

@@ -24,9 +24,11 @@ MESSAGING = Messaging(
     "screening referred to the office until a new assessment finds them eligible, and "
     "takes out for good one the office rejected; respects a person's "
     "restrictions (no match while their use is suspended, not offered to host companies "
-    "once third-party provision is stopped) and erasure.",
-    publishes="The candidate pool, companies' final decisions and agreements. Candidates "
-    "are keyed by applicant id, matches and agreements by match id.",
+    "once third-party provision is stopped) and erasure; learns each cohort's courses "
+    "when it opens (what host companies may offer).",
+    publishes="The candidate pool, host companies' registrations (accepted or refused), "
+    "companies' final decisions and agreements. Candidates are keyed by applicant id, "
+    "matches and agreements by match id, companies by their record's id.",
 )
 
 
@@ -38,7 +40,7 @@ async def bootstrap(settings: MatchingSettings | None = None, **overrides: Any) 
     settings = settings or MatchingSettings(**overrides)
     # Connecting to PostgreSQL (and creating tables) is blocking: keep it off the loop.
     app = await asyncio.to_thread(build_application, settings)
-    # Matching holds nothing sealed; the key store is for a disclosure's opening only.
+    # The key store seals and opens host companies' contacts, and opens a disclosure.
     personal_data = settings.personal_data()
     return service_process(
         settings,

@@ -168,6 +168,11 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("matching", "GET", "/cohorts/{cohort_id}/pool"): Row(
         only("matcher", "admin", "auditor", "company", "other company")
     ),
+    ("matching", "PUT", "/companies/{company_id}"): Row(only("matcher", "admin", "company")),
+    ("matching", "GET", "/companies/{company_id}"): Row(
+        only("matcher", "admin", "auditor", "company")
+    ),
+    ("matching", "GET", "/cohorts/{cohort_id}/companies"): Row(only("matcher", "admin", "auditor")),
     # -- notifications
     ("notifications", "GET", "/notifications"): Row(
         only("admin", "auditor"), query={"applicant_id": "{applicant_id}"}

@@ -23,7 +23,7 @@ from runtime.inbox import QuarantinedMessage
 from runtime.privacy import PersonalData
 from services.matching.application.service import MatchingApplication
 from services.matching.bootstrap import bootstrap, build_application
-from services.matching.domain.agreement import CohortCourses, cohort_courses_id_for
+from services.matching.domain.courses import CohortCourses, cohort_courses_id_for
 from services.matching.settings import MatchingSettings
 from tests import envelopes
 from tests.support import (

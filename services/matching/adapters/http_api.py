@@ -33,9 +33,11 @@ from runtime.http import (
 from runtime.identity import Gate
 from runtime.privacy import PersonalData
 from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
+from services.matching.adapters import companies
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.agreement import AgreementStructure
 from services.matching.domain.candidate import Candidate, CandidateStatus
+from services.matching.domain.company import company_aggregate_id
 from services.matching.domain.match import Match, match_id_for
 from services.matching.domain.restrictions import restrictions_id_for
 
@@ -353,8 +355,9 @@ async def pool_offered_to_host_companies(
 
 def records_of(app: MatchingApplication) -> RecordsOf:
     """What matching holds on a data subject: the stored events of their candidacy,
-    their match and agreement, and the restrictions they asked for. None of it is a
-    personal value; it is theirs all the same."""
+    their match and agreement, and the restrictions they asked for (none of it a
+    personal value, theirs all the same); for a host company, its registrations (the
+    contacts are opened by the disclosure)."""
 
     async def held(subject_id: uuid.UUID) -> dict[str, Any]:
         def read() -> dict[str, Any]:
@@ -362,6 +365,8 @@ def records_of(app: MatchingApplication) -> RecordsOf:
                 "candidate": stored_events_of(app, [subject_id]),
                 "match": stored_events_of(app, [match_id_for(subject_id)]),
                 "restrictions": stored_events_of(app, [restrictions_id_for(subject_id)]),
+                # A host company's contacts have the company as their data subject.
+                "company": stored_events_of(app, [company_aggregate_id(subject_id)]),
             }
 
         return await asyncio.to_thread(read)
@@ -374,7 +379,12 @@ def build_http_api(app: MatchingApplication, gate: Gate, personal_data: Personal
         title="JIP matching",
         description="The candidate pool, host companies' final decisions and the "
         "agreements of the Japan Internship Program (office staff and host companies).",
-        routers=[router, subject_records_router("matching", records_of(app), personal_data)],
+        routers=[
+            router,
+            companies.router,
+            subject_records_router("matching", records_of(app), personal_data),
+        ],
         gate=gate,
         application=app,
+        personal_data=personal_data,
     )

@@ -8,6 +8,7 @@ from events import matching as contract
 from events.envelope import Envelope
 from runtime.relay import envelope_for
 from services.matching.domain.candidate import Candidate
+from services.matching.domain.company import Company
 from services.matching.domain.match import Match
 
 
@@ -74,4 +75,19 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "signed_at": e.signed_at,
             },
         )
+    if isinstance(e, Company.Registered | Company.Refused):
+        return _company_event(e)
     return None
+
+
+def _company_event(e: Any) -> Envelope:
+    """A registration's outcome: the details as recorded (contacts sealed, as stored),
+    the rule's verdict, and for a refusal its reasons."""
+    payload = {
+        **e.details,
+        "contacts": e.contacts,
+        "eligibility": e.eligibility,
+    }
+    if isinstance(e, Company.Refused):
+        return envelope_for(contract.CompanyRefused, e, {**payload, "reasons": e.refusals})
+    return envelope_for(contract.CompanyRegistered, e, payload)

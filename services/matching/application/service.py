@@ -7,7 +7,9 @@ Commands are idempotent by natural key: the same decision for the same candidate
 the same withdrawal, sent twice records nothing new. A party's second signature of the
 same agreement is refused (409): a signature is an act, not a state.
 
-Matching holds no personal value (ids, cohorts, courses, dates). It respects the
+Of applicants, matching holds no personal value (ids, cohorts, courses, dates); the
+only personal data it holds are host companies' contacts, sealed with the company's
+key (see `companies.py`, where the host companies' commands are). It respects the
 rights a person exercised: no match while their use is suspended or after their
 erasure, and no place in a pool offered to host companies once they stopped the
 provision of their data to third parties.
@@ -32,12 +34,10 @@ from events.envelope import Envelope
 from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication
-from services.matching.domain.agreement import (
-    AgreementStructure,
-    CohortCourses,
-    cohort_courses_id_for,
-)
+from services.matching.application.companies import HostCompanies
+from services.matching.domain.agreement import AgreementStructure
 from services.matching.domain.candidate import Candidate
+from services.matching.domain.courses import CohortCourses, cohort_courses_id_for
 from services.matching.domain.match import Match
 from services.matching.domain.restrictions import SubjectRestrictions, restrictions_id_for
 
@@ -58,7 +58,7 @@ class OfferedCandidate:
     passed_screening_at: datetime
 
 
-class MatchingApplication(ServiceApplication):
+class MatchingApplication(HostCompanies, ServiceApplication):
     name = "matching"
 
     def __init__(
@@ -71,23 +71,6 @@ class MatchingApplication(ServiceApplication):
     @singledispatchmethod
     def policy(self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """Screening's events that matching does not react to are not consumed."""
-
-    @policy.register
-    def when_cohort_opened_then_learn_its_courses(
-        self, e: registration.CohortOpened, processing_event: ProcessingEvent[uuid.UUID]
-    ) -> None:
-        """Each course's mode decides the agreements a match on it signs."""
-        p = e.payload
-        if self.find(cohort_courses_id_for(p.cohort_id), CohortCourses) is not None:
-            return
-        courses = CohortCourses(
-            cohort_id=p.cohort_id,
-            modes={c.code: c.mode for c in p.courses},
-            correlation_id=e.correlation_id,
-            causation_id=e.event_id,
-            actor=self.system_actor,
-        )
-        processing_event.collect_events(courses)
 
     @policy.register
     def when_candidate_selected_then_enter_pool(
@@ -168,6 +151,25 @@ class MatchingApplication(ServiceApplication):
         restrictions = self._restrictions_or_new(e.payload.subject_id, e)
         if restrictions.erase(e.correlation_id, e.event_id, self.system_actor):
             processing_event.collect_events(restrictions)
+
+    @policy.register
+    def when_cohort_opened_then_learn_its_courses(
+        self, e: registration.CohortOpened, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """The cohort's courses, learnt once, when it opens (they do not change after):
+        what a host company may offer, and by each course's mode the agreements a
+        match on it signs."""
+        p = e.payload
+        if self.find(cohort_courses_id_for(p.cohort_id), CohortCourses) is not None:
+            return
+        courses = CohortCourses(
+            cohort_id=p.cohort_id,
+            courses={c.code: c.mode for c in p.courses},
+            correlation_id=e.correlation_id,
+            causation_id=e.event_id,
+            actor=self.system_actor,
+        )
+        processing_event.collect_events(courses)
 
     def _restrictions_or_new(self, subject_id: uuid.UUID, e: Envelope) -> SubjectRestrictions:
         found = self.restrictions_of(subject_id)

@@ -13,11 +13,7 @@ override is read.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Final, Literal
-
-from eventsourcing.domain import Aggregate, event
-
-from kernel.actor import Actor
+from typing import Final, Literal
 
 Party = Literal["office", "intern", "company"]
 AgreementStructure = Literal["three_way", "per_pair"]
@@ -47,35 +43,3 @@ def agreement_id_for(match_id: uuid.UUID, parties: tuple[str, ...]) -> uuid.UUID
     """An agreement's id follows from its match and its parties, so that the same
     agreement has the same id wherever it is named."""
     return uuid.uuid5(AGREEMENT_NAMESPACE, f"agreement:{match_id}:{'+'.join(parties)}")
-
-
-def cohort_courses_id_for(cohort_id: str) -> uuid.UUID:
-    return uuid.uuid5(AGREEMENT_NAMESPACE, f"cohort-courses:{cohort_id}")
-
-
-class CohortCourses(Aggregate):
-    """A cohort's courses as matching knows them: each course's mode, and so the
-    agreements a match on it requires. One per cohort (its id follows from the
-    cohort's)."""
-
-    @staticmethod
-    def create_id(cohort_id: str, **_: Any) -> uuid.UUID:
-        return cohort_courses_id_for(cohort_id)
-
-    @event("Learned")
-    def __init__(
-        self,
-        cohort_id: str,
-        modes: dict[str, str],
-        correlation_id: uuid.UUID,
-        causation_id: uuid.UUID | None,
-        actor: Actor,
-    ) -> None:
-        self.cohort_id = cohort_id
-        #: Course code → mode (`online`, `in_person`, `visiting`).
-        self.modes = dict(modes)
-
-    def agreement_structure(self, course: str) -> AgreementStructure | None:
-        """What a match on this course signs; None for a course the cohort does not offer."""
-        mode = self.modes.get(course)
-        return STRUCTURE_BY_MODE.get(mode) if mode is not None else None

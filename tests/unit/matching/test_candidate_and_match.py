@@ -9,8 +9,9 @@ import pytest
 
 from kernel import actor as acting
 from kernel.rules import RuleViolation
-from services.matching.domain.agreement import PARTIES, CohortCourses, agreement_id_for
+from services.matching.domain.agreement import PARTIES, agreement_id_for
 from services.matching.domain.candidate import Candidate
+from services.matching.domain.courses import CohortCourses
 from services.matching.domain.match import Match, match_id_for
 
 #: Who gives the commands in these tests (any actor will do).
@@ -168,7 +169,7 @@ def test_an_agreement_is_not_signed_before_the_company_decided() -> None:
 )
 def test_the_course_mode_decides_the_agreements_by_default(mode: str, structure: str) -> None:
     courses = CohortCourses(
-        cohort_id="FY2025", modes={"X": mode}, correlation_id=FLOW, causation_id=None, actor=ACTOR
+        cohort_id="FY2025", courses={"X": mode}, correlation_id=FLOW, causation_id=None, actor=ACTOR
     )
 
     assert courses.agreement_structure("X") == structure
