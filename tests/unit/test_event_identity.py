@@ -53,6 +53,7 @@ from services.screening.application.service import ScreeningApplication
 from tests.envelopes import golden
 from tests.in_memory import personal_data_in_memory, registration_in_memory
 from tests.screening_steps import accept_documents, hold_interviews, slot
+from tests.unit.matching.test_company_registration import CONTACTS, a_registration
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 OFFICE = staff("staff-017", "admin")
@@ -193,7 +194,21 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
     matching = MatchingApplication(IN_MEMORY, clock=lambda: NOW)
     deliver(matching, MatchingApplication.consumed_event_types(), from_registration)
     deliver(matching, MatchingApplication.consumed_event_types(), from_screening)
-    match, _ = matching.confirm_match(applicant_id, uuid.uuid4(), "B", OFFICE)
+    # A host company accepted as an SME, another refused (too large for its industry).
+    host = a_registration(cohort_id="FY2025")
+    matching.register_company(host, CONTACTS, vault, OFFICE)
+    matching.register_company(
+        a_registration(
+            cohort_id="FY2025",
+            corporate_number="5010001000002",
+            regular_employees=900,
+            capital_yen=900_000_000,
+        ),
+        CONTACTS,
+        vault,
+        OFFICE,
+    )
+    match, _ = matching.confirm_match(applicant_id, host.company_id, "B", OFFICE)
     # The online course: one agreement per pair; the office and the intern sign theirs.
     office_intern = agreement_id_for(match.id, ("office", "intern"))
     matching.sign_agreement(match.id, office_intern, "intern", applicant(applicant_id))
