@@ -44,6 +44,12 @@ EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     matching.AgreementSigned,
     matching.CompanyRegistered,
     matching.CompanyRefused,
+    matching.CandidatePreferencesStated,
+    matching.CompanyPreferencesStated,
+    matching.MatchingRoundCompleted,
+    matching.MatchProposed,
+    matching.MatchDeclined,
+    matching.ProposalWithdrawn,
     notifications.NotificationSent,
 )
 

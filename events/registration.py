@@ -156,6 +156,12 @@ class Course(Contract):
         le=100_000_000,
         description="Paid only to interns who complete the whole course.",
     )
+    agreement_structure: Literal["three_way", "per_pair"] | None = Field(
+        default=None,
+        description="The agreements a match on this course signs: `three_way` (office, "
+        "intern and company in one) or `per_pair` (one per pair of them). None: by the "
+        "course's mode (online: `per_pair`, in Japan: `three_way`).",
+    )
 
 
 class EnglishMinimums(Contract):

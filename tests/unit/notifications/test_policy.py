@@ -147,7 +147,7 @@ def test_a_match_is_announced_with_its_course(app):
     )
     match = app.notifications_of(applicant)[-1]
     assert match.template == "match_confirmed"
-    assert match.context == {"cohort_id": "FY2025", "course": "B", "confirmed_on": "2025-08-20"}
+    assert match.context == {"cohort_id": "FY2025", "course": "B", "confirmed_on": "2025-08-12"}
 
 
 def test_an_inquiry_answer_goes_to_the_address_that_asked(app):
