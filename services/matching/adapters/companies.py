@@ -23,6 +23,7 @@ from events.matching import (
     MAX_YEN,
     CorporateNumber,
     Industry,
+    MonthInterval,
     OrganisationKind,
     Prefecture,
     SmeEligibility,
@@ -73,6 +74,12 @@ class Plan(Strict):
     )
     skills: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
         default=[], max_length=30
+    )
+    periods: list[MonthInterval] = Field(
+        default=[],
+        max_length=12,
+        description="When the company can host, as month intervals `YYYY-MM/YYYY-MM`; "
+        "none: any period of the cohort.",
     )
 
 
@@ -225,6 +232,7 @@ async def register_company(
             content=body.plan.content,
             required_languages=body.plan.required_languages.model_dump(exclude_none=True),
             skills=tuple(body.plan.skills),
+            periods=tuple(body.plan.periods),
         ),
         capacity=body.capacity,
     )

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.registration import CourseCode
@@ -31,7 +31,7 @@ from runtime.http import (
     staff_in,
 )
 from runtime.identity import Gate
-from runtime.privacy import PersonalData
+from runtime.privacy import PersonalData, SubjectErased
 from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
 from services.matching.adapters import companies
 from services.matching.application.service import MatchingApplication
@@ -39,6 +39,7 @@ from services.matching.domain.agreement import AgreementStructure
 from services.matching.domain.candidate import Candidate, CandidateStatus
 from services.matching.domain.company import company_aggregate_id
 from services.matching.domain.match import Match, match_id_for
+from services.matching.domain.preferences import INTEREST_RANKING
 from services.matching.domain.restrictions import restrictions_id_for
 
 Party = Literal["office", "intern", "company"]
@@ -49,11 +50,75 @@ class Strict(BaseModel):
 
 
 class MatchRequest(Strict):
-    """A host company's final decision to take a candidate."""
+    """A host company's final decision to take the candidate a round proposed to it."""
 
     applicant_id: uuid.UUID
     company_id: uuid.UUID
-    course: CourseCode
+    course: CourseCode | None = Field(
+        default=None, description="If given, must be the proposal's course."
+    )
+
+
+class DecisionRequest(Strict):
+    """A host company's decision on the candidate a round proposed to it."""
+
+    decision: Literal["confirm", "decline"]
+    reason_code: (
+        Literal["interview_not_passed", "plan_not_suitable", "no_longer_hosting", "other"] | None
+    ) = Field(default=None, description="Required to decline.")
+    note: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+        default=None,
+        description="The company's own words (kept sealed with the applicant's key).",
+    )
+
+
+class CandidatePreferencesRequest(Strict):
+    companies: list[uuid.UUID] = Field(
+        max_length=200, description="Host companies, most wanted first, each once."
+    )
+    basis: Literal["own_choice", "interests"] = Field(
+        default="own_choice",
+        description="`interests`: the office confirms a list ranked from the candidate's "
+        "interests (see `suggested-preferences`).",
+    )
+
+
+class CompanyPreferencesRequest(Strict):
+    candidates: list[uuid.UUID] = Field(
+        max_length=200, description="Acceptable candidates, most wanted first, each once."
+    )
+
+
+class PreferencesView(BaseModel):
+    subject_id: uuid.UUID
+    ranked: list[uuid.UUID]
+    changed: bool = Field(description="False when this very list was already recorded.")
+
+
+class SuggestedCompany(BaseModel):
+    company_id: uuid.UUID
+    score: int = Field(description="Words of the candidate's interests found in its plan.")
+
+
+class SuggestedPreferences(BaseModel):
+    applicant_id: uuid.UUID
+    ranking: dict[str, Any] = Field(description="The ranking and its version.")
+    companies: list[SuggestedCompany]
+
+
+class RoundView(BaseModel):
+    round_id: uuid.UUID
+    cohort_id: str
+    round_number: int
+    algorithm: dict[str, Any]
+    constraints: dict[str, Any]
+    inputs_digest: str
+    inputs: dict[str, Any]
+    excluded_pairs: list[dict[str, Any]]
+    matches: list[dict[str, Any]]
+    unmatched_candidates: list[str]
+    blocking_pairs: int
+    capacity_violations: int
 
 
 class SignatureRequest(Strict):
@@ -70,6 +135,14 @@ class AgreementView(BaseModel):
     signed_at: datetime | None = Field(description="When its last party signed; null until.")
 
 
+class ProposalView(BaseModel):
+    proposal_id: uuid.UUID
+    round_id: uuid.UUID
+    company_id: uuid.UUID
+    course: str
+    decide_by: datetime
+
+
 class MatchView(BaseModel):
     match_id: uuid.UUID
     applicant_id: uuid.UUID
@@ -77,6 +150,12 @@ class MatchView(BaseModel):
     cohort_id: str
     course: str
     confirmed_at: datetime | None
+    proposal: ProposalView | None = Field(
+        default=None, description="The round's proposal awaiting the company's decision."
+    )
+    declined_by: list[uuid.UUID] = Field(
+        default=[], description="Companies that declined this candidate (never proposed again)."
+    )
     agreement_structure: AgreementStructure | None = Field(
         description="`three_way` (office, intern, company) or `per_pair` (the online "
         "course); null while matching does not know the cohort's course."
@@ -147,6 +226,19 @@ def agreement_view(
 
 def match_view(app: MatchingApplication, match: Match) -> dict[str, Any]:
     """The match with its agreements (blocking: it may read the cohort's courses)."""
+    if not match.is_confirmed:
+        return {
+            "match_id": match.id,
+            "applicant_id": match.applicant_id,
+            "company_id": match.company_id,
+            "cohort_id": match.cohort_id,
+            "course": match.course,
+            "confirmed_at": None,
+            "proposal": match.pending,
+            "declined_by": match.declined_by,
+            "agreement_structure": None,
+            "agreements": [],
+        }
     try:
         structure: AgreementStructure | None = app.agreement_structure_of(match)
     except RuleViolation:
@@ -163,6 +255,8 @@ def match_view(app: MatchingApplication, match: Match) -> dict[str, Any]:
         "cohort_id": match.cohort_id,
         "course": match.course,
         "confirmed_at": match.confirmed_at,
+        "proposal": None,
+        "declined_by": match.declined_by,
         "agreement_structure": structure,
         "agreements": agreements,
     }
@@ -238,13 +332,14 @@ router = APIRouter(responses=ERROR_RESPONSES)
     "/matches",
     status_code=201,
     response_model=MatchConfirmedResponse,
-    summary="Record a company's final decision to take a candidate (matcher, admin, or "
-    "a user of that company)",
+    summary="Confirm the candidate a round proposed to a company: its final decision "
+    "(matcher, admin, or a user of that company)",
     responses={200: {"model": MatchConfirmedResponse, "description": "Already recorded."}},
 )
 async def confirm_match(
     body: MatchRequest, app: App, decider: Decider, cid: ContinuedFlow, response: Response
 ) -> Any:
+    """Refused (409) for a pair no round proposed, or whose proposal no longer stands."""
     require_own_company(decider, body.company_id)
     match, confirmed = await asyncio.to_thread(
         app.confirm_match, body.applicant_id, body.company_id, body.course, decider, cid
@@ -351,6 +446,168 @@ async def pool_offered_to_host_companies(
         cohort_id=cohort_id,
         candidates=[OfferedCandidateView(**vars(c)) for c in offered],
     )
+
+
+def round_view(round_: Any) -> RoundView:
+    return RoundView(
+        round_id=round_.id,
+        cohort_id=round_.cohort_id,
+        round_number=round_.round_number,
+        algorithm=round_.algorithm,
+        constraints=round_.constraints,
+        inputs_digest=round_.inputs_digest,
+        inputs=round_.inputs,
+        excluded_pairs=round_.excluded_pairs,
+        matches=round_.matches,
+        unmatched_candidates=round_.unmatched_candidates,
+        blocking_pairs=round_.blocking_pairs,
+        capacity_violations=round_.capacity_violations,
+    )
+
+
+CohortPath = Annotated[str, Path(pattern=r"^FY\d{4}(-[A-Z0-9]{1,8})?$")]
+#: Who runs a round and confirms a list from interests.
+Matcher = staff_in("matcher", "admin")
+#: Who reads rounds.
+RoundReader = staff_in("matcher", "admin", "auditor")
+#: Who states a candidate's list: the candidate themself, or the office.
+CandidateRanker = applicant_or_staff_in("matcher", "admin")
+
+
+@router.put(
+    "/candidates/{applicant_id}/preferences",
+    response_model=PreferencesView,
+    summary="A candidate's ranked host companies for the next rounds (the candidate "
+    "themself; matcher, admin; a list from interests: matcher, admin)",
+)
+async def state_candidate_preferences(
+    applicant_id: uuid.UUID,
+    body: CandidatePreferencesRequest,
+    app: App,
+    who: CandidateRanker,
+    cid: ContinuedFlow,
+) -> Any:
+    candidate, changed = await asyncio.to_thread(
+        app.state_candidate_preferences, applicant_id, body.companies, body.basis, who, cid
+    )
+    return PreferencesView(
+        subject_id=applicant_id, ranked=candidate.preferences or [], changed=changed
+    )
+
+
+@router.get(
+    "/candidates/{applicant_id}/suggested-preferences",
+    response_model=SuggestedPreferences,
+    summary="Host companies ranked from the candidate's interests, for the office to "
+    "confirm (matcher, admin)",
+)
+async def suggested_preferences(applicant_id: uuid.UUID, app: App, _: Matcher) -> Any:
+    ranked = await asyncio.to_thread(app.suggested_preferences, applicant_id)
+    return SuggestedPreferences(
+        applicant_id=applicant_id,
+        ranking=dict(INTEREST_RANKING),
+        companies=[SuggestedCompany(company_id=c, score=s) for c, s in ranked],
+    )
+
+
+@router.put(
+    "/companies/{company_id}/preferences",
+    response_model=PreferencesView,
+    summary="A company's ranked acceptable candidates for the next rounds (matcher, admin, "
+    "or a user of that company)",
+)
+async def state_company_preferences(
+    company_id: uuid.UUID,
+    body: CompanyPreferencesRequest,
+    app: App,
+    who: Decider,
+    cid: ContinuedFlow,
+) -> Any:
+    require_own_company(who, company_id)
+    company, changed = await asyncio.to_thread(
+        app.state_company_preferences, company_id, body.candidates, who, cid
+    )
+    return PreferencesView(subject_id=company_id, ranked=company.preferences or [], changed=changed)
+
+
+@router.post(
+    "/cohorts/{cohort_id}/rounds",
+    status_code=201,
+    response_model=RoundView,
+    summary="Run the cohort's next matching round over the candidates and places still "
+    "open: stable, candidate-proposing deferred acceptance (matcher, admin)",
+)
+async def run_round(cohort_id: CohortPath, app: App, who: Matcher, cid: ContinuedFlow) -> Any:
+    return round_view(await asyncio.to_thread(app.run_round, cohort_id, who, cid))
+
+
+@router.get(
+    "/cohorts/{cohort_id}/rounds/{round_number}",
+    response_model=RoundView,
+    summary="A round: its inputs and their digest, the algorithm and its version, the "
+    "pairs left out and why, the proposals (matcher, admin, auditor)",
+)
+async def get_round(
+    cohort_id: CohortPath,
+    round_number: Annotated[int, Path(ge=1, le=1000)],
+    app: App,
+    _: RoundReader,
+) -> Any:
+    return round_view(await asyncio.to_thread(app.get_round, cohort_id, round_number))
+
+
+@router.post(
+    "/matches/{match_id}/decision",
+    response_model=MatchView,
+    status_code=201,
+    summary="The company's decision on the candidate a round proposed to it: confirm or "
+    "decline with a reason (matcher, admin, or a user of that company)",
+    responses={200: {"model": MatchView, "description": "This decision was already recorded."}},
+)
+async def decide(
+    match_id: uuid.UUID,
+    body: DecisionRequest,
+    request: Request,
+    app: App,
+    decider: Decider,
+    response: Response,
+) -> Any:
+    try:
+        found: Match | None = await asyncio.to_thread(app.get_match, match_id)
+    except NotFound:
+        found = None
+    proposed_to = None
+    if found is not None:
+        proposed_to = found.pending["company_id"] if found.pending else found.company_id
+    # Another company's user learns nothing: the same 403 whether the match exists.
+    require_own_company(decider, proposed_to)
+    if found is None:
+        raise NotFound("match_id", "there is no such match")
+    if body.decision == "decline" and body.reason_code is None:
+        raise RuleViolation("reason_code", "say why the company declines")
+    personal_data: PersonalData = request.app.state.personal_data
+    note = None
+    if body.note is not None:
+        try:
+            note = await asyncio.to_thread(personal_data.seal, found.applicant_id, body.note)
+        except SubjectErased:
+            raise RuleViolation(
+                "note", "the applicant was erased: nothing more is kept about them", conflict=True
+            ) from None
+    company_id = uuid.UUID(decider["company_id"]) if decider["kind"] == "company" else proposed_to
+    assert company_id is not None
+    decided = await asyncio.to_thread(
+        app.decide,
+        found.applicant_id,
+        company_id,
+        body.decision,
+        decider,
+        reason_code=body.reason_code,
+        note=note,
+    )
+    if not decided.new:
+        response.status_code = status.HTTP_200_OK
+    return MatchView(**await asyncio.to_thread(match_view, app, decided.match))
 
 
 def records_of(app: MatchingApplication) -> RecordsOf:

@@ -10,6 +10,7 @@ from runtime.relay import envelope_for
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.company import Company
 from services.matching.domain.match import Match
+from services.matching.domain.round import MatchingRound
 
 
 def to_integration_event(e: Any) -> Envelope | None:
@@ -32,7 +33,94 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "cohort_id": e.cohort_id,
                 "course": e.course,
                 "confirmed_at": e.confirmed_at,
+                "proposal_id": e.proposal_id,
+                "round_id": e.round_id,
             },
+        )
+    if isinstance(e, Match.Proposed | Match.ProposedAgain):
+        return envelope_for(
+            contract.MatchProposed,
+            e,
+            {
+                "proposal_id": e.proposal_id,
+                "match_id": e.originator_id,
+                "round_id": e.round_id,
+                "applicant_id": e.applicant_id,
+                "company_id": e.company_id,
+                "cohort_id": e.cohort_id,
+                "course": e.course,
+                "candidate_rank": e.candidate_rank,
+                "company_rank": e.company_rank,
+                "decide_by": e.decide_by,
+            },
+        )
+    if isinstance(e, Match.Declined):
+        return envelope_for(
+            contract.MatchDeclined,
+            e,
+            {
+                "proposal_id": e.proposal_id,
+                "match_id": e.originator_id,
+                "round_id": e.round_id,
+                "applicant_id": e.applicant_id,
+                "company_id": e.company_id,
+                "cohort_id": e.cohort_id,
+                "reason_code": e.reason_code,
+                "note": e.note,
+                "declined_at": e.declined_at,
+            },
+        )
+    if isinstance(e, Match.ProposalWithdrawn):
+        return envelope_for(
+            contract.ProposalWithdrawn,
+            e,
+            {
+                "proposal_id": e.proposal_id,
+                "match_id": e.originator_id,
+                "round_id": e.round_id,
+                "applicant_id": e.applicant_id,
+                "company_id": e.company_id,
+                "cohort_id": e.cohort_id,
+                "reason_code": e.reason_code,
+            },
+        )
+    if isinstance(e, MatchingRound.Completed):
+        return envelope_for(
+            contract.MatchingRoundCompleted,
+            e,
+            {
+                "round_id": e.originator_id,
+                "cohort_id": e.cohort_id,
+                "round_number": e.round_number,
+                "algorithm": e.algorithm,
+                "constraints": e.constraints,
+                "inputs_digest": e.inputs_digest,
+                "inputs": e.inputs,
+                "excluded_pairs": e.excluded_pairs,
+                "matches": e.matches,
+                "unmatched_candidates": e.unmatched_candidates,
+                "blocking_pairs": e.blocking_pairs,
+                "capacity_violations": e.capacity_violations,
+            },
+        )
+    if isinstance(e, Candidate.PreferencesStated):
+        return envelope_for(
+            contract.CandidatePreferencesStated,
+            e,
+            {
+                "applicant_id": e.originator_id,
+                "cohort_id": e.cohort_id,
+                "companies": e.companies,
+                "basis": e.basis,
+                "ranking": e.ranking,
+                "scores": e.scores,
+            },
+        )
+    if isinstance(e, Company.PreferencesStated):
+        return envelope_for(
+            contract.CompanyPreferencesStated,
+            e,
+            {"company_id": e.company_id, "cohort_id": e.cohort_id, "candidates": e.candidates},
         )
     if isinstance(e, Candidate.Withdrew):
         return envelope_for(

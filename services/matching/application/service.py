@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
 
@@ -35,10 +35,11 @@ from kernel.actor import Actor
 from kernel.rules import NotFound, RuleViolation
 from runtime.application import ServiceApplication
 from services.matching.application.companies import HostCompanies
+from services.matching.application.rounds import DEFAULT_DECIDE_WITHIN, MatchingRounds
 from services.matching.domain.agreement import AgreementStructure
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.courses import CohortCourses, cohort_courses_id_for
-from services.matching.domain.match import Match
+from services.matching.domain.match import Match, match_id_for
 from services.matching.domain.restrictions import SubjectRestrictions, restrictions_id_for
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,19 @@ class OfferedCandidate:
     passed_screening_at: datetime
 
 
-class MatchingApplication(HostCompanies, ServiceApplication):
+class MatchingApplication(MatchingRounds, HostCompanies, ServiceApplication):
     name = "matching"
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, clock: Clock = lambda: datetime.now(UTC)
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+        decide_within: timedelta = DEFAULT_DECIDE_WITHIN,
     ) -> None:
         super().__init__(env)
         self.clock = clock
+        self.decide_within = decide_within
 
     # -- policies ----------------------------------------------------------------------
     @singledispatchmethod
@@ -105,6 +111,7 @@ class MatchingApplication(HostCompanies, ServiceApplication):
             reasons, e.payload.cause_event_id, e.correlation_id, e.event_id, self.system_actor
         ):
             processing_event.collect_events(candidate)
+            self._withdraw_proposal(candidate, "candidate_on_hold", e, processing_event)
 
     @policy.register
     def when_found_eligible_again_then_release_the_hold(
@@ -128,6 +135,7 @@ class MatchingApplication(HostCompanies, ServiceApplication):
             e.payload.stage, reasons, e.correlation_id, e.event_id, self.system_actor
         ):
             processing_event.collect_events(candidate)
+            self._withdraw_proposal(candidate, "candidate_rejected", e, processing_event)
 
     @policy.register
     def when_processing_restricted_then_respect_it(
@@ -143,6 +151,8 @@ class MatchingApplication(HostCompanies, ServiceApplication):
             self.system_actor,
         ):
             processing_event.collect_events(restrictions)
+            if p.use_suspended or p.third_party_provision_stopped:
+                self._withdraw_proposal(p.subject_id, "candidate_restricted", e, processing_event)
 
     @policy.register
     def when_subject_erased_then_never_match_or_offer_them(
@@ -151,6 +161,26 @@ class MatchingApplication(HostCompanies, ServiceApplication):
         restrictions = self._restrictions_or_new(e.payload.subject_id, e)
         if restrictions.erase(e.correlation_id, e.event_id, self.system_actor):
             processing_event.collect_events(restrictions)
+            self._withdraw_proposal(
+                e.payload.subject_id, "candidate_restricted", e, processing_event
+            )
+
+    def _withdraw_proposal(
+        self,
+        candidate: Candidate | uuid.UUID,
+        reason_code: str,
+        e: Envelope,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        """A proposal still awaiting a company's decision no longer stands: withdrawn,
+        in the same transaction as its cause (the office and the company are told by
+        `ProposalWithdrawn`)."""
+        applicant_id = candidate.id if isinstance(candidate, Candidate) else candidate
+        match = self.withdraw_standing_proposal(
+            applicant_id, reason_code, e.correlation_id, e.event_id, self.system_actor
+        )
+        if match is not None:
+            processing_event.collect_events(match)
 
     @policy.register
     def when_cohort_opened_then_learn_its_courses(
@@ -187,6 +217,10 @@ class MatchingApplication(HostCompanies, ServiceApplication):
         subject_id = getattr(envelope.payload, "subject_id", None)
         if isinstance(subject_id, uuid.UUID):
             yield restrictions_id_for(subject_id)
+            yield match_id_for(subject_id)
+        applicant_id = getattr(envelope.payload, "applicant_id", None)
+        if isinstance(applicant_id, uuid.UUID):
+            yield match_id_for(applicant_id)
 
     def restrictions_of(self, subject_id: uuid.UUID) -> SubjectRestrictions | None:
         return self.find(restrictions_id_for(subject_id), SubjectRestrictions)
@@ -249,38 +283,16 @@ class MatchingApplication(HostCompanies, ServiceApplication):
         self,
         applicant_id: uuid.UUID,
         company_id: uuid.UUID,
-        course: str,
+        course: str | None,
         actor: Actor,
         correlation_id: uuid.UUID | None = None,
     ) -> tuple[Match, bool]:
-        """Records a company's final decision to take a candidate. Returns the match and
-        whether it is new (False: this very decision was already recorded)."""
-
-        def attempt() -> tuple[Match, bool]:
-            candidate = self.find(applicant_id, Candidate)
-            if candidate is None:
-                raise RuleViolation(
-                    "applicant_id",
-                    "this applicant is not in the candidate pool (only those the office "
-                    "selected after screening can be matched)",
-                    conflict=True,
-                )
-            if candidate.is_matched_with(company_id, course):
-                assert candidate.match_id is not None
-                return self.get_match(candidate.match_id), False
-            if candidate.why_not_matchable is not None:
-                raise RuleViolation("applicant_id", candidate.why_not_matchable, conflict=True)
-            restrictions = self.restrictions_of(applicant_id)
-            why_not = restrictions.why_not_matchable if restrictions is not None else None
-            if why_not is not None:
-                raise RuleViolation("applicant_id", why_not, conflict=True)
-            match = candidate.confirm_match(
-                company_id, course, self.clock(), correlation_id or candidate.correlation_id, actor
-            )
-            self.save(candidate, match)
-            return match, True
-
-        return self.retry_on_conflict(attempt)
+        """Records a company's final decision to take the candidate a round proposed to
+        it. Returns the match and whether it is new (False: this very decision was
+        already recorded). Refused (409) for a pair no round proposed, or whose
+        proposal no longer stands."""
+        decided = self.decide(applicant_id, company_id, "confirm", actor, course=course)
+        return decided.match, decided.new
 
     def agreement_structure_of(self, match: Match) -> AgreementStructure:
         """What the match signs: fixed by its first signature, else what its course
@@ -334,11 +346,14 @@ class MatchingApplication(HostCompanies, ServiceApplication):
 
         def attempt() -> tuple[Candidate, bool]:
             candidate = self.get_candidate(applicant_id)
-            new = candidate.withdraw(
-                self.clock(), correlation_id or candidate.correlation_id, actor
-            )
+            cid = correlation_id or candidate.correlation_id
+            new = candidate.withdraw(self.clock(), cid, actor)
             if new:
-                self.save(candidate)
+                match = self.find(match_id_for(applicant_id), Match)
+                withdrawn = match is not None and match.withdraw_proposal(
+                    "candidate_withdrew", cid, None, actor
+                )
+                self.save(candidate, *([match] if withdrawn and match is not None else []))
             return candidate, new
 
         return self.retry_on_conflict(attempt)

@@ -70,6 +70,10 @@ class Candidate(Aggregate):
         self.course: str | None = None
         #: When the applicant withdrew from the program, once they did.
         self.withdrawn_at: datetime | None = None
+        #: Host companies, best first, for the next rounds; None until stated.
+        self.preferences: list[uuid.UUID] | None = None
+        self.preferences_basis: str | None = None
+        self.scores: list[int] = []
 
     @property
     def status(self) -> CandidateStatus:
@@ -226,16 +230,9 @@ class Candidate(Aggregate):
     def is_matched_with(self, company_id: uuid.UUID, course: str) -> bool:
         return self.match_id is not None and (self.company_id, self.course) == (company_id, course)
 
-    def confirm_match(
-        self,
-        company_id: uuid.UUID,
-        course: str,
-        at: datetime,
-        correlation_id: uuid.UUID,
-        actor: Actor,
-    ) -> Match:
-        """The company's final decision: the candidate leaves the pool for this match.
-        Returns the new match, to be saved together with the candidate."""
+    def record_match(self, match: Match, actor: Actor) -> None:
+        """The company confirmed its proposal: the candidate leaves the pool for this
+        match (saved together with it)."""
         why_not = self.why_not_matchable
         require(why_not is None, "applicant_id", why_not or "", conflict=True)
         require(
@@ -245,25 +242,57 @@ class Candidate(Aggregate):
             "and the company's decision is final",
             conflict=True,
         )
-        match = Match(
-            applicant_id=self.id,
-            company_id=company_id,
-            cohort_id=self.cohort_id,
-            course=course,
-            confirmed_at=at,
-            correlation_id=correlation_id,
-            causation_id=None,
-            actor=actor,
-        )
         self._matched(
             match_id=match.id,
-            company_id=company_id,
-            course=course,
+            company_id=match.company_id,
+            course=match.course,
+            correlation_id=match.correlation_id,
+            causation_id=None,
+            actor=actor,
+        )
+
+    # -- preferences ----------------------------------------------------------------------
+    def state_preferences(
+        self,
+        companies: list[uuid.UUID],
+        basis: str,
+        ranking: dict[str, Any] | None,
+        scores: list[int],
+        correlation_id: uuid.UUID,
+        actor: Actor,
+    ) -> bool:
+        """The candidate's ranked companies, for the next rounds (replacing any earlier
+        list). Returns whether anything changed."""
+        require(len(set(companies)) == len(companies), "companies", "list each company once")
+        if (companies, basis, scores) == (self.preferences, self.preferences_basis, self.scores):
+            return False
+        self._preferences_stated(
+            cohort_id=self.cohort_id,
+            companies=companies,
+            basis=basis,
+            ranking=ranking,
+            scores=scores,
             correlation_id=correlation_id,
             causation_id=None,
             actor=actor,
         )
-        return match
+        return True
+
+    @event("PreferencesStated")
+    def _preferences_stated(
+        self,
+        cohort_id: str,
+        companies: list[uuid.UUID],
+        basis: str,
+        ranking: dict[str, Any] | None,
+        scores: list[int],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.preferences = list(companies)
+        self.preferences_basis = basis
+        self.scores = list(scores)
 
     @event("Matched")
     def _matched(

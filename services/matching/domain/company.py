@@ -86,6 +86,8 @@ class InternshipPlan:
     #: toefl_ibt, toeic, cefr): e.g. {"jlpt": "N3"} means N3 or better.
     required_languages: dict[str, Any] = field(default_factory=dict)
     skills: tuple[str, ...] = ()
+    #: When the company can host, as month intervals `YYYY-MM/YYYY-MM`; none: any.
+    periods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class CompanyRegistration:
         recorded["company_id"] = str(self.company_id)
         recorded["courses"] = list(self.courses)
         recorded["plan"]["skills"] = list(self.plan.skills)
+        recorded["plan"]["periods"] = list(self.plan.periods)
         return recorded
 
     def check(self, cohort_courses: dict[str, str]) -> None:
@@ -176,6 +179,49 @@ class Company(Aggregate):
         self.contacts = ""
         self.eligibility: dict[str, Any] = {}
         self.refusals: list[dict[str, Any]] = []
+        #: Candidates it would accept, best first, for the next rounds; None until stated.
+        self.preferences: list[uuid.UUID] | None = None
+
+    @property
+    def capacity(self) -> int:
+        return int(self.details.get("capacity", 0)) if self.status == "registered" else 0
+
+    def state_preferences(
+        self, candidates: list[uuid.UUID], correlation_id: uuid.UUID, actor: Actor
+    ) -> bool:
+        """The company's ranked acceptable candidates, replacing any earlier list; only a
+        registered company has one. Returns whether anything changed."""
+        require(
+            self.status == "registered",
+            "company_id",
+            "this company is not registered as a host (refused, or not yet registered): "
+            "it cannot rank candidates",
+            conflict=True,
+        )
+        require(len(set(candidates)) == len(candidates), "candidates", "list each candidate once")
+        if candidates == self.preferences:
+            return False
+        self._preferences_stated(
+            company_id=self.company_id,
+            cohort_id=self.cohort_id,
+            candidates=candidates,
+            correlation_id=correlation_id,
+            causation_id=None,
+            actor=actor,
+        )
+        return True
+
+    @event("PreferencesStated")
+    def _preferences_stated(
+        self,
+        company_id: uuid.UUID,
+        cohort_id: str,
+        candidates: list[uuid.UUID],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.preferences = list(candidates)
 
     def register(
         self,

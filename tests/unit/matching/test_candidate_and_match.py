@@ -36,8 +36,37 @@ def a_candidate_in_the_pool() -> Candidate:
     return candidate
 
 
+ROUND = uuid.uuid4()
+
+
+def proposed(candidate: Candidate, company: uuid.UUID = COMPANY, course: str = "B") -> Match:
+    """A round's proposal of the candidate to the company."""
+    return Match(
+        applicant_id=candidate.id,
+        cohort_id=candidate.cohort_id,
+        proposal_id=uuid.uuid4(),
+        round_id=ROUND,
+        company_id=company,
+        course=course,
+        candidate_rank=1,
+        company_rank=1,
+        decide_by=DECIDED_AT + timedelta(days=14),
+        correlation_id=FLOW,
+        causation_id=None,
+        actor=ACTOR,
+    )
+
+
+def matched(candidate: Candidate, company: uuid.UUID = COMPANY, course: str = "B") -> Match:
+    """Proposed by a round, then confirmed by the company."""
+    match = proposed(candidate, company, course)
+    match.confirm(company, DECIDED_AT, actor=ACTOR)
+    candidate.record_match(match, actor=ACTOR)
+    return match
+
+
 def a_confirmed_match() -> Match:
-    match = a_candidate_in_the_pool().confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+    match = matched(a_candidate_in_the_pool())
     match.collect_events()
     return match
 
@@ -50,20 +79,20 @@ def test_a_company_takes_a_candidate_from_the_pool() -> None:
     candidate = a_candidate_in_the_pool()
     assert candidate.status == "in_pool"
 
-    match = candidate.confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+    match = matched(candidate)
 
     assert candidate.status == "matched"
     assert match.id == candidate.match_id == match_id_for(candidate.id)
     assert (match.applicant_id, match.company_id, match.course) == (candidate.id, COMPANY, "B")
-    assert names(candidate, match) == ["Matched", "Confirmed"]
+    assert names(candidate, match) == ["Matched", "Proposed", "Confirmed"]
 
 
 def test_a_matched_candidate_cannot_be_matched_again() -> None:
     candidate = a_candidate_in_the_pool()
-    candidate.confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+    matched(candidate)
 
     with pytest.raises(RuleViolation) as broken:
-        candidate.confirm_match(uuid.uuid4(), "B", DECIDED_AT, FLOW, actor=ACTOR)
+        candidate.record_match(proposed(a_candidate_in_the_pool(), uuid.uuid4()), actor=ACTOR)
 
     assert (broken.value.field, broken.value.conflict) == ("applicant_id", True)
     assert "cannot withdraw" in broken.value.reason
@@ -71,7 +100,7 @@ def test_a_matched_candidate_cannot_be_matched_again() -> None:
 
 def test_the_same_decision_is_recognised_as_already_recorded() -> None:
     candidate = a_candidate_in_the_pool()
-    candidate.confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+    matched(candidate)
 
     assert candidate.is_matched_with(COMPANY, "B")
     assert not candidate.is_matched_with(COMPANY, "A")
@@ -151,9 +180,8 @@ def test_an_agreement_of_another_structure_is_not_this_matchs() -> None:
 
 
 def test_an_agreement_is_not_signed_before_the_company_decided() -> None:
-    match = a_confirmed_match()
-    # A match a round proposed and the company has not decided on yet.
-    match.confirmed_at = None
+    match = proposed(a_candidate_in_the_pool())
+    match.collect_events()
 
     with pytest.raises(RuleViolation) as broken:
         sign(match, PARTIES, "office", "three_way")
@@ -186,13 +214,13 @@ def test_a_candidate_may_withdraw_before_they_are_matched() -> None:
     assert candidate.status == "withdrawn"
     assert names(candidate) == ["Withdrew"]
     with pytest.raises(RuleViolation) as broken:
-        candidate.confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+        matched(candidate)
     assert "withdrew" in broken.value.reason
 
 
 def test_once_matched_a_candidate_cannot_withdraw() -> None:
     candidate = a_candidate_in_the_pool()
-    candidate.confirm_match(COMPANY, "B", DECIDED_AT, FLOW, actor=ACTOR)
+    matched(candidate)
     candidate.collect_events()
 
     with pytest.raises(RuleViolation) as broken:
@@ -201,3 +229,52 @@ def test_once_matched_a_candidate_cannot_withdraw() -> None:
     assert (broken.value.field, broken.value.conflict) == ("applicant_id", True)
     assert "once matched, an applicant cannot withdraw" in broken.value.reason
     assert candidate.status == "matched" and names(candidate) == []
+
+
+# -- a round's proposal and the company's decision ------------------------------------
+def test_a_company_decides_only_on_its_own_standing_proposal() -> None:
+    candidate = a_candidate_in_the_pool()
+    match = proposed(candidate)
+    other = uuid.uuid4()
+
+    with pytest.raises(RuleViolation) as broken:
+        match.confirm(other, DECIDED_AT, actor=ACTOR)
+
+    assert (broken.value.field, broken.value.conflict) == ("company_id", True)
+    assert "never proposed" in broken.value.reason
+    assert match.confirm(COMPANY, DECIDED_AT, actor=ACTOR)
+    assert not match.confirm(COMPANY, DECIDED_AT, actor=ACTOR)
+    with pytest.raises(RuleViolation) as again:
+        match.decline(COMPANY, "other", None, DECIDED_AT, actor=ACTOR)
+    assert "final" in again.value.reason
+
+
+def test_a_declined_candidate_is_proposed_again_but_never_to_that_company() -> None:
+    match = proposed(a_candidate_in_the_pool())
+    assert match.decline(COMPANY, "interview_not_passed", None, DECIDED_AT, actor=ACTOR)
+    assert not match.decline(COMPANY, "interview_not_passed", None, DECIDED_AT, actor=ACTOR)
+    assert match.pending is None and match.declined_by == [COMPANY]
+
+    with pytest.raises(RuleViolation) as broken:
+        match.propose_again(
+            uuid.uuid4(), uuid.uuid4(), COMPANY, "B", 1, 1, DECIDED_AT, FLOW, actor=ACTOR
+        )
+    assert "declined" in broken.value.reason
+
+    other = uuid.uuid4()
+    match.propose_again(uuid.uuid4(), uuid.uuid4(), other, "A", 2, 1, DECIDED_AT, FLOW, ACTOR)
+    assert match.pending is not None and match.pending["company_id"] == other
+    assert [type(e).__name__ for e in match.collect_events()] == [
+        "Proposed",
+        "Declined",
+        "ProposedAgain",
+    ]
+
+
+def test_a_standing_proposal_is_withdrawn_once() -> None:
+    match = proposed(a_candidate_in_the_pool())
+
+    assert match.withdraw_proposal("candidate_on_hold", FLOW, None, ACTOR)
+    assert not match.withdraw_proposal("candidate_on_hold", FLOW, None, ACTOR)
+    with pytest.raises(RuleViolation):
+        match.confirm(COMPANY, DECIDED_AT, actor=ACTOR)

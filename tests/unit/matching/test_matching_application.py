@@ -15,7 +15,10 @@ from kernel.rules import RuleViolation
 from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication
+from kernel.actor import Actor
 from services.matching.domain.agreement import PARTIES, agreement_id_for
+from services.matching.domain.candidate import Candidate
+from services.matching.domain.match import Match, match_id_for
 from tests import envelopes
 
 #: Who gives the commands in these tests (any actor will do).
@@ -42,6 +45,47 @@ def published(app: MatchingApplication) -> list[Envelope]:
 @pytest.fixture
 def app() -> MatchingApplication:
     return MatchingApplication(IN_MEMORY, clock=lambda: NOW)
+
+
+def propose(
+    app: MatchingApplication, applicant_id: uuid.UUID, company_id: uuid.UUID, course: str
+) -> None:
+    """What a round does for one pair (rounds have their own tests): propose it."""
+    match = app.find(match_id_for(applicant_id), Match)
+    proposal = {
+        "proposal_id": uuid.uuid4(),
+        "round_id": uuid.uuid4(),
+        "company_id": company_id,
+        "course": course,
+        "candidate_rank": 1,
+        "company_rank": 1,
+        "decide_by": NOW,
+    }
+    if match is None:
+        match = Match(
+            applicant_id=applicant_id,
+            cohort_id="FY2025",
+            correlation_id=uuid.uuid4(),
+            causation_id=None,
+            actor=ACTOR,
+            **proposal,
+        )
+    elif match.pending is None and not match.is_confirmed:
+        match.propose_again(correlation_id=uuid.uuid4(), actor=ACTOR, **proposal)
+    app.save(match)
+
+
+def confirm(
+    app: MatchingApplication,
+    applicant_id: uuid.UUID,
+    company_id: uuid.UUID,
+    course: str,
+    actor: Actor = ACTOR,
+) -> tuple[Match, bool]:
+    """The company confirms the candidate a round proposed to it."""
+    if app.find(applicant_id, Candidate) is not None:
+        propose(app, applicant_id, company_id, course)
+    return app.confirm_match(applicant_id, company_id, course, actor=actor)
 
 
 def a_candidate(app: MatchingApplication, offset: int = 0) -> uuid.UUID:
@@ -82,13 +126,17 @@ def test_the_offices_selection_puts_the_applicant_in_the_pool_once(
 def test_a_company_decision_is_recorded_once_and_published(app: MatchingApplication) -> None:
     applicant_id, company_id = a_candidate(app), uuid.uuid4()
 
-    match, confirmed = app.confirm_match(applicant_id, company_id, "B", actor=ACTOR)
-    same, again = app.confirm_match(applicant_id, company_id, "B", actor=ACTOR)
+    match, confirmed = confirm(app, applicant_id, company_id, "B")
+    same, again = confirm(app, applicant_id, company_id, "B")
 
     assert (confirmed, again) == (True, False)
     assert same.id == match.id
-    assert [e.event_type for e in published(app)] == ["CandidateEnteredPool", "MatchConfirmed"]
-    confirmed_event = published(app)[1]
+    assert [e.event_type for e in published(app)] == [
+        "CandidateEnteredPool",
+        "MatchProposed",
+        "MatchConfirmed",
+    ]
+    confirmed_event = published(app)[2]
     assert confirmed_event.aggregate_id == match.id
     assert confirmed_event.payload.confirmed_at == NOW
 
@@ -102,10 +150,10 @@ def test_only_candidates_in_the_pool_can_be_matched(app: MatchingApplication) ->
 
 def test_a_second_company_cannot_take_a_matched_candidate(app: MatchingApplication) -> None:
     applicant_id = a_candidate(app)
-    app.confirm_match(applicant_id, uuid.uuid4(), "B", actor=ACTOR)
+    confirm(app, applicant_id, uuid.uuid4(), "B")
 
     with pytest.raises(RuleViolation) as broken:
-        app.confirm_match(applicant_id, uuid.uuid4(), "B", actor=ACTOR)
+        confirm(app, applicant_id, uuid.uuid4(), "B")
 
     assert broken.value.conflict
 
@@ -114,7 +162,7 @@ def test_each_signature_is_published_and_the_agreement_once_complete(
     app: MatchingApplication,
 ) -> None:
     deliver(app, envelopes.cohort_opened(), 0)
-    match, _ = app.confirm_match(a_candidate(app, 1), uuid.uuid4(), "A", actor=ACTOR)
+    match, _ = confirm(app, a_candidate(app, 1), uuid.uuid4(), "A")
     agreement_id = agreement_id_for(match.id, PARTIES)
     intern = acting.applicant(match.applicant_id)
 
@@ -137,7 +185,7 @@ def test_each_signature_is_published_and_the_agreement_once_complete(
 def test_a_match_of_a_course_matching_does_not_know_cannot_be_signed(
     app: MatchingApplication,
 ) -> None:
-    match, _ = app.confirm_match(a_candidate(app), uuid.uuid4(), "B", actor=ACTOR)
+    match, _ = confirm(app, a_candidate(app), uuid.uuid4(), "B")
 
     with pytest.raises(RuleViolation) as broken:
         app.sign_agreement(match.id, agreement_id_for(match.id, PARTIES), "office", ACTOR)
@@ -167,13 +215,13 @@ def test_a_candidate_whose_use_is_suspended_is_not_matched_until_resumed(
     deliver(app, envelopes.processing_restricted(applicant_id, use_suspended=True), 1)
 
     with pytest.raises(RuleViolation) as refused:
-        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+        confirm(app, applicant_id, COMPANY, "A")
     assert refused.value.conflict
     assert "use suspended" in refused.value.reason
-    assert [e.event_type for e in published(app)] == ["CandidateEnteredPool"]
+    assert [e.event_type for e in published(app)] == ["CandidateEnteredPool", "MatchProposed"]
 
     deliver(app, envelopes.processing_restricted(applicant_id, use_suspended=False), 2)
-    _, confirmed = app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    _, confirmed = confirm(app, applicant_id, COMPANY, "A")
     assert confirmed
 
 
@@ -186,7 +234,7 @@ def test_a_suspension_read_before_the_selection_still_holds(
     deliver(app, envelopes.candidate_selected(applicant_id), 1)
 
     with pytest.raises(RuleViolation):
-        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+        confirm(app, applicant_id, COMPANY, "A")
 
 
 def test_an_erased_candidate_is_never_matched(app: MatchingApplication) -> None:
@@ -195,7 +243,7 @@ def test_an_erased_candidate_is_never_matched(app: MatchingApplication) -> None:
     deliver(app, envelopes.subject_erased(applicant_id), 2)  # read twice: no harm
 
     with pytest.raises(RuleViolation) as refused:
-        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+        confirm(app, applicant_id, COMPANY, "A")
     assert "erased" in refused.value.reason
 
 
@@ -209,13 +257,13 @@ def test_the_pool_offered_to_host_companies_leaves_out_those_who_said_no(
     deliver(app, envelopes.processing_restricted(stopped, third_party_provision_stopped=True), 6)
     deliver(app, envelopes.processing_restricted(suspended, use_suspended=True), 7)
     deliver(app, envelopes.subject_erased(erased), 8)
-    app.confirm_match(matched, COMPANY, "A", ACTOR)
+    confirm(app, matched, COMPANY, "A")
 
     pool = app.pool_offered_to_host_companies("FY2025")
 
     assert [c.applicant_id for c in pool] == [offered]
     # A stop of third-party provision is not a suspension: the office may still match.
-    _, confirmed = app.confirm_match(stopped, COMPANY, "B", ACTOR)
+    _, confirmed = confirm(app, stopped, COMPANY, "B")
     assert confirmed
 
 
@@ -229,7 +277,7 @@ def test_a_candidate_referred_to_the_office_is_held_until_found_eligible_again(
     deliver(app, referred, 2)  # read twice: held once
 
     with pytest.raises(RuleViolation) as refused:
-        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+        confirm(app, applicant_id, COMPANY, "A")
     assert refused.value.conflict and "on hold" in refused.value.reason
     assert "nationality_not_excluded" in refused.value.reason
     assert app.pool_offered_to_host_companies("FY2025") == []
@@ -240,7 +288,7 @@ def test_a_candidate_referred_to_the_office_is_held_until_found_eligible_again(
     deliver(app, envelopes.eligibility_assessed(applicant_id, "eligible", version=16), 4)
     assert app.get_candidate(applicant_id).status == "in_pool"
     assert [c.applicant_id for c in app.pool_offered_to_host_companies("FY2025")] == [applicant_id]
-    _, confirmed = app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+    _, confirmed = confirm(app, applicant_id, COMPANY, "A")
     assert confirmed
 
 
@@ -252,7 +300,7 @@ def test_a_candidate_the_office_rejects_leaves_the_pool_for_good(app: MatchingAp
 
     assert app.get_candidate(applicant_id).status == "removed"
     with pytest.raises(RuleViolation) as refused:
-        app.confirm_match(applicant_id, COMPANY, "A", ACTOR)
+        confirm(app, applicant_id, COMPANY, "A")
     assert "rejected at selection" in refused.value.reason
     assert app.pool_offered_to_host_companies("FY2025") == []
 
