@@ -11,11 +11,11 @@ import pytest
 from events import topics
 from events.envelope import Envelope
 from kernel import actor as acting
+from kernel.actor import Actor
 from kernel.rules import RuleViolation
 from runtime.inbox import Inbox, Outcome, ReceivedRecord
 from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication
-from kernel.actor import Actor
 from services.matching.domain.agreement import PARTIES, agreement_id_for
 from services.matching.domain.candidate import Candidate
 from services.matching.domain.match import Match, match_id_for
