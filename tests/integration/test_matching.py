@@ -26,6 +26,7 @@ from services.matching.bootstrap import bootstrap, build_application
 from services.matching.domain.courses import CohortCourses, cohort_courses_id_for
 from services.matching.settings import MatchingSettings
 from tests import envelopes
+from tests.matching_steps import register_host
 from tests.support import (
     IDENTITY,
     OFFICER,
@@ -67,22 +68,39 @@ class Matching:
         response = await self.http.get(f"/candidates/{applicant_id}")
         return response.json() if response.status_code == 200 else None
 
-    async def a_candidate(self) -> uuid.UUID:
+    async def a_candidate(self, course: str = "B") -> uuid.UUID:
+        """A candidate the office selected, asking for this course."""
         applicant_id = uuid.uuid4()
-        await self.publish(applicant_id, envelopes.candidate_selected(applicant_id))
+        selected = envelopes.candidate_selected(applicant_id, course_preferences=[course])
+        await self.publish(applicant_id, selected)
         await eventually(lambda: self.candidate(applicant_id), what="a candidate in the pool")
         return applicant_id
 
+    async def a_company(self, **registration: Any) -> uuid.UUID:
+        """A host company registered for the cohort (courses A and B)."""
+        return await register_host(self.http, "", {}, "FY2025", **registration)
+
     async def confirm(
-        self, applicant_id: uuid.UUID, company_id: uuid.UUID, course: str = "B"
+        self, applicant_id: uuid.UUID, company_id: uuid.UUID | None = None
     ) -> httpx.Response:
-        body = {"applicant_id": str(applicant_id), "company_id": str(company_id), "course": course}
+        """The company confirms the candidate after a round proposed them to it, as far
+        as a round does (a candidate it cannot place is not proposed: the confirmation
+        then says why). A new host company when none is given."""
+        company_id = company_id or await self.a_company()
+        await self.http.put(
+            f"/candidates/{applicant_id}/preferences", json={"companies": [str(company_id)]}
+        )
+        await self.http.put(
+            f"/companies/{company_id}/preferences", json={"candidates": [str(applicant_id)]}
+        )
+        await self.http.post("/cohorts/FY2025/rounds")
+        body = {"applicant_id": str(applicant_id), "company_id": str(company_id)}
         return await self.http.post("/matches", json=body)
 
     async def a_match(self, course: str) -> dict[str, Any]:
         """A candidate a company took on this course; the match as the office reads it."""
-        applicant_id, company_id = await self.a_candidate(), uuid.uuid4()
-        confirmed = await self.confirm(applicant_id, company_id, course)
+        applicant_id = await self.a_candidate(course)
+        confirmed = await self.confirm(applicant_id)
         assert confirmed.status_code == 201, confirmed.text
         return confirmed.json()  # type: ignore[no-any-return]
 
@@ -173,11 +191,11 @@ async def test_the_offices_selection_puts_the_applicant_in_the_pool(
 
 
 async def test_a_company_decision_is_final(matching: Matching) -> None:
-    applicant_id, company_id = await matching.a_candidate(), uuid.uuid4()
+    applicant_id, company_id = await matching.a_candidate(), await matching.a_company()
 
     confirmed = await matching.confirm(applicant_id, company_id)
     repeated = await matching.confirm(applicant_id, company_id)
-    another_company = await matching.confirm(applicant_id, uuid.uuid4())
+    another_company = await matching.confirm(applicant_id)
 
     assert (confirmed.status_code, repeated.status_code) == (201, 200)
     assert repeated.json()["match_id"] == confirmed.json()["match_id"]
@@ -321,24 +339,6 @@ async def test_another_intern_or_company_cannot_sign_this_match(matching: Matchi
     assert (intern.status_code, company.status_code) == (403, 403)
 
 
-async def test_a_match_on_a_course_the_cohort_does_not_offer_cannot_be_signed(
-    matching: Matching,
-) -> None:
-    applicant_id = await matching.a_candidate()
-    match = (await matching.confirm(applicant_id, uuid.uuid4(), "Z")).json()
-    assert (match["agreement_structure"], match["agreements"]) == (None, [])
-    any_agreement = uuid.uuid4()
-
-    refused = await matching.http.post(
-        f"/matches/{match['match_id']}/agreements/{any_agreement}/signatures",
-        json={"party": "office"},
-    )
-
-    assert refused.status_code == 409
-    [error] = refused.json()["errors"]
-    assert error["field"] == "course" and "course Z of cohort FY2025" in error["reason"]
-
-
 async def test_an_unknown_match_is_not_found(matching: Matching) -> None:
     url = f"/matches/{uuid.uuid4()}/agreements/{uuid.uuid4()}/signatures"
     response = await matching.http.post(url, json={"party": "office"})
@@ -376,7 +376,7 @@ async def test_a_candidate_withdraws_themself_before_they_are_matched(matching: 
         "company_id": None,
     }
     assert str(applicant_id) not in await _pool(matching)
-    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    refused = await matching.confirm(applicant_id)
     assert refused.status_code == 409 and "withdrew" in refused.json()["errors"][0]["reason"]
 
 
@@ -460,7 +460,7 @@ async def _pool(matching: Matching) -> set[str]:
 async def test_a_suspended_candidate_is_not_matched_until_use_is_resumed(
     matching: Matching,
 ) -> None:
-    applicant_id, company_id = await matching.a_candidate(), uuid.uuid4()
+    applicant_id, company_id = await matching.a_candidate(), await matching.a_company()
     await matching.publish_registration(
         applicant_id, envelopes.processing_restricted(applicant_id, use_suspended=True)
     )
@@ -493,8 +493,11 @@ async def test_the_pool_offered_to_host_companies_leaves_out_a_stopped_provision
 
     pool = await _pool(matching)
     assert str(offered) in pool and str(stopped) not in pool
-    # The office itself may still match them: only provision to third parties stopped.
-    assert (await matching.confirm(stopped, uuid.uuid4())).status_code == 201
+    # Nor does a round propose them to a host company: a proposal would provide them to
+    # that third party.
+    refused = await matching.confirm(stopped)
+    assert refused.status_code == 409 and "never proposed" in refused.text
+    assert (await matching.confirm(offered)).status_code == 201
 
 
 async def test_an_erased_candidate_is_neither_matched_nor_offered_and_nothing_stays_in_clear(
@@ -512,7 +515,7 @@ async def test_an_erased_candidate_is_neither_matched_nor_offered_and_nothing_st
     await matching.publish_registration(applicant_id, envelopes.subject_erased(applicant_id))
     await _restrictions_recorded(matching, applicant_id, 2)
 
-    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    refused = await matching.confirm(applicant_id)
     assert refused.status_code == 409 and "erased" in refused.json()["errors"][0]["reason"]
     assert str(applicant_id) not in await _pool(matching)
     personal = [name, address]
@@ -538,7 +541,7 @@ async def test_a_referred_candidate_is_held_until_found_eligible_again(matching:
     candidate = await eventually(held, what="the candidate on hold")
     assert [r["code"] for r in candidate["on_hold_because"]] == ["nationality_not_excluded"]
     # Then the office cannot match them, and host companies are not offered them
-    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    refused = await matching.confirm(applicant_id)
     assert refused.status_code == 409
     [error] = refused.json()["errors"]
     assert error["field"] == "applicant_id" and "on hold" in error["reason"]
@@ -553,7 +556,7 @@ async def test_a_referred_candidate_is_held_until_found_eligible_again(matching:
 
     await eventually(released, what="the hold released")
     assert str(applicant_id) in await _pool(matching)
-    assert (await matching.confirm(applicant_id, uuid.uuid4())).status_code == 201
+    assert (await matching.confirm(applicant_id)).status_code == 201
 
 
 async def test_a_candidate_the_office_rejects_leaves_the_pool_for_good(matching: Matching) -> None:
@@ -570,7 +573,111 @@ async def test_a_candidate_the_office_rejects_leaves_the_pool_for_good(matching:
         return candidate is not None and candidate["status"] == "removed"
 
     await eventually(removed, what="the candidate out of the pool")
-    refused = await matching.confirm(applicant_id, uuid.uuid4())
+    refused = await matching.confirm(applicant_id)
     assert refused.status_code == 409
     assert "rejected at selection" in refused.json()["errors"][0]["reason"]
     assert str(applicant_id) not in await _pool(matching)
+
+
+# -- rounds and the company's decision over HTTP ----------------------------------------
+async def test_a_round_proposes_and_the_company_declines_or_confirms_as_itself(
+    matching: Matching,
+) -> None:
+    ana, ben = await matching.a_candidate("A"), await matching.a_candidate("A")
+    tokyo = await matching.a_company(capacity=2)
+    tokyo_user = bearer(IDENTITY.company(tokyo))
+    other_user = bearer(IDENTITY.company(uuid.uuid4()))
+    for applicant_id in (ana, ben):
+        r = await matching.http.put(
+            f"/candidates/{applicant_id}/preferences",
+            json={"companies": [str(tokyo)]},
+            headers=bearer(IDENTITY.applicant(applicant_id)),
+        )
+        assert r.status_code == 200, r.text
+    # The company ranks its candidates with its own access.
+    r = await matching.http.put(
+        f"/companies/{tokyo}/preferences",
+        json={"candidates": [str(ben), str(ana)]},
+        headers=tokyo_user,
+    )
+    assert (r.status_code, r.json()["changed"]) == (200, True)
+
+    ran = await matching.http.post("/cohorts/FY2025/rounds")
+    assert ran.status_code == 201, ran.text
+    round_ = ran.json()
+    assert {(m["applicant_id"], m["company_id"], m["course"]) for m in round_["matches"]} >= {
+        (str(ana), str(tokyo), "A"),
+        (str(ben), str(tokyo), "A"),
+    }
+    assert (round_["blocking_pairs"], round_["capacity_violations"]) == (0, 0)
+    again = await matching.http.get(f"/cohorts/FY2025/rounds/{round_['round_number']}")
+    assert again.json() == round_
+    proposed = await matching.published("MatchProposed", applicant_id=str(ana))
+    assert proposed["payload"]["round_id"] == round_["round_id"]
+    match_id = proposed["payload"]["match_id"]
+
+    # Signing before the company confirmed is refused.
+    read = (await matching.http.get(f"/matches/{match_id}")).json()
+    assert read["proposal"]["company_id"] == str(tokyo) and read["confirmed_at"] is None
+    early = await matching.http.post(
+        f"/matches/{match_id}/agreements/{uuid.uuid4()}/signatures", json={"party": "office"}
+    )
+    assert early.status_code == 409 and "not confirmed" in early.text
+
+    # Another company's user cannot decide; the company declines Ana in its own words.
+    decision = {"decision": "decline", "reason_code": "interview_not_passed", "note": "Too shy."}
+    url = f"/matches/{match_id}/decision"
+    assert (await matching.http.post(url, json=decision, headers=other_user)).status_code == 403
+    declined = await matching.http.post(url, json=decision, headers=tokyo_user)
+    assert declined.status_code == 201, declined.text
+    assert declined.json()["declined_by"] == [str(tokyo)]
+    event = await matching.published("MatchDeclined", applicant_id=str(ana))
+    assert event["payload"]["reason_code"] == "interview_not_passed"
+    assert event["payload"]["note"].startswith("sealed:v1:")
+    assert "Too shy" not in str(event)
+    # ... and cannot confirm her after that.
+    late = await matching.http.post(
+        "/matches",
+        json={"applicant_id": str(ana), "company_id": str(tokyo)},
+        headers=tokyo_user,
+    )
+    assert late.status_code == 409 and late.json()["errors"][0]["field"] == "company_id"
+
+    ben_match = (await matching.published("MatchProposed", applicant_id=str(ben)))["payload"]
+    confirmed = await matching.http.post(
+        f"/matches/{ben_match['match_id']}/decision",
+        json={"decision": "confirm"},
+        headers=tokyo_user,
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    assert confirmed.json()["confirmed_at"] is not None
+    event = await matching.published("MatchConfirmed", applicant_id=str(ben))
+    assert event["payload"]["proposal_id"] == ben_match["proposal_id"]
+
+
+async def test_confirming_a_candidate_never_proposed_is_refused(matching: Matching) -> None:
+    applicant_id, company_id = await matching.a_candidate(), await matching.a_company()
+
+    refused = await matching.http.post(
+        "/matches", json={"applicant_id": str(applicant_id), "company_id": str(company_id)}
+    )
+
+    assert refused.status_code == 409
+    [error] = refused.json()["errors"]
+    assert error["field"] == "company_id" and "never proposed" in error["reason"]
+
+
+async def test_lists_are_refused_naming_the_entry_at_fault(matching: Matching) -> None:
+    applicant_id, company_id = await matching.a_candidate(), await matching.a_company()
+
+    unknown = await matching.http.put(
+        f"/candidates/{applicant_id}/preferences",
+        json={"companies": [str(company_id), str(uuid.uuid4())]},
+    )
+    stranger = await matching.http.put(
+        f"/companies/{company_id}/preferences", json={"candidates": [str(uuid.uuid4())]}
+    )
+
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "companies.1"
+    assert stranger.status_code == 422
+    assert stranger.json()["errors"][0]["field"] == "candidates.0"

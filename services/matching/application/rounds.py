@@ -378,9 +378,35 @@ class MatchingRounds:
 
         def attempt() -> Decided:
             match = self.find(match_id_for(applicant_id), Match)
-            if match is None:
+            if decision == "confirm" and match is not None and match.is_confirmed:
+                if match.company_id == company_id:
+                    return Decided(match, False)
                 raise RuleViolation(
                     "applicant_id",
+                    "this candidate is already matched with another company; a company's "
+                    "final decision stands and a matched applicant cannot withdraw",
+                    conflict=True,
+                )
+            candidate = self.find(applicant_id, Candidate)
+            if candidate is None:
+                raise RuleViolation(
+                    "applicant_id",
+                    "this applicant is not in the candidate pool (only those the office "
+                    "selected after screening can be matched)",
+                    conflict=True,
+                )
+            if decision == "confirm":
+                # Why the candidate cannot be placed at all comes first: it is what the
+                # company and the office need to know.
+                why_not = candidate.why_not_matchable
+                restrictions = self.restrictions_of(applicant_id)
+                if why_not is None and restrictions is not None:
+                    why_not = restrictions.why_not_matchable
+                if why_not is not None:
+                    raise RuleViolation("applicant_id", why_not, conflict=True)
+            if match is None:
+                raise RuleViolation(
+                    "company_id",
                     "this candidate was never proposed to this company by a matching round: "
                     "a company decides only on a proposal",
                     conflict=True,
@@ -397,13 +423,6 @@ class MatchingRounds:
                     f"the proposal is on course {match.pending['course']}, not {course}",
                     conflict=True,
                 )
-            if match.is_confirmed and match.company_id == company_id:
-                return Decided(match, False)
-            candidate = self.get_candidate(applicant_id)
-            restrictions = self.restrictions_of(applicant_id)
-            why_not = restrictions.why_not_matchable if restrictions is not None else None
-            if why_not is not None:
-                raise RuleViolation("applicant_id", why_not, conflict=True)
             match.confirm(company_id, self.clock(), actor)
             candidate.record_match(match, actor)
             self.save(candidate, match)
