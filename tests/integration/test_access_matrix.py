@@ -27,11 +27,14 @@ import pytest
 from fastapi import routing
 
 from infra import InfraSettings
+from kernel import actor as acting
 from runtime.http import FORBIDDEN, UNAUTHORIZED
 from runtime.identity import OFFICE_ISSUER, TokenIssuer
 from runtime.identity.tokens import new_signing_key
 from runtime.inbox import Inbox, ReceivedRecord
+from services.matching.domain.company import Company, CompanyRegistration, InternshipPlan
 from tests import envelopes
+from tests.matching_steps import a_corporate_number
 from tests.support import (
     IDENTITY,
     eventually,
@@ -151,7 +154,23 @@ TABLE: dict[tuple[str, str, str], Row] = {
     # -- matching
     ("matching", "POST", "/matches"): Row(
         only("matcher", "admin", "company"),
-        body={"applicant_id": "{applicant_id}", "company_id": "{company_id}", "course": "B"},
+        body={"applicant_id": "{applicant_id}", "company_id": "{company_id}"},
+    ),
+    ("matching", "POST", "/matches/{match_id}/decision"): Row(
+        only("matcher", "admin", "company"), body={"decision": "confirm"}
+    ),
+    ("matching", "PUT", "/candidates/{applicant_id}/preferences"): Row(
+        only("applicant", "matcher", "admin")
+    ),
+    ("matching", "GET", "/candidates/{applicant_id}/suggested-preferences"): Row(
+        only("matcher", "admin")
+    ),
+    ("matching", "PUT", "/companies/{company_id}/preferences"): Row(
+        only("matcher", "admin", "company")
+    ),
+    ("matching", "POST", "/cohorts/{cohort_id}/rounds"): Row(only("matcher", "admin")),
+    ("matching", "GET", "/cohorts/{cohort_id}/rounds/{round_number}"): Row(
+        only("matcher", "admin", "auditor")
     ),
     # Each party signs as itself: the office's signature by the office (the intern's and
     # the company's are checked in test_matching).
@@ -270,6 +289,45 @@ def in_matching_pool(stack: Stack, applicant_id: uuid.UUID) -> None:
     assert inbox.receive(record) is not None
 
 
+def proposed_by_a_round(stack: Stack, applicant_id: uuid.UUID, company_id: uuid.UUID) -> int:
+    """A host company registered, both sides listing each other, and a round that
+    proposed the applicant to it; the round's number."""
+    app = stack.matching
+    office = acting.staff("staff-017", role="matcher")
+    company = Company(
+        company_id=company_id,
+        cohort_id="FY2025",
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+        actor=office,
+    )
+    company.register(
+        CompanyRegistration(
+            company_id=company_id,
+            cohort_id="FY2025",
+            legal_name="Access Matrix KK",
+            corporate_number=a_corporate_number(),
+            organisation_kind="company",
+            industry="other",
+            prefecture="tokyo",
+            capital_yen=10_000_000,
+            regular_employees=10,
+            courses=("A", "B"),
+            plan=InternshipPlan(content="Anything"),
+        ),
+        f"sealed:v1:{company_id}:{'A' * 40}",
+        False,
+        uuid.uuid4(),
+        office,
+    )
+    app.save(company)
+    app.state_candidate_preferences(applicant_id, [company_id], "own_choice", office)
+    app.state_company_preferences(company_id, [applicant_id], office)
+    round_ = app.run_round("FY2025", office)
+    assert any(m["applicant_id"] == str(applicant_id) for m in round_.matches)
+    return int(round_.round_number)
+
+
 def callers(now: datetime) -> dict[str, str | None]:
     """Each caller's Authorization header (None: none sent)."""
     own, other = uuid.uuid4(), uuid.uuid4()
@@ -310,7 +368,10 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
     tokens["other applicant"] = f"Bearer {IDENTITY.applicant(uuid.uuid4())}"
     matching = stack.clients["matching"]
     await asyncio.to_thread(in_matching_pool, stack, applicant_id)
-    decision = {"applicant_id": str(applicant_id), "company_id": company_id, "course": "B"}
+    round_number = await asyncio.to_thread(
+        proposed_by_a_round, stack, applicant_id, uuid.UUID(company_id)
+    )
+    decision = {"applicant_id": str(applicant_id), "company_id": company_id}
     confirmed = await matching.post(
         "/matches", json=decision, headers={"Authorization": str(tokens["company"])}
     )
@@ -321,6 +382,7 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
         "match_id": confirmed.json()["match_id"],
         "agreement_id": str(uuid.uuid4()),
         "cohort_id": "FY2025",
+        "round_number": str(round_number),
         "inquiry_id": str(uuid.uuid4()),
         "notification_id": str(uuid.uuid4()),
         "subject_id": str(applicant_id),

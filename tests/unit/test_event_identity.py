@@ -30,6 +30,7 @@ from events import topics
 from events.catalog import EVENT_MODELS, parse_event
 from events.chain import event_hash, verify_chain
 from events.envelope import Envelope, derive_event_id, identity_of
+from kernel import actor as acting
 from kernel.actor import applicant, staff
 from runtime.inbox import Inbox, ReceivedRecord
 from runtime.mail import Accepted, RetrySchedule
@@ -38,7 +39,7 @@ from services.matching.application.publishing import (
     to_integration_event as matching_translator,
 )
 from services.matching.application.service import MatchingApplication
-from services.matching.domain.agreement import agreement_id_for
+from services.matching.domain.company import InternshipPlan
 from services.notifications.application.publishing import (
     to_integration_event as notifications_translator,
 )
@@ -193,10 +194,19 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
 
     matching = MatchingApplication(IN_MEMORY, clock=lambda: NOW)
     deliver(matching, MatchingApplication.consumed_event_types(), from_registration)
-    deliver(matching, MatchingApplication.consumed_event_types(), from_screening)
-    # A host company accepted as an SME, another refused (too large for its industry).
-    host = a_registration(cohort_id="FY2025")
+    # The office's referral of the candidate found ineligible after selection comes
+    # after the first round, so that it withdraws the proposal that round made.
+    referral = of_type(from_screening, "CaseReferredToOffice")
+    before = [v for v in from_screening if v not in referral]
+    deliver(matching, MatchingApplication.consumed_event_types(), before)
+    # Host companies accepted as SMEs, another refused (too large for its industry).
+    open_plan = InternshipPlan("Front desk of a ryokan", {}, ("hospitality",))
+    host = a_registration(cohort_id="FY2025", plan=open_plan)
     matching.register_company(host, CONTACTS, vault, OFFICE)
+    second_host = a_registration(
+        cohort_id="FY2025", corporate_number="1010001000006", plan=open_plan
+    )
+    matching.register_company(second_host, CONTACTS, vault, OFFICE)
     matching.register_company(
         a_registration(
             cohort_id="FY2025",
@@ -208,11 +218,30 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
         vault,
         OFFICE,
     )
-    match, _ = matching.confirm_match(applicant_id, host.company_id, "B", OFFICE)
-    # The online course: one agreement per pair; the office and the intern sign theirs.
-    office_intern = agreement_id_for(match.id, ("office", "intern"))
-    matching.sign_agreement(match.id, office_intern, "intern", applicant(applicant_id))
-    matching.sign_agreement(match.id, office_intern, "office", OFFICE)
+    # Both sides' lists, a round, the held candidate's proposal withdrawn, a decline,
+    # a second round, the company's confirmation.
+    first, second = host.company_id, second_host.company_id
+    matching.state_candidate_preferences(
+        applicant_id, [first, second], "own_choice", applicant(applicant_id)
+    )
+    matching.state_candidate_preferences(cn_id, [second], "interests", OFFICE)
+    matching.state_company_preferences(first, [applicant_id], OFFICE)
+    matching.state_company_preferences(second, [cn_id, applicant_id], OFFICE)
+    matching.run_round("FY2025", OFFICE)
+    deliver(matching, MatchingApplication.consumed_event_types(), referral)
+    company_user = acting.company_user("hr-1", first)
+    matching.decide(applicant_id, first, "decline", company_user, reason_code="other")
+    matching.run_round("FY2025", OFFICE)
+    match, _ = matching.confirm_match(applicant_id, second, None, OFFICE)
+    # Every party of the match's first agreement signs it, each as itself.
+    agreement_id, parties = match.agreements(matching.agreement_structure_of(match))[0]
+    signers = {
+        "intern": applicant(applicant_id),
+        "office": OFFICE,
+        "company": acting.company_user("hr-2", second),
+    }
+    for party in parties:
+        matching.sign_agreement(match.id, agreement_id, party, signers[party])
     matching.withdraw(cn_id, applicant(cn_id))
     from_matching = await relayed(matching, matching_translator, topics.MATCHING)
 

@@ -470,6 +470,9 @@ CohortPath = Annotated[str, Path(pattern=r"^FY\d{4}(-[A-Z0-9]{1,8})?$")]
 Matcher = staff_in("matcher", "admin")
 #: Who reads rounds.
 RoundReader = staff_in("matcher", "admin", "auditor")
+#: Who states a company's list: its own user (refused before the body is read), or the
+#: office.
+CompanyRanker = companies.own_company_or_staff_in("matcher", "admin")
 #: Who states a candidate's list: the candidate themself, or the office.
 CandidateRanker = applicant_or_staff_in("matcher", "admin")
 
@@ -520,10 +523,9 @@ async def state_company_preferences(
     company_id: uuid.UUID,
     body: CompanyPreferencesRequest,
     app: App,
-    who: Decider,
+    who: CompanyRanker,
     cid: ContinuedFlow,
 ) -> Any:
-    require_own_company(who, company_id)
     company, changed = await asyncio.to_thread(
         app.state_company_preferences, company_id, body.candidates, who, cid
     )
