@@ -7,11 +7,49 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from kernel.actor import Actor
+from services.matching.application.service import MatchingApplication
 from services.matching.domain.company import corporate_number_check_digit
+from services.matching.domain.match import Match, match_id_for
+
+
+def propose_directly(
+    app: MatchingApplication,
+    applicant_id: uuid.UUID,
+    company_id: uuid.UUID,
+    course: str,
+    actor: Actor,
+    decide_by: datetime | None = None,
+) -> None:
+    """What a round does for one pair, without the round (rounds have their own tests):
+    the candidate proposed to the company, in the store of an application under test."""
+    match = app.find(match_id_for(applicant_id), Match)
+    proposal: dict[str, Any] = {
+        "proposal_id": uuid.uuid4(),
+        "round_id": uuid.uuid4(),
+        "company_id": company_id,
+        "course": course,
+        "candidate_rank": 1,
+        "company_rank": 1,
+        "decide_by": decide_by or datetime.now(UTC),
+    }
+    if match is None:
+        match = Match(
+            applicant_id=applicant_id,
+            cohort_id="FY2025",
+            correlation_id=uuid.uuid4(),
+            causation_id=None,
+            actor=actor,
+            **proposal,
+        )
+    elif match.pending is None and not match.is_confirmed:
+        match.propose_again(correlation_id=uuid.uuid4(), actor=actor, **proposal)
+    app.save(match)
 
 
 def a_corporate_number() -> str:

@@ -19,10 +19,12 @@ from runtime.mail import Accepted, RetrySchedule
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.agreement import PARTIES, agreement_id_for
 from services.matching.domain.candidate import Candidate
+from services.matching.domain.match import match_id_for
 from services.notifications.application.service import NotificationsApplication, OutgoingMail
 from services.screening.application.service import ScreeningApplication
 from tests import envelopes
 from tests.in_memory import registration_in_memory
+from tests.matching_steps import propose_directly
 from tests.screening_steps import hold_interviews
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -140,6 +142,10 @@ def test_screening_acts_on_its_own_when_it_reacts_and_for_the_office_when_told()
     }
 
 
+def match_company(app: MatchingApplication, applicant_id: uuid.UUID) -> uuid.UUID:
+    return app.get_match(match_id_for(applicant_id)).company_id
+
+
 def test_matching_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() -> None:
     app = MatchingApplication(IN_MEMORY, clock=lambda: T0)
     applicant_id = uuid.uuid4()
@@ -149,7 +155,8 @@ def test_matching_acts_on_its_own_when_it_reacts_and_for_the_office_when_told() 
 
     deliver(app, envelopes.cohort_opened(), topics.REGISTRATION, 0)
     before = position(app)
-    match, _ = app.confirm_match(applicant_id, uuid.uuid4(), "A", OFFICE)
+    propose_directly(app, applicant_id, uuid.uuid4(), "A", OFFICE)
+    match, _ = app.confirm_match(applicant_id, match_company(app, applicant_id), "A", OFFICE)
     actors = actors_since(app, before)
     assert actors and all(actor == OFFICE for actor in actors.values()), actors
 

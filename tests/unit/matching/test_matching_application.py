@@ -18,8 +18,9 @@ from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication
 from services.matching.domain.agreement import PARTIES, agreement_id_for
 from services.matching.domain.candidate import Candidate
-from services.matching.domain.match import Match, match_id_for
+from services.matching.domain.match import Match
 from tests import envelopes
+from tests.matching_steps import propose_directly
 
 #: Who gives the commands in these tests (any actor will do).
 ACTOR = acting.staff("staff-017", role="admin")
@@ -50,29 +51,7 @@ def app() -> MatchingApplication:
 def propose(
     app: MatchingApplication, applicant_id: uuid.UUID, company_id: uuid.UUID, course: str
 ) -> None:
-    """What a round does for one pair (rounds have their own tests): propose it."""
-    match = app.find(match_id_for(applicant_id), Match)
-    proposal = {
-        "proposal_id": uuid.uuid4(),
-        "round_id": uuid.uuid4(),
-        "company_id": company_id,
-        "course": course,
-        "candidate_rank": 1,
-        "company_rank": 1,
-        "decide_by": NOW,
-    }
-    if match is None:
-        match = Match(
-            applicant_id=applicant_id,
-            cohort_id="FY2025",
-            correlation_id=uuid.uuid4(),
-            causation_id=None,
-            actor=ACTOR,
-            **proposal,
-        )
-    elif match.pending is None and not match.is_confirmed:
-        match.propose_again(correlation_id=uuid.uuid4(), actor=ACTOR, **proposal)
-    app.save(match)
+    propose_directly(app, applicant_id, company_id, course, ACTOR, NOW)
 
 
 def confirm(

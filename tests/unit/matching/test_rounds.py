@@ -273,8 +273,11 @@ def test_a_cohort_goes_through_a_round_a_decline_and_a_second_round() -> None:
     ).new
     assert cohort.app.decide(ana, tokyo, "confirm", tokyo_user).new
     with pytest.raises(RuleViolation) as never:
-        cohort.app.decide(ana, osaka, "confirm", OFFICE)
+        cohort.app.decide(ben, osaka, "confirm", OFFICE)
     assert never.value.conflict and "never proposed" in never.value.reason
+    with pytest.raises(RuleViolation) as taken:
+        cohort.app.decide(ana, osaka, "confirm", OFFICE)
+    assert "already matched" in taken.value.reason
 
     second = cohort.app.run_round("FY2025", OFFICE)
 
