@@ -26,6 +26,7 @@ from infra import services as supervisor
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
 from tests.e2e.journey import open_cohort, screen_and_select, sign_every_agreement
+from tests.matching_steps import match_with_a_host
 from tests.support import (
     IDENTITY,
     STAFF,
@@ -134,13 +135,13 @@ async def test_an_applicant_carried_to_a_match_then_erased_is_readable_nowhere(
             "CandidateEnteredPool",
             lambda e: e["payload"]["applicant_id"] == applicant_id,
         )
-        r = await http.post(
-            f"{matching}/matches",
-            headers=company,
-            json={"applicant_id": applicant_id, "company_id": str(company_id), "course": "B"},
+        cohort_id = (
+            await http.get(f"{matching}/candidates/{applicant_id}", headers=MATCHER)
+        ).json()["cohort_id"]
+        _, company, match = await match_with_a_host(
+            http, matching, MATCHER, applicant_id, cohort_id, company_id
         )
-        assert r.status_code in (200, 201), r.text
-        match_id = r.json()["match_id"]
+        match_id = match["match_id"]
         await sign_every_agreement(
             http, matching, match_id, {"intern": me, "company": company, "office": MATCHER}
         )

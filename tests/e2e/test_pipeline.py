@@ -19,8 +19,8 @@ from infra import InfraSettings
 from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF, registration_form
 from tests.e2e.journey import open_cohort, screen_and_select, sign_every_agreement
+from tests.matching_steps import match_with_a_host
 from tests.support import (
-    IDENTITY,
     STAFF_TOKEN,
     Mailbox,
     body_of,
@@ -149,15 +149,10 @@ async def test_one_applicant_from_an_http_request_to_a_signed_agreement(
             lambda e: e["payload"]["applicant_id"] == applicant_id,
         )
 
-        company_id = uuid.uuid4()
-        company = {"Authorization": f"Bearer {IDENTITY.company(company_id)}"}
-        r = await http.post(
-            f"{matching}/matches",
-            headers=company,
-            json={"applicant_id": applicant_id, "company_id": str(company_id), "course": "B"},
-        )
-        assert r.status_code in (200, 201), r.text
-        match_id = r.json()["match_id"]
+        # The office registers a host company; a round proposes the candidate to it and
+        # the company's own user confirms.
+        _, company, match = await match_with_a_host(http, matching, STAFF, applicant_id, cohort_id)
+        match_id = match["match_id"]
         confirmed = await wait_for_event(
             infra, topics.MATCHING, "MatchConfirmed", lambda e: e["payload"]["match_id"] == match_id
         )

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -20,8 +19,8 @@ import pytest
 from events import topics
 from infra import InfraSettings
 from tests.e2e.conftest import processes_env
-from tests.e2e.forms import PDF, registration_form
-from tests.e2e.journey import open_cohort, pass_both_interviews, select
+from tests.e2e.forms import PDF
+from tests.e2e.journey import open_cohort, pass_both_interviews, register_with_token, select
 from tests.support import STAFF, Mailbox, body_of, eventually, read_topic, wait_for_event
 
 #: An online slot in the first round, as a screener schedules it.
@@ -129,26 +128,6 @@ async def register(
         http, registration, mailbox, cohort_id, **changes
     )
     return applicant_id, address
-
-
-async def register_with_token(
-    http: httpx.AsyncClient, registration: str, mailbox: Mailbox, cohort_id: str, **changes: Any
-) -> tuple[str, str, dict[str, str]]:
-    """As `register`, with the applicant's own headers."""
-    address = f"case-{uuid.uuid4().hex[:10]}@example.org"
-    r = await http.post(
-        f"{registration}/cohorts/{cohort_id}/preregistrations", json={"email": address}
-    )
-    assert r.status_code == 202, r.text
-    mail = (await mailbox.wait_for(address, "registration link", timeout=60))[0]
-    link = re.search(r"(http://\S+)", body_of(mail)).group(1)
-    token = parse_qs(urlparse(link).query)["token"][0]
-    r = await http.post(
-        f"{registration}/registrations", json={**registration_form(token), **changes}
-    )
-    assert r.status_code == 201, r.text
-    me = {"Authorization": f"Bearer {r.json()['access_token']}"}
-    return r.json()["applicant_id"], address, me
 
 
 async def assessments(infra: InfraSettings, applicant_ids: set[str]) -> dict[str, list[dict]]:

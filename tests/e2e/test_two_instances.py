@@ -21,6 +21,7 @@ from infra import InfraSettings
 from infra import services as supervisor
 from tests.e2e.forms import PDF, registration_form
 from tests.e2e.journey import screen_and_select
+from tests.matching_steps import match_with_a_host
 from tests.support import (
     HTTP_PORTS,
     STAFF_TOKEN,
@@ -135,12 +136,10 @@ async def pass_interviews_and_match(
         lambda e: e["payload"]["applicant_id"] == applicant,
         timeout=60,
     )
-    r = await http.post(
-        f"{matching}/matches",
-        headers=STAFF,
-        json={"applicant_id": applicant, "company_id": str(uuid.uuid4()), "course": "B"},
-    )
-    assert r.status_code in (200, 201), r.text
+    cohort_id = (await http.get(f"{matching}/candidates/{applicant}", headers=STAFF)).json()[
+        "cohort_id"
+    ]
+    await match_with_a_host(http, matching, STAFF, applicant, cohort_id)
 
 
 def subjects_to(mailbox: Mailbox, address: str) -> list[str]:
