@@ -46,6 +46,17 @@ APPLICANTS = [
 ]
 
 
+def corporate_number(base: str) -> str:
+    """A valid corporate number (法人番号) of a 12-digit base: its check digit first."""
+    total = sum(int(d) * (1 if n % 2 else 2) for n, d in enumerate(reversed(base), start=1))
+    return f"{9 - total % 9}{base}"
+
+
+def me_of(journey: dict[str, Any]) -> dict[str, str]:
+    """The applicant's own access."""
+    return {"Authorization": f"Bearer {journey['access_token']}"}
+
+
 def demo_cohort(today: date) -> dict[str, Any]:
     """The FY2025 call's terms (`infra/cohorts/fy2025.json`) for this fiscal year's
     cohort, whose window contains today, the same all day: re-running the demo finds it
@@ -265,63 +276,145 @@ class Demo:
             journey["reached"].append("selected by the office")
         self.step("The office selected the candidates who passed both interviews")
 
-        courses = iter(["A", "B"] * len(APPLICANTS))
-        for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
-            if not second_ok:
-                continue
+        selected = [
+            (journey, matched)
+            for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True)
+            if second_ok
+        ]
+        for journey, _ in selected:
             candidate_url = self.urls["matching"] + f"/candidates/{journey['applicant_id']}"
             self.wait_until(
                 lambda u=candidate_url: self.http.get(u, headers=self.matcher).status_code == 200,
                 "the candidate to enter the matching pool",
             )
             journey["reached"].append("in the candidate pool")
-            me = {"Authorization": f"Bearer {journey['access_token']}"}
-            if not matched:
-                # A candidate no company took (yet) may withdraw, with their own access.
-                self.post(
-                    "matching", f"/candidates/{journey['applicant_id']}/withdrawal", headers=me
-                )
-                journey["reached"].append("withdrew from the pool")
-                continue
-            # The host company's own user records its decision; a user of another
-            # company could not (403).
-            company_id = uuid.uuid4()
-            company_user = supervisor.development_headers(
-                self.infra, "hr-manager", company_id=company_id
+        self.step("Matching put the selected candidates in the cohort's pool")
+
+        # Host companies, registered by the office: three SMEs, and a large retailer
+        # refused with its reason.
+        hosts = {
+            name: self.register_host(cohort_id, name, courses)
+            for name, courses in (
+                ("Kato Seiki", ["A", "B"]),
+                ("Sakura Web", ["A"]),
+                ("Yamato Logistics", ["B"]),
             )
-            course = next(courses)
-            decision = {
-                "applicant_id": journey["applicant_id"],
-                "company_id": str(company_id),
-                "course": course,
-            }
-            other_company = supervisor.development_headers(
-                self.infra, "someone-else", company_id=uuid.uuid4()
+        }
+        refused = self.register_host(cohort_id, "Daikoku Stores", ["B"], large=True)
+        self.step(
+            "The office registered three host companies as SMEs; a retailer of 900 employees "
+            f"and 900 million yen was refused: {refused}"
+        )
+        (linh, _), (budi, _), (priya, _) = selected
+        users = {
+            name: supervisor.development_headers(self.infra, "hr-manager", company_id=company)
+            for name, company in hosts.items()
+        }
+        # A candidate no company will take (yet) may withdraw, with their own access.
+        self.post(
+            "matching", f"/candidates/{priya['applicant_id']}/withdrawal", headers=me_of(priya)
+        )
+        priya["reached"].append("withdrew from the pool")
+        # Both sides' ranked lists: each candidate with their own access, each company
+        # with its own user's.
+        for journey, ranked in (
+            (linh, ["Kato Seiki", "Sakura Web"]),
+            (budi, ["Kato Seiki", "Yamato Logistics"]),
+        ):
+            self.put(
+                "matching",
+                f"/candidates/{journey['applicant_id']}/preferences",
+                headers=me_of(journey),
+                json={"companies": [str(hosts[n]) for n in ranked]},
             )
-            refused = self.http.post(
-                self.urls["matching"] + "/matches", json=decision, headers=other_company
+            journey["reached"].append("ranked " + " > ".join(ranked))
+        for name, ranked in (
+            ("Kato Seiki", [budi, linh]),
+            ("Sakura Web", [linh]),
+            ("Yamato Logistics", [budi]),
+        ):
+            self.put(
+                "matching",
+                f"/companies/{hosts[name]}/preferences",
+                headers=users[name],
+                json={"candidates": [j["applicant_id"] for j in ranked]},
             )
-            assert refused.status_code == 403, refused.text
-            match = self.post("matching", "/matches", headers=company_user, json=decision).json()
-            journey["reached"].append(f"matched with a company (course {course})")
+        first = self.run_round(cohort_id, journeys)
+        names = {str(c): n for n, c in hosts.items()}
+        people = {j["applicant_id"]: j for j, _ in selected}
+        for pair in first["matches"]:
+            people[pair["applicant_id"]]["reached"].append(
+                f"round {first['round_number']}: proposed to {names[pair['company_id']]} "
+                f"(course {pair['course']})"
+            )
+        self.step(
+            f"Round {first['round_number']}: stable matching ({first['algorithm']['id']} "
+            f"v{first['algorithm']['version']}) proposed "
+            + ", ".join(
+                f"{people[m['applicant_id']]['name']} to {names[m['company_id']]}"
+                for m in first["matches"]
+            )
+            + f"; inputs {first['inputs_digest'][:19]}..., blocking pairs "
+            f"{first['blocking_pairs']}"
+        )
+        # Kato Seiki interviews Budi and declines; another company's user could not.
+        budi_match = self.match_of(budi)
+        other_company = supervisor.development_headers(
+            self.infra, "someone-else", company_id=uuid.uuid4()
+        )
+        decline = {"decision": "decline", "reason_code": "interview_not_passed"}
+        url = self.urls["matching"] + f"/matches/{budi_match['match_id']}/decision"
+        assert self.http.post(url, json=decline, headers=other_company).status_code == 403
+        self.post(
+            "matching",
+            f"/matches/{budi_match['match_id']}/decision",
+            headers=users["Kato Seiki"],
+            json=decline,
+        )
+        budi["reached"].append("declined by Kato Seiki after its interview")
+        linh_match = self.match_of(linh)
+        self.post(
+            "matching",
+            f"/matches/{linh_match['match_id']}/decision",
+            headers=users["Sakura Web"],
+            json={"decision": "confirm"},
+        )
+        linh["reached"].append("confirmed by Sakura Web")
+        second = self.run_round(cohort_id, journeys)
+        budi_match = self.match_of(budi)
+        budi_host = names[budi_match["proposal"]["company_id"]]
+        budi["reached"].append(f"round {second['round_number']}: proposed to {budi_host}")
+        self.post(
+            "matching",
+            f"/matches/{budi_match['match_id']}/decision",
+            headers=users[budi_host],
+            json={"decision": "confirm"},
+        )
+        budi["reached"].append(f"confirmed by {budi_host}")
+        self.step(
+            "Kato Seiki declined Budi after its own interview (another company's user was "
+            f"refused); Sakura Web confirmed Linh. Round {second['round_number']} proposed "
+            f"Budi to {budi_host}, without Kato Seiki, and {budi_host} confirmed"
+        )
+        for journey, company in ((linh, "Sakura Web"), (budi, budi_host)):
+            match = self.match_of(journey)
             # Once matched, the applicant cannot withdraw.
-            refused = self.http.post(
+            refused_withdrawal = self.http.post(
                 self.urls["matching"] + f"/candidates/{journey['applicant_id']}/withdrawal",
-                headers=me,
+                headers=me_of(journey),
             )
-            assert refused.status_code == 409, refused.text
-            self.sign_every_agreement(match["match_id"], me, company_user)
+            assert refused_withdrawal.status_code == 409, refused_withdrawal.text
+            self.sign_every_agreement(match["match_id"], me_of(journey), users[company])
             journey["reached"].append(
                 "three-way agreement signed by each party"
-                if course == "A"
+                if match["agreement_structure"] == "three_way"
                 else "three per-pair agreements signed by each party"
             )
         self.step(
-            "Two companies' own users recorded their choice of a candidate (another company's "
-            "user was refused); neither candidate could withdraw any more, and each party "
-            "signed its agreements under its own identity: the intern, the company's user "
-            "and the office's matcher (course A: one three-way agreement; online course B: "
-            "one per pair). A candidate no company took withdrew from the pool."
+            "Neither matched candidate could withdraw any more, and each party signed its "
+            "agreements under its own identity: the intern, the company's user and the "
+            "office's matcher (course A: one three-way agreement; online course B: one per "
+            "pair)"
         )
 
         for journey, (_, _, _, _, second_ok, matched) in zip(journeys, APPLICANTS, strict=True):
@@ -337,6 +430,63 @@ class Demo:
             self.wait_for_mail(journey["address"], last_mail)
         self.erase(next(j for j, a in zip(journeys, APPLICANTS, strict=True) if a[4] is None))
         self.report(journeys)
+
+    def put(self, service: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.put(self.urls[service] + path, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{service} {path}: {response.status_code} {response.text}")
+        return response
+
+    def register_host(
+        self, cohort_id: str, name: str, courses: list[str], large: bool = False
+    ) -> Any:
+        """A host company registered by the office: its id, or (a large one) the reason
+        it was refused."""
+        company_id = uuid.uuid4()
+        base = f"{uuid.uuid4().int % 10**12:012d}"
+        body = {
+            "cohort_id": cohort_id,
+            "legal_name": f"{name} Co., Ltd.",
+            "corporate_number": corporate_number(base),
+            "organisation_kind": "company",
+            "industry": "retail" if large else "manufacturing",
+            "prefecture": "aichi",
+            "capital_yen": 900_000_000 if large else 30_000_000,
+            "regular_employees": 900 if large else 45,
+            "courses": courses,
+            "plan": {"content": f"An internship at {name}, with a mentor."},
+            "contacts": [{"name": "Hanako Kato", "email": "hr@company.example"}],
+        }
+        url = self.urls["matching"] + f"/companies/{company_id}"
+        response = self.wait_until(
+            lambda: (
+                (r := self.http.put(url, json=body, headers=self.matcher)).status_code != 409 and r
+            ),
+            "matching to learn the cohort's courses",
+        )
+        if large:
+            assert response.status_code == 422, response.text
+            return response.json()["errors"][0]["reason"]
+        assert response.status_code in (200, 201), response.text
+        return company_id
+
+    def run_round(self, cohort_id: str, journeys: list[dict[str, Any]]) -> dict[str, Any]:
+        """The cohort's next round; each proposed candidate's journey learns its match."""
+        round_ = self.post("matching", f"/cohorts/{cohort_id}/rounds", headers=self.matcher).json()
+        for pair in round_["matches"]:
+            for journey in journeys:
+                if journey.get("applicant_id") == pair["applicant_id"]:
+                    journey["match_id"] = pair["match_id"]
+        return round_  # type: ignore[no-any-return]
+
+    def match_of(self, journey: dict[str, Any]) -> dict[str, Any]:
+        """The candidate's match (its standing proposal, or the confirmed match)."""
+        match_id = journey["match_id"]
+        response = self.http.get(
+            self.urls["matching"] + f"/matches/{match_id}", headers=self.matcher
+        )
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
 
     def sign_every_agreement(
         self, match_id: str, intern: dict[str, str], company: dict[str, str]

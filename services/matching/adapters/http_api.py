@@ -115,7 +115,10 @@ class RoundView(BaseModel):
     inputs_digest: str
     inputs: dict[str, Any]
     excluded_pairs: list[dict[str, Any]]
-    matches: list[dict[str, Any]]
+    matches: list[dict[str, Any]] = Field(
+        description="Each pair proposed: applicant_id, company_id, course, and match_id "
+        "(where the company decides)."
+    )
     unmatched_candidates: list[str]
     blocking_pairs: int
     capacity_violations: int
@@ -458,7 +461,11 @@ def round_view(round_: Any) -> RoundView:
         inputs_digest=round_.inputs_digest,
         inputs=round_.inputs,
         excluded_pairs=round_.excluded_pairs,
-        matches=round_.matches,
+        # With each pair's match: where the company decides on its proposal.
+        matches=[
+            {**m, "match_id": str(match_id_for(uuid.UUID(m["applicant_id"])))}
+            for m in round_.matches
+        ],
         unmatched_candidates=round_.unmatched_candidates,
         blocking_pairs=round_.blocking_pairs,
         capacity_violations=round_.capacity_violations,
