@@ -4,12 +4,17 @@ settings, for production and tests alike. Importing it does no I/O."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
+
+import asyncpg
 
 from events import topics
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
 from runtime.process import ServiceProcess
+from services.matching.adapters.board_api import router as board_router
+from services.matching.adapters.board_view import BoardProjector, BoardView
 from services.matching.adapters.http_api import build_http_api
 from services.matching.application.publishing import to_integration_event
 from services.matching.application.service import MatchingApplication
@@ -33,7 +38,25 @@ MESSAGING = Messaging(
 
 
 def build_application(settings: MatchingSettings) -> MatchingApplication:
-    return MatchingApplication(settings.event_store_env())
+    return MatchingApplication(
+        settings.event_store_env(), decide_within=timedelta(days=settings.decide_within_days)
+    )
+
+
+async def connect_board_view(settings: MatchingSettings) -> BoardView:
+    """The matching board (a read model in matching's own database)."""
+    pool = await asyncpg.create_pool(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        database=settings.pg_database,
+        user=settings.pg_user,
+        password=settings.pg_password.get_secret_value(),
+        min_size=1,
+        max_size=5,
+    )
+    view = BoardView(pool)
+    await view.create()
+    return view
 
 
 async def bootstrap(settings: MatchingSettings | None = None, **overrides: Any) -> ServiceProcess:
@@ -42,11 +65,16 @@ async def bootstrap(settings: MatchingSettings | None = None, **overrides: Any) 
     app = await asyncio.to_thread(build_application, settings)
     # The key store seals and opens host companies' contacts, and opens a disclosure.
     personal_data = settings.personal_data()
+    board = await connect_board_view(settings)
+    http = build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data)
+    http.state.board = board
+    http.include_router(board_router)
     return service_process(
         settings,
         MESSAGING,
         app,
         translate=to_integration_event,
-        http=build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data),
-        closers=[personal_data.close],
+        http=http,
+        followers=[BoardProjector(app, board)],
+        closers=[board.pool.close, personal_data.close],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import ServiceSettings
@@ -12,3 +13,5 @@ class MatchingSettings(ServiceSettings):
 
     http_port: int = 8003
     pg_database: str = "jip_matching"
+    #: How long a host company is given to decide on a round's proposal.
+    decide_within_days: int = Field(default=14, ge=1, le=90)

@@ -8,6 +8,7 @@ matching's command line, and gets the same pairs."""
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ import httpx
 
 from events import topics
 from infra import InfraSettings
+from tests.e2e.conftest import processes_env
 from tests.e2e.forms import PDF
 from tests.e2e.journey import open_cohort, register_with_token, screen_and_select
 from tests.matching_steps import a_registration, register_host, run_round, state_lists
@@ -79,6 +81,10 @@ async def proposal_of(
     ]
     match_id = rounds[-1]["payload"]["match_id"]
     return (await http.get(f"{matching}/matches/{match_id}", headers=OFFICE)).json()  # type: ignore[no-any-return]
+
+
+async def board_if(read: Any, accept: Any) -> dict[str, Any] | None:
+    return accept(await read())  # type: ignore[no-any-return]
 
 
 async def decide(
@@ -246,6 +252,52 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
         withdrawal = await http.post(f"{matching}/candidates/{ana}/withdrawal", headers=ana_me)
         assert withdrawal.status_code == 409
         assert "cannot withdraw" in withdrawal.json()["errors"][0]["reason"]
+
+        # -- the matching board, live and rebuilt from the log ------------------------
+        async def board() -> dict[str, Any]:
+            r = await http.get(f"{matching}/cohorts/{cohort_id}/board", headers=OFFICE)
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
+        def settled(found: dict[str, Any]) -> dict[str, Any] | None:
+            signed = {c["applicant_id"]: c["agreements_signed"] for c in found["candidates"]}
+            return found if len(found["rounds"]) == 2 and signed.get(ana) == 1 else None
+
+        live = await eventually(lambda: board_if(board, settled), what="the board up to date")
+        status = {c["applicant_id"]: (c["status"], c["company_id"]) for c in live["candidates"]}
+        assert status == {
+            ana: ("confirmed", str(tokyo)),
+            ben: ("confirmed", str(kyoto)),
+            cho: ("confirmed", str(osaka)),
+            dan: ("confirmed", str(kyoto)),
+        }
+        by_company = {c["company_id"]: c for c in live["companies"]}
+        assert (by_company[str(tokyo)]["confirmed"], by_company[str(tokyo)]["places_open"]) == (
+            [ana],
+            1,
+        )
+        assert by_company[str(kyoto)]["places_open"] == 0
+        assert next(c for c in live["candidates"] if c["applicant_id"] == ben)["declined_by"] == [
+            str(tokyo)
+        ]
+        assert [r["round_number"] for r in live["rounds"]] == [
+            first["round_number"],
+            second["round_number"],
+        ]
+        rebuilt = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "services.matching", "rebuild-read-models"],
+            env={**os.environ, **processes_env["matching"]},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert "rebuilt matching_board" in rebuilt.stdout
+        assert await eventually(
+            lambda: board_if(board, lambda b: b if b == live else None), what="the rebuilt board"
+        )
 
         # -- an auditor runs round 1 again from its recorded inputs --------------------
         recorded = next(

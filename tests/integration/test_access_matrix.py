@@ -169,6 +169,7 @@ TABLE: dict[tuple[str, str, str], Row] = {
         only("matcher", "admin", "company")
     ),
     ("matching", "POST", "/cohorts/{cohort_id}/rounds"): Row(only("matcher", "admin")),
+    ("matching", "GET", "/cohorts/{cohort_id}/board"): Row(only("matcher", "admin", "auditor")),
     ("matching", "GET", "/cohorts/{cohort_id}/rounds/{round_number}"): Row(
         only("matcher", "admin", "auditor")
     ),

@@ -4,21 +4,47 @@ with nothing else running."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 
 import typer
 
 from runtime.cli import service_cli
-from services.matching.bootstrap import MESSAGING, bootstrap, build_application
+from runtime.rebuild import rebuild_read_model
+from services.matching.adapters.board_view import BoardProjector
+from services.matching.bootstrap import (
+    MESSAGING,
+    bootstrap,
+    build_application,
+    connect_board_view,
+)
 from services.matching.domain.stable_matching import InvalidInstance, check, solve
 from services.matching.settings import MatchingSettings
+
+
+async def rebuild_board() -> str:
+    """Clear the matching board and replay the log into it."""
+    settings = MatchingSettings()
+    app = await asyncio.to_thread(build_application, settings)
+    view = await connect_board_view(settings)
+    try:
+        position = await rebuild_read_model(
+            BoardProjector(app, view), view.clear, label="matching_board"
+        )
+        return f"rebuilt matching_board from the log (up to position {position})"
+    finally:
+        await view.pool.close()
+        app.close()
+
 
 cli = service_cli(
     MESSAGING,
     build=lambda: bootstrap(MatchingSettings()),
     open_application=lambda: build_application(MatchingSettings()),
-    serves="the HTTP API, the consumer of screening's results and the relay to Kafka",
+    serves="the HTTP API, the consumer of screening's results, the relay to Kafka and the "
+    "matching board's projector",
+    rebuild_read_models=rebuild_board,
 )
 
 #: Exit code of an instance that cannot be matched (as for a command line misused).
