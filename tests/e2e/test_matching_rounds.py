@@ -28,6 +28,14 @@ OFFICE = {"Authorization": f"Bearer {IDENTITY.staff('matcher', 'mt-rounds')}"}
 COURSES = [
     {"code": "A", "name": "In Japan", "mode": "in_person", "daily_allowance_yen": 1000},
     {"code": "B", "name": "Online", "mode": "online", "daily_allowance_yen": 1000},
+    # A visiting course this cohort signs per pair of parties, as it configured.
+    {
+        "code": "C",
+        "name": "Visiting",
+        "mode": "visiting",
+        "daily_allowance_yen": 3000,
+        "agreement_structure": "per_pair",
+    },
 ]
 
 
@@ -70,17 +78,23 @@ async def a_selected_candidate(
     return applicant_id, me
 
 
+#: Each candidate's match, as the rounds named it.
+MATCH_OF: dict[str, str] = {}
+
+
 async def proposal_of(
     http: httpx.AsyncClient, infra: InfraSettings, matching: str, applicant_id: str
 ) -> dict[str, Any]:
     """The candidate's match, as the office reads it (with its standing proposal)."""
-    rounds = [
-        e
-        for _, e in await read_topic(infra, topics.MATCHING)
-        if e.get("event_type") == "MatchProposed" and e["payload"]["applicant_id"] == applicant_id
-    ]
-    match_id = rounds[-1]["payload"]["match_id"]
+    match_id = MATCH_OF[applicant_id]
     return (await http.get(f"{matching}/matches/{match_id}", headers=OFFICE)).json()  # type: ignore[no-any-return]
+
+
+async def a_round(http: httpx.AsyncClient, matching: str, cohort_id: str) -> dict[str, Any]:
+    """The office runs the cohort's next round; each pair's match is noted."""
+    round_ = await run_round(http, matching, OFFICE, cohort_id)
+    MATCH_OF.update({m["applicant_id"]: m["match_id"] for m in round_["matches"]})
+    return round_
 
 
 async def board_if(read: Any, accept: Any) -> dict[str, Any] | None:
@@ -108,7 +122,7 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
         (ana, ana_me), (ben, ben_me), (cho, _), (dan, _) = await asyncio.gather(
             a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["A", "B"]),
             a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["B"]),
-            a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["B"]),
+            a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["C", "B"]),
             a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["B"]),
         )
 
@@ -116,7 +130,7 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
         tokyo = await register_host(
             http, matching, OFFICE, cohort_id, courses=["A", "B"], capacity=2
         )
-        osaka = await register_host(http, matching, OFFICE, cohort_id, courses=["B"])
+        osaka = await register_host(http, matching, OFFICE, cohort_id, courses=["B", "C"])
         kyoto = await register_host(http, matching, OFFICE, cohort_id, courses=["B"], capacity=2)
         large = uuid.uuid4()
         refused = await http.put(
@@ -166,12 +180,12 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
         assert r.status_code == 200, r.text
 
         # -- round 1 -----------------------------------------------------------------
-        first = await run_round(http, matching, OFFICE, cohort_id)
+        first = await a_round(http, matching, cohort_id)
         pairs = {(m["applicant_id"], m["company_id"], m["course"]) for m in first["matches"]}
         assert pairs == {
             (ana, str(tokyo), "A"),
             (ben, str(tokyo), "B"),
-            (cho, str(osaka), "B"),
+            (cho, str(osaka), "C"),
             (dan, str(kyoto), "B"),
         }
         assert (first["blocking_pairs"], first["capacity_violations"]) == (0, 0)
@@ -213,7 +227,7 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
         assert "never proposed" in never.json()["errors"][0]["reason"]
 
         # -- round 2: the declined candidate, without the company that declined --------
-        second = await run_round(http, matching, OFFICE, cohort_id)
+        second = await a_round(http, matching, cohort_id)
         assert second["round_number"] == first["round_number"] + 1
         assert [c["id"] for c in second["inputs"]["candidates"]] == [ben]
         assert [(m["applicant_id"], m["company_id"]) for m in second["matches"]] == [
@@ -243,6 +257,9 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
         assert r.json()["agreement_signed"] is True
         twice = await http.post(url, json={"party": "intern"}, headers=ana_me)
         assert twice.status_code == 409 and twice.json()["errors"][0]["field"] == "party"
+        # Course C is visiting (three-way by default), and this cohort signs it per pair.
+        cho_match = await proposal_of(http, infra, matching, cho)
+        assert (cho_match["course"], cho_match["agreement_structure"]) == ("C", "per_pair")
         ben_read = (
             await http.get(f"{matching}/matches/{ben_match['match_id']}", headers=OFFICE)
         ).json()

@@ -5,9 +5,8 @@ The program signs a **three-way agreement** between the office, the intern and t
 host company; the online course instead has a **separate agreement per pair of
 parties** (office-intern, office-company, intern-company). Which one a course needs is
 configured per cohort: matching learns each cohort's courses from registration's
-`CohortOpened`, and the course's mode decides (`STRUCTURE_BY_MODE`). Registration's
-contract has no field to override it yet; when it gets one, `CohortCourses` is where the
-override is read.
+`CohortOpened`, where a course may name its `agreement_structure`; a course that does
+not is signed as its mode says (`STRUCTURE_BY_MODE`). `CohortCourses` reads both.
 """
 
 from __future__ import annotations

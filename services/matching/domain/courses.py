@@ -1,6 +1,6 @@
 """The courses of a cohort, as matching learns them from registration's `CohortOpened`:
-what a host company may offer (a code the cohort does not have is refused), and by each
-course's mode the agreements a match on it signs."""
+what a host company may offer (a code the cohort does not have is refused), and the
+agreements a match on each signs (as the cohort configured it, else by its mode)."""
 
 from __future__ import annotations
 
@@ -35,12 +35,18 @@ class CohortCourses(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        structures: dict[str, AgreementStructure] | None = None,
     ) -> None:
         self.cohort_id = cohort_id
         #: Course code -> mode.
         self.courses = dict(courses)
+        #: Course code -> the agreements the cohort configured for it, where it did.
+        self.structures = dict(structures or {})
 
     def agreement_structure(self, course: str) -> AgreementStructure | None:
-        """What a match on this course signs; None for a course the cohort does not offer."""
+        """What a match on this course signs: as the cohort configured it, else by the
+        course's mode; None for a course the cohort does not offer."""
         mode = self.courses.get(course)
-        return STRUCTURE_BY_MODE.get(mode) if mode is not None else None
+        if mode is None:
+            return None
+        return self.structures.get(course) or STRUCTURE_BY_MODE.get(mode)

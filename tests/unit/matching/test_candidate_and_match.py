@@ -278,3 +278,18 @@ def test_a_standing_proposal_is_withdrawn_once() -> None:
     assert not match.withdraw_proposal("candidate_on_hold", FLOW, None, ACTOR)
     with pytest.raises(RuleViolation):
         match.confirm(COMPANY, DECIDED_AT, actor=ACTOR)
+
+
+def test_a_cohort_may_configure_the_agreements_of_a_course() -> None:
+    courses = CohortCourses(
+        cohort_id="FY2025",
+        courses={"A": "in_person", "B": "online"},
+        structures={"A": "per_pair"},
+        correlation_id=FLOW,
+        causation_id=None,
+        actor=ACTOR,
+    )
+
+    assert courses.agreement_structure("A") == "per_pair"
+    assert courses.agreement_structure("B") == "per_pair"
+    assert courses.agreement_structure("Z") is None
