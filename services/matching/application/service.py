@@ -195,9 +195,7 @@ class MatchingApplication(MatchingRounds, HostCompanies, ServiceApplication):
         courses = CohortCourses(
             cohort_id=p.cohort_id,
             courses={c.code: c.mode for c in p.courses},
-            structures={
-                c.code: c.agreement_structure for c in p.courses if c.agreement_structure
-            },
+            structures={c.code: c.agreement_structure for c in p.courses if c.agreement_structure},
             correlation_id=e.correlation_id,
             causation_id=e.event_id,
             actor=self.system_actor,

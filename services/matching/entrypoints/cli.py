@@ -5,8 +5,6 @@ with nothing else running."""
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 
 import typer
 
@@ -19,7 +17,7 @@ from services.matching.bootstrap import (
     build_application,
     connect_board_view,
 )
-from services.matching.domain.stable_matching import InvalidInstance, check, solve
+from services.matching.entrypoints.solve import solve_standard_input
 from services.matching.settings import MatchingSettings
 
 
@@ -47,34 +45,13 @@ cli = service_cli(
     rebuild_read_models=rebuild_board,
 )
 
-#: Exit code of an instance that cannot be matched (as for a command line misused).
-BAD_INPUT = 2
-
 
 @cli.command(
     "solve",
     help="Match an instance: JSON on standard input, its stable matching on standard output.",
 )
 def solve_command() -> None:
-    """Read an instance as JSON on standard input and write its candidate-optimal stable
-    matching as JSON on standard output, with the blocking pairs and capacity violations
-    its own check found (both 0). A bad instance: the entry at fault on standard error,
-    exit code 2, nothing on standard output."""
-    try:
-        instance = json.loads(sys.stdin.buffer.read())
-        matching = solve(instance)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        typer.echo(f"instance: is not JSON ({error})", err=True)
-        raise typer.Exit(BAD_INPUT) from None
-    except InvalidInstance as error:
-        typer.echo(f"{error.field}: {error.reason}", err=True)
-        raise typer.Exit(BAD_INPUT) from None
-    verdict = check(instance, matching.matches)
-    result = {
-        "matches": [{"candidate": c, "host": h} for c, h in matching.matches],
-        "unmatched_candidates": list(matching.unmatched_candidates),
-        "blocking_pairs": verdict.blocking_pairs,
-        "capacity_violations": verdict.capacity_violations,
-    }
-    # ASCII with \u escapes: valid JSON whatever the terminal's encoding.
-    sys.stdout.buffer.write(json.dumps(result).encode("ascii") + b"\n")
+    """See `entrypoints/solve.py` (which `__main__` runs directly, without this CLI)."""
+    code = solve_standard_input()
+    if code:
+        raise typer.Exit(code)
