@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eventsourcing.utils import get_topic
 
@@ -100,10 +100,6 @@ class MatchingRounds:
             position = page[-1].id
         found = self._read_many(ids)
         return [found[i] for i in ids if isinstance(found.get(i), Candidate)]
-
-    def registered_company(self: MatchingApplication, company_id: uuid.UUID) -> Company | None:
-        company = self.find(company_aggregate_id(company_id), Company)
-        return company if company is not None and company.status == "registered" else None
 
     # -- preferences --------------------------------------------------------------------
     def suggested_preferences(
@@ -446,6 +442,3 @@ class MatchingRounds:
         ):
             return match
         return None
-
-    def describe_proposal(self: MatchingApplication, match: Match) -> dict[str, Any] | None:
-        return dict(match.pending) if match.pending is not None else None
