@@ -18,6 +18,7 @@ reads the match afterwards withdraws that proposal only if it runs after the sav
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,6 +55,11 @@ if TYPE_CHECKING:
 #: How long a company is given to decide on a proposal, unless configured.
 DEFAULT_DECIDE_WITHIN = timedelta(days=14)
 #: Reasons a company may give for declining (its own words go, sealed, in a note).
+#: The most a round's event may record of its inputs and pairs, in bytes: it travels
+#: whole in one Kafka record (1 MB by default), envelope included. A programme of a few
+#: hundred candidates records some tens of kilobytes; a round past this is refused
+#: rather than leaving its event stuck at the relay.
+ROUND_EVENT_LIMIT = 800_000
 #: Pool entries read from the log at a time.
 PAGE = 500
 DECLINE_REASONS = ("interview_not_passed", "plan_not_suitable", "no_longer_hosting", "other")
@@ -295,6 +301,17 @@ class MatchingRounds:
             )
             plan = plan_round(in_round, companies)
             outcome = solve_round(plan)
+            recorded = len(
+                json.dumps([plan.instance, plan.excluded_pairs, outcome.matches]).encode()
+            )
+            require(
+                recorded <= ROUND_EVENT_LIMIT,
+                "cohort_id",
+                f"this round would record {recorded:,} bytes of inputs and pairs, more than "
+                f"one event carries ({ROUND_EVENT_LIMIT:,}; Kafka's records are at most "
+                "1 MB): shorten the lists, or run the cohort in parts",
+                conflict=True,
+            )
             cid = correlation_id or uuid.uuid4()
             round_ = MatchingRound(
                 cohort_id=cohort_id,

@@ -351,3 +351,24 @@ def test_the_office_confirms_a_list_ranked_from_interests() -> None:
     assert stated.event_type == "CandidatePreferencesStated"
     assert stated.payload.ranking.model_dump() == {"id": "interest_overlap", "version": 1}  # type: ignore[attr-defined]
     assert stated.payload.scores == [1, 0]  # type: ignore[attr-defined]
+
+
+def test_a_round_too_large_for_one_event_is_refused_and_records_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.matching.application import rounds
+
+    cohort = Cohort()
+    ana = cohort.candidate()
+    tokyo = cohort.company()
+    cohort.lists({ana: [tokyo]}, {tokyo: [ana]})
+    monkeypatch.setattr(rounds, "ROUND_EVENT_LIMIT", 100)
+    before = len(published(cohort.app))
+
+    with pytest.raises(RuleViolation) as refused:
+        cohort.app.run_round("FY2025", OFFICE)
+
+    assert (
+        refused.value.field == "cohort_id" and "more than one event carries" in refused.value.reason
+    )
+    assert len(published(cohort.app)) == before
