@@ -5,10 +5,13 @@ the company that declined, a withdrawn proposal."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from events import topics
 from events.envelope import Envelope
@@ -27,7 +30,7 @@ from services.matching.domain.preferences import (
     month_interval,
     rank_by_interests,
 )
-from services.matching.domain.round import RoundCandidate, RoundCompany, plan_round
+from services.matching.domain.round import RoundCandidate, RoundCompany, plan_round, solve_round
 from tests import envelopes
 
 OFFICE = acting.staff("staff-017", role="matcher")
@@ -372,3 +375,86 @@ def test_a_round_too_large_for_one_event_is_refused_and_records_nothing(
         refused.value.field == "cohort_id" and "more than one event carries" in refused.value.reason
     )
     assert len(published(cohort.app)) == before
+
+
+# -- rounds on random cohorts -------------------------------------------------------------
+@st.composite
+def cohorts(draw: st.DrawFn) -> tuple[list[RoundCandidate], list[RoundCompany]]:
+    """Random cohorts: courses, language levels and periods on both sides, lists of any
+    length naming any subset of the other side (so many listings are one-sided),
+    earlier declines, and companies with 0 to 3 open places."""
+    courses = st.lists(st.sampled_from("ABC"), min_size=1, max_size=3, unique=True)
+    periods = st.lists(
+        st.sampled_from(["2025-08/2025-10", "2025-10/2025-12", "2026-01/2026-03", "autumn"]),
+        max_size=2,
+    )
+    n_candidates, n_companies = draw(st.integers(0, 8)), draw(st.integers(0, 5))
+    applicants = [uuid.UUID(int=i + 1) for i in range(n_candidates)]
+    company_ids = [uuid.UUID(int=1000 + i) for i in range(n_companies)]
+
+    def ranked(of: list[uuid.UUID]) -> tuple[uuid.UUID, ...]:
+        chosen = draw(st.permutations(of))
+        return tuple(chosen[: draw(st.integers(0, len(chosen)))])
+
+    candidates = [
+        RoundCandidate(
+            CandidateFacts(
+                applicant_id=a,
+                course_preferences=tuple(draw(courses)),
+                languages={"jlpt": draw(st.sampled_from(["N1", "N3", "N5"]))},
+                period_preferences=tuple(draw(periods)),
+            ),
+            ranked(company_ids),
+            frozenset(draw(st.lists(st.sampled_from(company_ids), max_size=1)))
+            if company_ids
+            else frozenset(),
+        )
+        for a in applicants
+    ]
+    companies = [
+        RoundCompany(
+            CompanyFacts(
+                company_id=c,
+                courses=tuple(draw(courses)),
+                required_languages=draw(st.sampled_from([{}, {"jlpt": "N3"}])),
+                periods=tuple(draw(periods)),
+            ),
+            draw(st.integers(0, 3)),
+            ranked(applicants),
+        )
+        for c in company_ids
+    ]
+    return candidates, companies
+
+
+@settings(max_examples=200, deadline=None)
+@given(cohorts(), st.randoms(use_true_random=False))
+def test_a_round_is_stable_within_capacity_allowed_and_the_same_in_any_order(
+    cohort: tuple[list[RoundCandidate], list[RoundCompany]], rnd: random.Random
+) -> None:
+    candidates, companies = cohort
+    plan = plan_round(candidates, companies)
+    outcome = solve_round(plan)
+
+    verdict = stable_matching.check(
+        plan.instance, [(m["applicant_id"], m["company_id"]) for m in outcome.matches]
+    )
+    assert (outcome.blocking_pairs, outcome.capacity_violations) == (0, 0)
+    assert verdict.stable and verdict.capacity_violations == 0
+    by_id = {c.facts.applicant_id: c for c in candidates}
+    company_of = {c.facts.company_id: c for c in companies}
+    for m in outcome.matches:
+        candidate = by_id[uuid.UUID(m["applicant_id"])]
+        company = company_of[uuid.UUID(m["company_id"])]
+        # Both sides listed each other, the constraints allow it, and the course is the
+        # candidate's first the company offers.
+        assert company.facts.company_id in candidate.preferences
+        assert candidate.facts.applicant_id in company.preferences
+        declined = company.facts.company_id in candidate.declined_by
+        verdict_of_pair = judge_pair(candidate.facts, company.facts, declined)
+        assert verdict_of_pair.acceptable and verdict_of_pair.course == m["course"]
+    shuffled = solve_round(
+        plan_round(rnd.sample(candidates, len(candidates)), rnd.sample(companies, len(companies)))
+    )
+    assert sorted(map(str, shuffled.matches)) == sorted(map(str, outcome.matches))
+    assert shuffled.inputs_digest == outcome.inputs_digest
