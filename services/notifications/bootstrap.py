@@ -25,13 +25,16 @@ MESSAGING = Messaging(
     service="notifications",
     application=NotificationsApplication,
     consumes=(topics.REGISTRATION, topics.SCREENING, topics.MATCHING),
-    consumes_description="Turns the applicant's milestones (registration, complete "
-    "documents, screening's requests, rejections, interview invitations and results, "
-    "selection, match) and inquiry answers into e-mails, in the order of their path; "
-    "withholds "
-    "them while a person's use is suspended and forgets an erased person.",
-    publishes="That a message was sent, for which applicant and cause; never the address "
-    "or the text. Keyed by notification id.",
+    consumes_description="Turns the applicant's milestones (registration, eligibility, "
+    "documents requested, accepted, rejected or complete, interview invitations and "
+    "results, rejections, selection, amendments, privacy requests, proposal, match, "
+    "agreements), host companies' (registration accepted or refused, candidates "
+    "proposed, a reminder to decide, match, agreements) and inquiry answers into "
+    "e-mails in each reader's language, in the order of their path; withholds them "
+    "while a person's use is suspended and forgets an erased person.",
+    publishes="That a message was sent, or could not be delivered for good, for which "
+    "applicant or company and cause; never the address or the text. Keyed by "
+    "notification id.",
 )
 
 

@@ -370,6 +370,7 @@ PATH_ORDER = [
     "you passed the second interview",
     "you have been selected",
     "a host company has chosen you",
+    "your internship agreement is ready to sign",
 ]
 
 
@@ -398,7 +399,7 @@ async def test_an_applicants_mails_follow_their_path_when_the_match_is_read_firs
     await publish(producer, interview(applicant, "first"), key=applicant)
 
     # then the applicant reads the news in the order it happened
-    await mailbox.wait_for(address, "a host company has chosen you")
+    await mailbox.wait_for(address, "your internship agreement is ready to sign")
     assert subjects(mailbox, address) == PATH_ORDER
 
 
@@ -413,7 +414,7 @@ async def test_mails_owed_before_the_registration_go_out_in_the_order_of_the_pat
     await publish(producer, interview(applicant, "first"), key=applicant)
     await publish(producer, registered(applicant, address), key=applicant)
 
-    await mailbox.wait_for(address, "a host company has chosen you")
+    await mailbox.wait_for(address, "your internship agreement is ready to sign")
     assert subjects(mailbox, address) == PATH_ORDER
 
 
@@ -436,8 +437,9 @@ async def test_an_ineligible_applicant_is_told_why_once(service, producer, mailb
     [mail] = await mailbox.wait_for(address, "the outcome of your application")
     body = body_of(mail)
     assert "did not pass\nthe eligibility check" in body or "the eligibility check" in body
-    assert "  - citizens of CN are not eligible\n" in body
-    assert "  - neither JLPT N3 or better nor an accepted English score\n" in body
+    # The rule ids, in plain words (not screening's terse texts).
+    assert "  - citizens of your country cannot take part in this year's program\n" in body
+    assert "  - your language scores do not reach the level required" in body
     assert subjects(mailbox, address) == [
         "we have received your application",
         "the outcome of your application",

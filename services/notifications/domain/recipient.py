@@ -1,5 +1,9 @@
 """A recipient: an applicant the office writes to, known by their applicant id (or the
-sender of an inquiry, known by the inquiry's id, when their processing is restricted).
+sender of an inquiry, known by the inquiry's id, when their processing is restricted),
+or a host company, known by its company id, written to at its first contact.
+
+Each is written to in their own language (`en` or `ja`): an applicant's as chosen at
+registration (and amended by the office), a company's as its first contact's.
 
 The address and names are kept as they arrive: sealed with the person's key. They are
 opened only at the moment a message is written, and read as erased once the person is.
@@ -13,11 +17,16 @@ wait here and are released, all at once, when the registration arrives.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Final, Literal
 
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
+
+Language = Literal["en", "ja"]
+LANGUAGES: Final[tuple[Language, ...]] = ("en", "ja")
+#: Applicants who registered before the language was asked are written to in English.
+DEFAULT_LANGUAGE: Final[Language] = "en"
 
 
 class Recipient(Aggregate):
@@ -42,6 +51,12 @@ class Recipient(Aggregate):
         self.email: str | None = None
         self.given_name: str | None = None
         self.family_name: str | None = None
+        #: The language the person is written to in.
+        self.language: Language = DEFAULT_LANGUAGE
+        #: A host company's contacts (sealed with the company's key) and its name; None
+        #: for an applicant or an inquiry's sender.
+        self.contacts: str | None = None
+        self.company_name: str | None = None
         #: Every notification requested for this applicant: {"id": ..., "template": ...}.
         self.notifications: list[dict[str, Any]] = []
         #: Notifications requested before the address was known, not yet released.
@@ -54,7 +69,11 @@ class Recipient(Aggregate):
     @property
     def known(self) -> bool:
         """True once the registration told us where and how to write."""
-        return self.email is not None
+        return self.email is not None or self.contacts is not None
+
+    @property
+    def is_company(self) -> bool:
+        return self.contacts is not None
 
     def has_requested(self, template: str) -> bool:
         return any(n["template"] == template for n in self.notifications)
@@ -68,13 +87,20 @@ class Recipient(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        language: Language = DEFAULT_LANGUAGE,
     ) -> list[uuid.UUID]:
-        """Record the address and name (sealed) from the applicant's registration.
-        Returns the notifications that were waiting for them (now to be sent).
-        Identifying again with the same details, or after the erasure, records nothing."""
+        """Record the address and name (sealed) and the language from the applicant's
+        registration. Returns the notifications that were waiting for them (now to be
+        sent). Identifying again with the same details, or after the erasure, records
+        nothing."""
         if self.erased:
             return []
-        if (self.email, self.given_name, self.family_name) == (email, given_name, family_name):
+        if (self.email, self.given_name, self.family_name, self.language) == (
+            email,
+            given_name,
+            family_name,
+            language,
+        ):
             return []
         released = list(self.awaiting)
         self._identified(
@@ -85,6 +111,7 @@ class Recipient(Aggregate):
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
+            language=language,
         )
         return released
 
@@ -98,11 +125,90 @@ class Recipient(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        # Absent from events recorded before the language was asked.
+        language: Language = DEFAULT_LANGUAGE,
     ) -> None:
         self.email = email
         self.given_name = given_name
         self.family_name = family_name
+        self.language = language
         self.awaiting = [n for n in self.awaiting if n not in released]
+
+    def identify_company(
+        self,
+        contacts: str,
+        company_name: str,
+        language: Language,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> list[uuid.UUID]:
+        """Record a host company's contacts (sealed), name and language from its
+        registration; returns the notifications that were waiting for them."""
+        if self.erased:
+            return []
+        if (self.contacts, self.company_name, self.language) == (
+            contacts,
+            company_name,
+            language,
+        ):
+            return []
+        released = list(self.awaiting)
+        self._company_identified(
+            contacts=contacts,
+            company_name=company_name,
+            language=language,
+            released=released,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=actor,
+        )
+        return released
+
+    @event("CompanyIdentified")
+    def _company_identified(
+        self,
+        contacts: str,
+        company_name: str,
+        language: Language,
+        released: list[uuid.UUID],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.contacts = contacts
+        self.company_name = company_name
+        self.language = language
+        self.awaiting = [n for n in self.awaiting if n not in released]
+
+    def prefer_language(
+        self,
+        language: Language,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> bool:
+        """The office amended the language the applicant is written to in; returns
+        whether that changed anything."""
+        if self.erased or language == self.language:
+            return False
+        self._language_changed(
+            language=language,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=actor,
+        )
+        return True
+
+    @event("LanguageChanged")
+    def _language_changed(
+        self,
+        language: Language,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.language = language
 
     def rename(
         self,
@@ -223,6 +329,6 @@ class Recipient(Aggregate):
     def _forgotten(
         self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
     ) -> None:
-        self.email = self.given_name = self.family_name = None
+        self.email = self.given_name = self.family_name = self.contacts = None
         self.awaiting = []
         self.erased = True
