@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from unittest.mock import Mock
 
 import httpx
@@ -623,3 +624,71 @@ async def test_an_erased_persons_pending_mail_is_not_sent_and_nothing_of_them_st
     await publish(producer, registered(other, other_address), key=other)
     await mailbox.wait_for(other_address, "we have received your application")
     assert len(mailbox.messages_to(address)) == 1
+
+
+async def test_an_applicant_who_chose_japanese_reads_japanese_in_both_parts(
+    service, producer, mailbox
+):
+    applicant, address = an_applicant()
+    await publish(producer, registered_in(applicant, address, "ja"), key=applicant)
+
+    [mail] = await mailbox.wait_for(address, "ご応募を受け付けました")
+    assert mail.get_content_type() == "multipart/alternative"
+    assert body_of(mail).startswith("Linh Nguyen 様")
+    html = mail.get_body(preferencelist=("html",))
+    assert html is not None and '<html lang="ja">' in html.get_content()
+    assert "Linh" not in str(mail["Subject"])
+
+
+def registered_in(applicant: uuid.UUID, address: str, language: str):
+    return upstream(
+        registration.ApplicantRegistered, aggregate_id=applicant, email=address, language=language
+    )
+
+
+async def test_a_company_hears_of_its_registration_a_proposal_and_the_match_in_japanese(
+    service, producer, infra, mailbox, vault
+):
+    company, applicant = uuid.uuid4(), uuid.uuid4()
+    contact = f"hr-{company.hex[:12]}@kobe.example"
+    contacts = vault.seal(company, [{"name": "佐藤 花子", "email": contact, "language": "ja"}])
+    registered_company = upstream(
+        matching.CompanyRegistered,
+        aggregate_id=uuid.uuid5(company, "company"),
+        company_id=company,
+        contacts=contacts,
+    )
+    match = uuid.uuid4()
+    proposed = upstream(
+        matching.MatchProposed,
+        aggregate_id=match,
+        match_id=match,
+        applicant_id=applicant,
+        company_id=company,
+        # a week ahead: the reminder is not due during the test
+        decide_by=(datetime.now(UTC) + timedelta(days=7)).isoformat().replace("+00:00", "Z"),
+    )
+    confirmed = upstream(
+        matching.MatchConfirmed,
+        aggregate_id=match,
+        match_id=match,
+        applicant_id=applicant,
+        company_id=company,
+        proposal_id=str(proposed.payload.proposal_id),
+    )
+    # read in another order than it happened: the match (one key, so in its own order)
+    # before the company's registration (another key, read in no agreed order with it)
+    await publish(producer, proposed, key=match)
+    await publish(producer, confirmed, key=match)
+    await publish(producer, registered_company, key=registered_company.aggregate_id)
+
+    await mailbox.wait_for(contact, "インターンシップ協定書へのご署名のお願い")
+    told = [str(m["Subject"]).split("：", 1)[1] for m in mailbox.messages_to(contact)]
+    assert told == [
+        "受入企業としてのご登録完了のお知らせ",
+        "研修生候補者のご推薦",
+        "受入れ決定のご連絡の受領",
+        "インターンシップ協定書へのご署名のお願い",
+    ]
+    first = mailbox.messages_to(contact)[0]
+    assert body_of(first).startswith(f"{registered_company.payload.legal_name}\n佐藤 花子 様")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from runtime.http import ERROR_RESPONSES, ErrorResponse, NewFlow, application, build_app, staff_in
 from runtime.identity import Gate
@@ -108,6 +108,39 @@ async def list_notifications(
 async def resend(notification_id: uuid.UUID, app: App, staff: Resender, cid: NewFlow) -> Any:
     notification = await asyncio.to_thread(app.request_resend, notification_id, staff, cid)
     return NotificationView.of(notification)
+
+
+class AddressAmendment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(description="The corrected address (never shown back).")
+    reason: str = Field(min_length=1, max_length=1000, description="Why, in the office's words.")
+
+
+class AddressAmended(BaseModel):
+    recipient_id: uuid.UUID
+    next_step: str = Field(description="What to do to have a refused message sent again.")
+
+
+@router.put(
+    "/recipients/{recipient_id}/address",
+    response_model=AddressAmended,
+    summary="Correct the address an applicant or a company is written to (admin)",
+    description="After the mail server refused a message (`GET /mail/undeliverable`), the "
+    "office corrects the address, recorded as an amendment with who and why (the address "
+    "and the reason sealed with the person's key); messages from then on, and resends, go "
+    "there. The recipient id is the applicant id or the company id.",
+)
+async def amend_address(
+    recipient_id: uuid.UUID, body: AddressAmendment, app: App, staff: Resender, cid: NewFlow
+) -> Any:
+    await asyncio.to_thread(
+        app.amend_address, recipient_id, str(body.email), body.reason, staff, cid
+    )
+    return AddressAmended(
+        recipient_id=recipient_id,
+        next_step="POST /notifications/{notification_id}/resend for each message to send again",
+    )
 
 
 def records_of(app: NotificationsApplication) -> RecordsOf:

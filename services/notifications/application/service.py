@@ -29,7 +29,7 @@ from events import matching, registration, screening
 from events.envelope import Envelope
 from events.privacy import ERASED, sealed_parts
 from kernel.actor import Actor
-from kernel.rules import LimitReached, NotFound
+from kernel.rules import LimitReached, NotFound, require
 from runtime.application import ServiceApplication
 from runtime.mail import (
     Accepted,
@@ -69,6 +69,7 @@ SENT_EVEN_WHEN_SUSPENDED: Final = frozenset({"privacy_request_answered"})
 REMIND_BEFORE: Final = timedelta(hours=48)
 #: Why a reminder is not sent (shown to the office).
 DECIDED: Final = "no longer needed: the proposal was decided or withdrawn"
+DEADLINE_PASSED: Final = "no longer needed: the deadline to decide has passed"
 
 
 @dataclass(frozen=True)
@@ -608,6 +609,11 @@ class NotificationsApplication(ServiceApplication):
             recipient = self.find(subject_id, Recipient)
         if recipient is not None and recipient.erased:
             return NotSent(ERASED_SUBJECT, final=True)
+        if notification.template == "decision_reminder" and now >= datetime.fromisoformat(
+            notification.context["decide_by"]
+        ):
+            # Read too late to be of use (e.g. a proposal read after its deadline).
+            return NotSent(DEADLINE_PASSED, final=True)
         if (
             recipient is not None
             and recipient.use_suspended
@@ -631,6 +637,8 @@ class NotificationsApplication(ServiceApplication):
                     "company_name": recipient.company_name,
                     "addressee": "company",
                 }
+                if recipient.email is not None:
+                    sealed["corrected_to"] = recipient.email
             else:
                 sealed = {
                     "to": recipient.email,
@@ -646,9 +654,11 @@ class NotificationsApplication(ServiceApplication):
             # The key is gone though the erasure was not read yet (or an inquirer's).
             return NotSent(ERASED_SUBJECT, final=True)
         if "contacts" in opened:
-            # A company is written to at its first contact, by name.
+            # A company is written to at its first contact, by name (at the address
+            # the office corrected, if it did).
             first = opened.pop("contacts")[0]
-            opened["to"], opened["contact_name"] = first["email"], first["name"]
+            opened["contact_name"] = first["name"]
+            opened["to"] = opened.pop("corrected_to", None) or first["email"]
         to = opened.pop("to")
         return OutgoingMail(
             notification_id=notification.id,
@@ -745,6 +755,39 @@ class NotificationsApplication(ServiceApplication):
         if notification is None:
             raise NotFound("notification_id", "there is no such notification")
         return notification
+
+    def amend_address(
+        self,
+        recipient_id: uuid.UUID,
+        email: str,
+        reason: str,
+        actor: Actor,
+        correlation_id: uuid.UUID,
+    ) -> Recipient:
+        """The office corrects the address an applicant or a company is written to
+        (sealed with their key, like every address here), saying why; messages sent
+        from then on, resends included, go there."""
+
+        def attempt() -> Recipient:
+            recipient = self.find(recipient_id, Recipient)
+            if recipient is None:
+                raise NotFound("recipient_id", "no message was ever owed to this recipient")
+            # Before sealing: an erased person has no key to seal with any more.
+            require(
+                not recipient.erased, "recipient_id", "this person's data was erased", conflict=True
+            )
+            recipient.amend_address(
+                self.personal_data.seal(recipient_id, email),
+                self.personal_data.seal(recipient_id, reason),
+                actor["id"],
+                correlation_id,
+                None,
+                actor,
+            )
+            self.save(recipient)
+            return recipient
+
+        return self.retry_on_conflict(attempt)
 
     def request_resend(
         self, notification_id: uuid.UUID, actor: Actor, correlation_id: uuid.UUID

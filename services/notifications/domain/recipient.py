@@ -22,6 +22,7 @@ from typing import Any, Final, Literal
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
+from kernel.rules import require
 
 Language = Literal["en", "ja"]
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "ja")
@@ -57,6 +58,10 @@ class Recipient(Aggregate):
         #: for an applicant or an inquiry's sender.
         self.contacts: str | None = None
         self.company_name: str | None = None
+        #: The office corrected the address (after a refused message): it is kept over
+        #: the one a registration read again brings (for a company, over its first
+        #: contact's, until the company registers new contacts).
+        self.address_amended = False
         #: Every notification requested for this applicant: {"id": ..., "template": ...}.
         self.notifications: list[dict[str, Any]] = []
         #: Notifications requested before the address was known, not yet released.
@@ -95,6 +100,8 @@ class Recipient(Aggregate):
         nothing."""
         if self.erased:
             return []
+        if self.address_amended and self.email is not None:
+            email = self.email  # the office's correction stands
         if (self.email, self.given_name, self.family_name, self.language) == (
             email,
             given_name,
@@ -176,10 +183,53 @@ class Recipient(Aggregate):
         causation_id: uuid.UUID | None,
         actor: Actor,
     ) -> None:
+        if contacts != self.contacts and self.address_amended:
+            # New contacts from the company itself replace the office's correction.
+            self.email, self.address_amended = None, False
         self.contacts = contacts
         self.company_name = company_name
         self.language = language
         self.awaiting = [n for n in self.awaiting if n not in released]
+
+    def amend_address(
+        self,
+        email: str,
+        reason: str,
+        amended_by: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        """The office corrects the address to write to (sealed, as is `reason`), e.g.
+        after the mail server refused a message; the office may then have it resent."""
+        require(not self.erased, "recipient_id", "this person's data was erased", conflict=True)
+        require(
+            self.known,
+            "recipient_id",
+            "no address is known yet for this recipient: it comes with the registration",
+            conflict=True,
+        )
+        self._address_amended(
+            email=email,
+            reason=reason,
+            amended_by=amended_by,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=actor,
+        )
+
+    @event("AddressAmended")
+    def _address_amended(
+        self,
+        email: str,
+        reason: str,
+        amended_by: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.email = email
+        self.address_amended = True
 
     def prefer_language(
         self,

@@ -15,6 +15,7 @@ from runtime.inbox import Inbox, ReceivedRecord
 from runtime.mail import Accepted, Refused, RetrySchedule
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import (
+    DEADLINE_PASSED,
     DECIDED,
     Held,
     NotificationsApplication,
@@ -245,6 +246,8 @@ def test_a_proposal_asks_the_company_reminds_it_later_and_tells_the_candidate(ap
     waits = outgoing(app, reminder.id)
     assert isinstance(waits, Held) and waits.until == decide_by - timedelta(hours=48)
     assert isinstance(outgoing(app, reminder.id, decide_by - timedelta(hours=47)), OutgoingMail)
+    # and, were it read too late, it would not go after the deadline
+    assert outgoing(app, reminder.id, decide_by) == NotSent(DEADLINE_PASSED, final=True)
     assert templates(app, applicant)[-1] == "match_proposed"
 
 
