@@ -7,6 +7,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
+
 from events import topics
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
@@ -16,6 +18,7 @@ from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
+from services.notifications.adapters.view import NotificationsView, ViewProjector
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import ResendLimit
@@ -50,6 +53,22 @@ def build_application(
     )
 
 
+async def connect_view(settings: NotificationsSettings) -> NotificationsView:
+    """The office's view of the notifications (a read model in the service's database)."""
+    pool = await asyncpg.create_pool(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        database=settings.pg_database,
+        user=settings.pg_user,
+        password=settings.pg_password.get_secret_value(),
+        min_size=1,
+        max_size=5,
+    )
+    view = NotificationsView(pool)
+    await view.create()
+    return view
+
+
 async def bootstrap(
     settings: NotificationsSettings | None = None, **overrides: Any
 ) -> ServiceProcess:
@@ -64,7 +83,9 @@ async def bootstrap(
         schedule=retry_schedule(settings),
         patience=settings.mail_order_patience,
     )
+    view = await connect_view(settings)
     http = build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data)
+    http.state.notifications_view = view
     http.include_router(undeliverable_router(app.undeliverable))
     return service_process(
         settings,
@@ -72,6 +93,6 @@ async def bootstrap(
         app,
         translate=to_integration_event,
         http=http,
-        followers=[mailer],
-        closers=[personal_data.close],
+        followers=[mailer, ViewProjector(app, view)],
+        closers=[view.pool.close, personal_data.close],
     )

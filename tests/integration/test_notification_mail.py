@@ -140,15 +140,14 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
     ) as http:
         assert (await http.get("/mail/undeliverable")).status_code == 401
         listed = await http.get("/mail/undeliverable", headers=STAFF)
-        one = await http.get("/notifications", params={"applicant_id": str(refused)}, headers=STAFF)
     assert listed.status_code == 200
     [message] = listed.json()["messages"]
     assert message["applicant_id"] == str(refused)
     assert message["kind"] == "application_received"
     assert message["reason"] == "recipient refused: SMTP 550"
     assert "refused-linh" not in listed.text
-    [welcome] = one.json()["notifications"]
-    assert (welcome["state"], welcome["failure"]) == ("failed", "recipient refused: SMTP 550")
+    [welcome] = app.notifications_of(refused)
+    assert (welcome.state, welcome.failure) == ("failed", "recipient refused: SMTP 550")
 
 
 async def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_go_on(caplog):

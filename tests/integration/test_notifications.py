@@ -4,6 +4,10 @@ and a subscriber notice: e-mails in the mailbox and `NotificationSent` on Kafka.
 
 import asyncio
 import json
+import os
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +27,7 @@ from runtime.mail import MailServerUnavailable, SmtpMailer
 from runtime.privacy import PersonalData
 from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.application.service import NotificationsApplication
-from services.notifications.bootstrap import bootstrap
+from services.notifications.bootstrap import bootstrap, build_application, connect_view
 from services.notifications.settings import NotificationsSettings
 from tests import envelopes
 from tests.smtp_servers import free_port
@@ -39,6 +43,7 @@ from tests.support import (
     found_in_clear,
     keystore_settings,
     running,
+    service_env,
     wait_for_event,
 )
 
@@ -57,11 +62,8 @@ def upstream(model, **fields):
     return envelopes.upstream(model, vault=_vault[0], **fields)
 
 
-@pytest.fixture(scope="module")
-async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The service, built by its own bootstrap and run in this event loop; yields an
-    HTTP client for its API."""
-    settings = NotificationsSettings(
+def settings_of(infra: InfraSettings) -> NotificationsSettings:
+    return NotificationsSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         pg_host=infra.pg_host,
         pg_port=infra.pg_port,
@@ -74,8 +76,14 @@ async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
         **IDENTITY.settings("notifications"),
         **keystore_settings(infra),
     )
+
+
+@pytest.fixture(scope="module")
+async def service(infra: InfraSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The service, built by its own bootstrap and run in this event loop; yields an
+    HTTP client for its API."""
     async with (
-        running(await bootstrap(settings)) as base_url,
+        running(await bootstrap(settings_of(infra))) as base_url,
         httpx.AsyncClient(base_url=base_url) as client,
     ):
         yield client
@@ -692,3 +700,66 @@ async def test_a_company_hears_of_its_registration_a_proposal_and_the_match_in_j
     ]
     first = mailbox.messages_to(contact)[0]
     assert body_of(first).startswith(f"{registered_company.payload.legal_name}\n佐藤 花子 様")
+
+
+async def test_the_offices_view_lists_every_message_and_a_rebuild_gives_the_same(
+    service, producer, infra, mailbox
+):
+    # given an applicant and a company written to
+    applicant, address = an_applicant()
+    await publish(producer, registered(applicant, address), key=applicant)
+    await mailbox.wait_for(address, "we have received your application")
+
+    # then the office's list says to whom (ids), why (the cause), when, state, attempts
+    async def listed() -> list[dict] | None:
+        answer = await service.get(
+            "/notifications", params={"applicant_id": str(applicant)}, headers=STAFF
+        )
+        found = answer.json()["notifications"]
+        return found if found and found[0]["state"] == "sent" else None
+
+    [row] = await eventually(listed, what="the welcome listed as sent")
+    assert row["template"] == "application_received" and row["recipient_kind"] == "applicant"
+    assert (row["attempts"], row["sends"]) == (1, 1)
+    assert row["cause_event_id"] and row["sent_at"]
+    assert address not in json.dumps(row)
+    by_state = await service.get(
+        "/notifications", params={"state": "sent", "limit": 1}, headers=STAFF
+    )
+    assert len(by_state.json()["notifications"]) == 1 and by_state.json()["next"]
+    wrong = await service.get("/notifications", params={"after": "yesterday"}, headers=STAFF)
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "after"
+
+    # when the operator rebuilds the view from the log, as its own process, once the
+    # live view has caught up with the log
+    settings = settings_of(infra)
+    store = await asyncio.to_thread(build_application, settings)
+    view = await connect_view(settings)
+    try:
+
+        async def caught_up() -> bool:
+            last = await asyncio.to_thread(store.recorder.max_notification_id)
+            return await view.position() == last
+
+        await eventually(caught_up, what="the live view caught up")
+        live = await view.all_rows()
+        env = {**os.environ, **service_env("notifications", infra)}
+        rebuilt = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "services.notifications", "rebuild-view"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert "rebuilt notifications_view" in rebuilt.stdout
+        assert re.search(r"notifications_view .* (\d+)/\1 events", rebuilt.stderr)
+
+        # then the rebuilt view is the live one, row for row
+        await eventually(caught_up, what="the rebuilt view caught up")
+        assert await view.all_rows() == live
+    finally:
+        await view.pool.close()
+        store.close()
