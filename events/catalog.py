@@ -51,6 +51,7 @@ EVENT_MODELS: tuple[type[Envelope[Any]], ...] = (
     matching.MatchDeclined,
     matching.ProposalWithdrawn,
     notifications.NotificationSent,
+    notifications.NotificationFailed,
 )
 
 

@@ -289,7 +289,9 @@ class CompanyDetails(Contract):
     plan: InternshipPlan
     capacity: int = Field(ge=1, le=50, description="How many interns the company takes.")
     contacts: Sealed = Field(
-        description="Sealed with the company's key: a list of {name, email, phone, title}."
+        description="Sealed with the company's key: a list of {name, email, phone, title, "
+        "language}; `language` (`en` or `ja`, `ja` when absent) is the one the office "
+        "writes to that contact in."
     )
     eligibility: SmeEligibility
 

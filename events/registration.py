@@ -65,6 +65,10 @@ class LanguageProficiency(Contract):
     cefr: CefrLevel | None = None
 
 
+#: The language a person is written to in: English or Japanese.
+PreferredLanguage = Literal["en", "ja"]
+
+
 class ApplicantPreregisteredPayload(Contract):
     applicant_id: uuid.UUID
     cohort_id: CohortId
@@ -99,6 +103,11 @@ class ApplicantRegisteredPayload(Contract):
     )
     declares_no_final_job_commitment: bool
     privacy_policy_consented_at: UtcDatetime
+    language: PreferredLanguage = Field(
+        default="en",
+        description="The language the applicant is written to in (`en` or `ja`); "
+        "registrations recorded before it was asked read as `en`.",
+    )
 
 
 class SubmittedDocument(Contract):
@@ -312,6 +321,7 @@ AmendableField = Literal[
     "country_of_residence",
     "education",
     "languages",
+    "language",
 ]
 
 
@@ -329,6 +339,7 @@ class AmendedDetails(Contract):
     country_of_residence: CountryCode | MISSING = MISSING
     education: Education | MISSING = MISSING
     languages: LanguageProficiency | MISSING = MISSING
+    language: PreferredLanguage | MISSING = MISSING
 
     @model_validator(mode="after")
     def _names_at_least_one(self) -> AmendedDetails:

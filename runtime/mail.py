@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
+from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import SMTPUTF8
 from email.utils import format_datetime, parseaddr
@@ -151,10 +152,21 @@ class SmtpMailer:
         self._idle: list[aiosmtplib.SMTP] = []
         self._free: asyncio.Semaphore | None = None
 
-    def compose(self, to: str, subject: str, body: str, message_id: str) -> Message:
-        """A plain-text message. Never raises for a bad address: `deliver` refuses it."""
-        message = MIMENonMultipart("text", "plain")
-        message.set_payload(body, _UTF8_QP)
+    def compose(
+        self, to: str, subject: str, body: str, message_id: str, *, html: str | None = None
+    ) -> Message:
+        """A plain-text message, or with `html` a multipart/alternative one (the text
+        first: a client shows the last part it can, so HTML where it is read). Never
+        raises for a bad address: `deliver` refuses it."""
+        text = MIMENonMultipart("text", "plain")
+        text.set_payload(body, _UTF8_QP)
+        message: Message = text
+        if html is not None:
+            rich = MIMENonMultipart("text", "html")
+            rich.set_payload(html, _UTF8_QP)
+            for part in (text, rich):
+                del part["MIME-Version"]  # said once, by the whole message
+            message = MIMEMultipart("alternative", _subparts=[text, rich])
         message["From"] = _header(self.sender)
         message["To"] = to
         message["Subject"] = _header(subject)

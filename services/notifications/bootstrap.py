@@ -7,6 +7,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
+
 from events import topics
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
@@ -16,6 +18,7 @@ from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
+from services.notifications.adapters.view import NotificationsView, ViewProjector
 from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import ResendLimit
@@ -25,13 +28,16 @@ MESSAGING = Messaging(
     service="notifications",
     application=NotificationsApplication,
     consumes=(topics.REGISTRATION, topics.SCREENING, topics.MATCHING),
-    consumes_description="Turns the applicant's milestones (registration, complete "
-    "documents, screening's requests, rejections, interview invitations and results, "
-    "selection, match) and inquiry answers into e-mails, in the order of their path; "
-    "withholds "
-    "them while a person's use is suspended and forgets an erased person.",
-    publishes="That a message was sent, for which applicant and cause; never the address "
-    "or the text. Keyed by notification id.",
+    consumes_description="Turns the applicant's milestones (registration, eligibility, "
+    "documents requested, accepted, rejected or complete, interview invitations and "
+    "results, rejections, selection, amendments, privacy requests, proposal, match, "
+    "agreements), host companies' (registration accepted or refused, candidates "
+    "proposed, a reminder to decide, match, agreements) and inquiry answers into "
+    "e-mails in each reader's language, in the order of their path; withholds them "
+    "while a person's use is suspended and forgets an erased person.",
+    publishes="That a message was sent, or could not be delivered for good, for which "
+    "applicant or company and cause; never the address or the text. Keyed by "
+    "notification id.",
 )
 
 
@@ -45,6 +51,22 @@ def build_application(
         personal_data=personal_data or settings.personal_data(),
         resend_limit=ResendLimit(resends=settings.resends_per_day, per=timedelta(hours=24)),
     )
+
+
+async def connect_view(settings: NotificationsSettings) -> NotificationsView:
+    """The office's view of the notifications (a read model in the service's database)."""
+    pool = await asyncpg.create_pool(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        database=settings.pg_database,
+        user=settings.pg_user,
+        password=settings.pg_password.get_secret_value(),
+        min_size=1,
+        max_size=5,
+    )
+    view = NotificationsView(pool)
+    await view.create()
+    return view
 
 
 async def bootstrap(
@@ -61,7 +83,9 @@ async def bootstrap(
         schedule=retry_schedule(settings),
         patience=settings.mail_order_patience,
     )
+    view = await connect_view(settings)
     http = build_http_api(app, await asyncio.to_thread(gate_for, settings), personal_data)
+    http.state.notifications_view = view
     http.include_router(undeliverable_router(app.undeliverable))
     return service_process(
         settings,
@@ -69,6 +93,6 @@ async def bootstrap(
         app,
         translate=to_integration_event,
         http=http,
-        followers=[mailer],
-        closers=[personal_data.close],
+        followers=[mailer, ViewProjector(app, view)],
+        closers=[view.pool.close, personal_data.close],
     )

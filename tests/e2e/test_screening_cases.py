@@ -217,7 +217,8 @@ async def test_the_fy2025_call_decides_each_case_and_rejects_who_is_not_eligible
     assert case["status"] == "rejected"
     # and they are told why, by e-mail
     [told] = await mailbox.wait_for(ADDRESSES[china], "the outcome of your application", timeout=60)
-    assert "citizens of CN are not eligible" in body_of(told)
+    # (the rule, in plain words rather than screening's terse text)
+    assert "citizens of your country cannot take part in this year's program" in body_of(told)
     # and can get no further: no interview is scheduled for them
     r = await client.post(
         f"{screening}/cases/{china}/interviews",

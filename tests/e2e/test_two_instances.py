@@ -193,13 +193,18 @@ async def test_two_instances_of_every_service_give_the_outcome_of_one(
                     f"JIP {cohort_id}: {s}"
                     for s in (
                         "we have received your application",
+                        "you meet the program's requirements",
                         "your documents are complete",
+                        "your certificate of graduation is accepted",
+                        "your language score certificate is accepted",
+                        "your letter of recommendation is accepted",
                         "your first interview",
                         "you passed the first interview",
                         "your second interview",
                         "you passed the second interview",
                         "you have been selected",
                         "a host company has chosen you",
+                        "your internship agreement is ready to sign",
                     )
                 ),
             ]
@@ -233,10 +238,12 @@ async def test_two_instances_of_every_service_give_the_outcome_of_one(
             lambda e: e["payload"]["applicant_id"] == applicant,
             timeout=90,
         )
+        await mailbox.wait_for(address, "you meet the program's requirements", timeout=90)
         assert subjects_to(mailbox, address) == sorted(
             [
                 "Your JIP registration link",
                 f"JIP {cohort_id}: we have received your application",
+                f"JIP {cohort_id}: you meet the program's requirements",
                 f"JIP {cohort_id}: your documents are complete",
             ]
         )

@@ -198,6 +198,7 @@ TABLE: dict[tuple[str, str, str], Row] = {
         only("admin", "auditor"), query={"applicant_id": "{applicant_id}"}
     ),
     ("notifications", "POST", "/notifications/{notification_id}/resend"): Row(only("admin")),
+    ("notifications", "PUT", "/recipients/{recipient_id}/address"): Row(only("admin")),
     ("notifications", "GET", "/mail/undeliverable"): Row(only("admin")),
 }
 
@@ -387,6 +388,7 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
         "inquiry_id": str(uuid.uuid4()),
         "notification_id": str(uuid.uuid4()),
         "subject_id": str(applicant_id),
+        "recipient_id": str(applicant_id),
         "request_id": str(uuid.uuid4()),
         "document_id": str(uuid.uuid4()),
         "interview_id": str(uuid.uuid4()),

@@ -20,6 +20,7 @@ from runtime.mail_api import undeliverable_router
 from runtime.privacy import PersonalData
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
+from services.notifications.application.publishing import to_integration_event
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import Notification
 from tests import envelopes
@@ -139,15 +140,14 @@ async def test_a_deferred_and_a_refused_recipient_hold_up_no_one_else(caplog):
     ) as http:
         assert (await http.get("/mail/undeliverable")).status_code == 401
         listed = await http.get("/mail/undeliverable", headers=STAFF)
-        one = await http.get("/notifications", params={"applicant_id": str(refused)}, headers=STAFF)
     assert listed.status_code == 200
     [message] = listed.json()["messages"]
     assert message["applicant_id"] == str(refused)
     assert message["kind"] == "application_received"
     assert message["reason"] == "recipient refused: SMTP 550"
     assert "refused-linh" not in listed.text
-    [welcome] = one.json()["notifications"]
-    assert (welcome["state"], welcome["failure"]) == ("failed", "recipient refused: SMTP 550")
+    [welcome] = app.notifications_of(refused)
+    assert (welcome.state, welcome.failure) == ("failed", "recipient refused: SMTP 550")
 
 
 async def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_go_on(caplog):
@@ -188,3 +188,50 @@ async def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_go_o
     [error] = [r for r in caplog.records if r.name == "runtime.mail"]
     assert "cannot be prepared" in error.getMessage()
     assert "broken@example.org" not in error.getMessage()
+
+
+async def test_a_refused_address_is_published_corrected_by_the_office_and_resent():
+    # given an applicant whose address the mail server refuses
+    app = an_app()
+    applicant = applicant_at(app, "refused-an@example.org", interviewed=False)
+    server = MisbehavingHandler()
+    with smtp_server(server) as port:
+        mailer = NotificationMailer(app, SmtpMailer("127.0.0.1", port, "JIP <office@jip.example>"))
+        await mailer.step()
+
+        # then the failure is published, whose and why, without the address
+        published = [
+            envelope
+            for n in app.recorder.select_notifications(start=1, limit=10_000)
+            if (envelope := to_integration_event(app.mapper.to_domain_event(n))) is not None
+        ]
+        [failed] = [e for e in published if e.event_type == "NotificationFailed"]
+        assert failed.payload.applicant_id == applicant
+        assert (failed.payload.reason, failed.payload.attempts) == (
+            "recipient refused: SMTP 550",
+            1,
+        )
+        assert "refused-an" not in failed.model_dump_json()
+
+        # when the office corrects the address (an amendment, saying why) and resends
+        api = build_http_api(app, IDENTITY.gate(), _vault[0])
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api), base_url="http://notifications"
+        ) as http:
+            amended = await http.put(
+                f"/recipients/{applicant}/address",
+                json={"email": "an@example.org", "reason": "a typo, confirmed by phone"},
+                headers=STAFF,
+            )
+            resent = await http.post(
+                f"/notifications/{failed.payload.notification_id}/resend", headers=STAFF
+            )
+        assert amended.status_code == 200, amended.text
+        assert "an@example.org" not in amended.text
+        assert resent.status_code == 202, resent.text
+        await mailer.step()
+
+        # then the message reaches the corrected address, once
+        [mail] = server.to("an@example.org")
+        assert "we have received your application" in str(mail["Subject"])
+        assert server.to("refused-an@example.org") == []

@@ -33,7 +33,7 @@ from events.envelope import Envelope, derive_event_id, identity_of
 from kernel import actor as acting
 from kernel.actor import applicant, staff
 from runtime.inbox import Inbox, ReceivedRecord
-from runtime.mail import Accepted, RetrySchedule
+from runtime.mail import Accepted, Refused, RetrySchedule
 from runtime.relay import KafkaRelay, envelope_for
 from services.matching.application.publishing import (
     to_integration_event as matching_translator,
@@ -251,12 +251,16 @@ async def published() -> dict[str, tuple[Any, Any, list[bytes]]]:
         NotificationsApplication.consumed_event_types(),
         from_registration + from_screening,
     )
-    for notification in notifications.notifications_of(applicant_id):
+    owed = notifications.notifications_of(applicant_id)
+    for notification in owed:
         mail = notifications.mail_to_send(
             notification.id, NOW, "jip.example", timedelta(minutes=30)
         )
         if isinstance(mail, OutgoingMail):
-            notifications.record_delivery(mail, Accepted(), RetrySchedule())
+            # The last message's address is refused by the mail server: NotificationFailed.
+            refused = notification is owed[-1]
+            outcome = Refused("recipient refused: SMTP 550") if refused else Accepted()
+            notifications.record_delivery(mail, outcome, RetrySchedule())
     from_notifications = await relayed(
         notifications, notifications_translator, topics.NOTIFICATIONS
     )

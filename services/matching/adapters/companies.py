@@ -28,7 +28,7 @@ from events.matching import (
     Prefecture,
     SmeEligibility,
 )
-from events.registration import CohortId, CourseCode, LanguageProficiency
+from events.registration import CohortId, CourseCode, LanguageProficiency, PreferredLanguage
 from kernel.actor import Actor
 from runtime.http import (
     ERROR_RESPONSES,
@@ -63,6 +63,9 @@ class Contact(Strict):
     email: EmailStr
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{5,19}$")
     title: str | None = Field(default=None, max_length=100)
+    language: PreferredLanguage = Field(
+        default="ja", description="The language the office writes to them in: `ja` or `en`."
+    )
 
 
 class Plan(Strict):

@@ -12,24 +12,28 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from kernel.rules import RuleViolation
 from runtime.http import ERROR_RESPONSES, ErrorResponse, NewFlow, application, build_app, staff_in
 from runtime.identity import Gate
 from runtime.privacy import PersonalData
 from runtime.privacy_api import RecordsOf, stored_events_of, subject_records_router
+from services.notifications.adapters.view import NotificationsView
 from services.notifications.application.service import NotificationsApplication
 from services.notifications.domain.notification import Notification
 from services.notifications.domain.recipient import Recipient
+
+State = Literal[
+    "awaiting_recipient", "pending", "retrying", "sent", "failed", "withheld", "cancelled"
+]
 
 
 class NotificationView(BaseModel):
     notification_id: uuid.UUID
     template: str = Field(description="Which message, e.g. interview_passed.")
-    state: Literal[
-        "awaiting_recipient", "pending", "retrying", "sent", "failed", "withheld", "cancelled"
-    ] = Field(
+    state: State = Field(
         description="awaiting_recipient: owed before the applicant's registration was "
         "read; pending: to be sent (in the order of the applicant's path); retrying: the "
         "mail server deferred it, it is tried again at retry_at; sent: accepted by the "
@@ -66,9 +70,58 @@ class NotificationView(BaseModel):
         )
 
 
+class ListedNotification(BaseModel):
+    """One message in the office's list: to whom (an id, never the address), why, when,
+    and what became of it."""
+
+    notification_id: uuid.UUID
+    template: str
+    recipient_kind: Literal["applicant", "company", "inquirer"] = Field(
+        description="inquirer: an inquiry's sender, written to at the address it gave."
+    )
+    applicant_id: uuid.UUID | None
+    company_id: uuid.UUID | None
+    cause_event_id: uuid.UUID = Field(description="The event this message answers: why.")
+    requested_at: datetime = Field(description="When it became owed.")
+    state: State
+    attempts: int = Field(description="Attempts at sending, deferrals and refusals included.")
+    sends: int = Field(description="How many times it was sent (resends included).")
+    sent_at: datetime | None
+    failure: str | None = Field(description="Why the last attempt failed (reply code).")
+    retry_at: datetime | None
+    not_before: datetime | None = Field(description="A reminder: not sent before then.")
+    not_sent_because: str | None
+    updated_at: datetime
+
+
 class NotificationList(BaseModel):
-    applicant_id: uuid.UUID
-    notifications: list[NotificationView] = Field(description="Oldest first.")
+    notifications: list[ListedNotification] = Field(description="Oldest first.")
+    next: str | None = Field(
+        description="Pass as `after` for the next page; null on the last page."
+    )
+
+
+async def _view(request: Request) -> NotificationsView:
+    view: NotificationsView = request.app.state.notifications_view
+    return view
+
+
+View = Annotated[NotificationsView, Depends(_view)]
+
+
+def _cursor(requested_at: datetime, notification_id: uuid.UUID) -> str:
+    return f"{requested_at.isoformat()}_{notification_id}"
+
+
+def _parse_cursor(after: str) -> tuple[datetime, uuid.UUID]:
+    moment, _, notification_id = after.rpartition("_")
+    try:
+        at = datetime.fromisoformat(moment)
+        if at.tzinfo is None:
+            raise ValueError("no time zone")
+        return at, uuid.UUID(notification_id)
+    except ValueError:
+        raise RuleViolation("after", "not a cursor this list gave") from None
 
 
 App = Annotated[NotificationsApplication, Depends(application)]
@@ -82,14 +135,36 @@ router = APIRouter(responses=ERROR_RESPONSES)
 @router.get(
     "/notifications",
     response_model=NotificationList,
-    summary="The notifications of one applicant, with their state (admin, auditor)",
+    summary="What was sent to whom, when, why, its state and attempts (admin, auditor)",
+    description="The office's view of every message, from a read model of the service's "
+    "log (rebuilt by `python -m services.notifications rebuild-view`); it may lag the "
+    "log by a moment. Filters combine; no address or text is ever shown.",
 )
 async def list_notifications(
-    applicant_id: Annotated[uuid.UUID, Query()], app: App, _: Reader
+    view: View,
+    _: Reader,
+    applicant_id: Annotated[uuid.UUID | None, Query()] = None,
+    company_id: Annotated[uuid.UUID | None, Query()] = None,
+    state: Annotated[State | None, Query()] = None,
+    template: Annotated[str | None, Query(max_length=100)] = None,
+    cause_event_id: Annotated[uuid.UUID | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Any:
-    found = await asyncio.to_thread(app.notifications_of, applicant_id)
+    page = await view.page(
+        applicant_id=applicant_id,
+        company_id=company_id,
+        state=state,
+        template=template,
+        cause_event_id=cause_event_id,
+        limit=limit,
+        after=_parse_cursor(after) if after else None,
+    )
     return NotificationList(
-        applicant_id=applicant_id, notifications=[NotificationView.of(n) for n in found]
+        notifications=[
+            ListedNotification.model_validate(r, from_attributes=True) for r in page.rows
+        ],
+        next=_cursor(*page.next_after) if page.next_after else None,
     )
 
 
@@ -108,6 +183,39 @@ async def list_notifications(
 async def resend(notification_id: uuid.UUID, app: App, staff: Resender, cid: NewFlow) -> Any:
     notification = await asyncio.to_thread(app.request_resend, notification_id, staff, cid)
     return NotificationView.of(notification)
+
+
+class AddressAmendment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(description="The corrected address (never shown back).")
+    reason: str = Field(min_length=1, max_length=1000, description="Why, in the office's words.")
+
+
+class AddressAmended(BaseModel):
+    recipient_id: uuid.UUID
+    next_step: str = Field(description="What to do to have a refused message sent again.")
+
+
+@router.put(
+    "/recipients/{recipient_id}/address",
+    response_model=AddressAmended,
+    summary="Correct the address an applicant or a company is written to (admin)",
+    description="After the mail server refused a message (`GET /mail/undeliverable`), the "
+    "office corrects the address, recorded as an amendment with who and why (the address "
+    "and the reason sealed with the person's key); messages from then on, and resends, go "
+    "there. The recipient id is the applicant id or the company id.",
+)
+async def amend_address(
+    recipient_id: uuid.UUID, body: AddressAmendment, app: App, staff: Resender, cid: NewFlow
+) -> Any:
+    await asyncio.to_thread(
+        app.amend_address, recipient_id, str(body.email), body.reason, staff, cid
+    )
+    return AddressAmended(
+        recipient_id=recipient_id,
+        next_step="POST /notifications/{notification_id}/resend for each message to send again",
+    )
 
 
 def records_of(app: NotificationsApplication) -> RecordsOf:
@@ -138,8 +246,9 @@ def build_http_api(
     return build_app(
         title="JIP notifications",
         description="The e-mails the Japan Internship Program office sends applicants "
-        "(application received, documents complete, interview results, match) and "
-        "inquiry answers: which went out, and when.",
+        "(every step of their path), host companies (registration, proposals, reminders, "
+        "matches, agreements) and inquirers: which went out, when and why, which failed, "
+        "and the office's corrections and resends.",
         routers=[router, subject_records_router("notifications", records_of(app), personal_data)],
         gate=gate,
         application=app,

@@ -18,15 +18,26 @@ person, as cancelled: either way the mailer moves on to the next.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context, Undefined
+from markupsafe import Markup, escape
 
 from runtime.mail import (
     Delivery,
@@ -46,107 +57,305 @@ from services.notifications.application.service import (
 from services.notifications.domain.notification import BECAME_SENDABLE
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+#: The parts of every message: plain text, and HTML (multipart/alternative).
+PARTS: Final = ("txt", "html")
+
+
+class _MessageLoader(FileSystemLoader):
+    """Each message is written once per language, `<lang>/<name>.j2`, and rendered
+    twice: as `<lang>/<name>.txt` (plain text) and `<lang>/<name>.html` (the same words,
+    escaped, in paragraphs). A part-specific file, `<name>.<part>.j2`, wins where one
+    exists (the layouts). So `select_autoescape` decides by the part's name, and the
+    two parts can never say different things."""
+
+    def get_source(self, environment: Environment, template: str) -> Any:
+        base, _, part = template.rpartition(".")
+        if part in PARTS and base:
+            try:
+                return super().get_source(environment, f"{base}.{part}.j2")
+            except TemplateNotFound:
+                return super().get_source(environment, f"{base}.j2")
+        return super().get_source(environment, template)
+
 
 _templates = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR),
+    loader=_MessageLoader(TEMPLATES_DIR),
     undefined=StrictUndefined,
-    autoescape=False,  # noqa: S701 - plain-text e-mail, not HTML
+    # The HTML part escapes every value (a name with "<" stays text); the plain-text
+    # part must not (it would show "&lt;").
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     keep_trailing_newline=True,
     trim_blocks=True,
     lstrip_blocks=True,
 )
 
-#: The codes the contract publishes, in the words an applicant reads.
-WORDS: Mapping[str, str] = {
-    # the steps at which an applicant can be turned down
-    "eligibility": "the eligibility check",
-    "documents": "the review of your documents",
-    "first_interview": "the first interview",
-    "second_interview": "the second interview",
-    "selection": "the final selection",
-    # documents
-    "certificate_of_enrollment": "certificate of enrollment",
-    "certificate_of_graduation": "certificate of graduation",
-    "language_score_certificate": "language score certificate",
-    "letter_of_recommendation": "letter of recommendation",
-    "resume": "résumé",
-    # why a document was rejected
-    "unreadable": "we could not read it; please send a clear scan or photo of it",
-    "wrong_kind": "it is not the kind of document asked for",
-    "incomplete": "part of it is missing",
-    "expired": "it is no longer valid",
-    "not_the_applicants": "it does not appear to be yours",
-    "other": "it does not meet the program's requirements",
-    # why a document is requested
-    "missing": "it is missing from your application",
-    "rejected": "the one you sent could not be accepted",
-    "requested_by_office": "the office needs it to review your application",
-    # interviews
-    "local": "your local language",
-    "english": "English",
-    "japanese": "Japanese",
-    "online": "online (video call)",
-    "in_person": "in person",
-    "phone": "by telephone",
+#: The codes the contract publishes, in the words each reader reads.
+WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        # the steps at which an applicant can be turned down
+        "eligibility": "the eligibility check",
+        "documents": "the review of your documents",
+        "first_interview": "the first interview",
+        "second_interview": "the second interview",
+        "selection": "the final selection",
+        "first": "first",
+        "second": "second",
+        # documents
+        "certificate_of_enrollment": "certificate of enrollment",
+        "certificate_of_graduation": "certificate of graduation",
+        "language_score_certificate": "language score certificate",
+        "letter_of_recommendation": "letter of recommendation",
+        "resume": "résumé",
+        # why a document was rejected
+        "unreadable": "we could not read it; please send a clear scan or photo of it",
+        "wrong_kind": "it is not the kind of document asked for",
+        "incomplete": "part of it is missing",
+        "expired": "it is no longer valid",
+        "not_the_applicants": "it does not appear to be yours",
+        "other": "it does not meet the program's requirements",
+        # why a document is requested
+        "missing": "it is missing from your application",
+        "rejected": "the one you sent could not be accepted",
+        "requested_by_office": "the office needs it to review your application",
+        # interviews
+        "local": "your local language",
+        "english": "English",
+        "japanese": "Japanese",
+        "online": "online (video call)",
+        "in_person": "in person",
+        "phone": "by telephone",
+        # registered details
+        "given_name": "given name",
+        "family_name": "family name",
+        "date_of_birth": "date of birth",
+        "nationality": "nationality",
+        "country_of_residence": "country of residence",
+        "education": "education",
+        "languages": "language skills",
+        "language": "the language we write to you in",
+        # rights of the privacy policy
+        "disclosure": "disclosure of the data we hold on you",
+        "amendment": "correction of your data",
+        "addition": "addition to your data",
+        "suspension_of_use": "suspension of the use of your data",
+        "resumption_of_use": "resumption of the use of your data",
+        "stop_third_party_provision": "stopping the provision of your data to third parties",
+        "resumption_of_third_party_provision": "resuming the provision of your data to "
+        "third parties",
+        "deletion": "deletion of your data",
+        # a company's decision
+        "three_way": "one agreement signed by the office, the company and the intern",
+        "per_pair": "two agreements: the office with the company, and the office with the intern",
+    },
+    "ja": {
+        "eligibility": "応募資格の審査",
+        "documents": "提出書類の審査",
+        "first_interview": "一次面接",
+        "second_interview": "二次面接",
+        "selection": "最終選考",
+        "first": "一次",
+        "second": "二次",
+        "certificate_of_enrollment": "在学証明書",
+        "certificate_of_graduation": "卒業証明書",
+        "language_score_certificate": "語学試験の成績証明書",
+        "letter_of_recommendation": "推薦状",
+        "resume": "履歴書",
+        "unreadable": "内容を判読できませんでした。鮮明なスキャンまたは写真をお送りください",
+        "wrong_kind": "ご依頼した種類の書類ではありませんでした",
+        "incomplete": "書類の一部が欠けておりました",
+        "expired": "有効期限が切れておりました",
+        "not_the_applicants": "ご本人の書類であることが確認できませんでした",
+        "other": "本プログラムの要件を満たしておりませんでした",
+        "missing": "ご応募の書類に含まれておりませんでした",
+        "rejected": "お送りいただいた書類を受理できませんでした",
+        "requested_by_office": "審査のため事務局で必要となりました",
+        "local": "母語",
+        "english": "英語",
+        "japanese": "日本語",
+        "online": "オンライン（ビデオ通話）",
+        "in_person": "対面",
+        "phone": "電話",
+        "given_name": "名",
+        "family_name": "姓",
+        "date_of_birth": "生年月日",
+        "nationality": "国籍",
+        "country_of_residence": "居住国",
+        "education": "学歴",
+        "languages": "語学力",
+        "language": "ご連絡に使用する言語",
+        "disclosure": "保有個人データの開示",
+        "amendment": "保有個人データの訂正",
+        "addition": "保有個人データの追加",
+        "suspension_of_use": "保有個人データの利用停止",
+        "resumption_of_use": "保有個人データの利用再開",
+        "stop_third_party_provision": "保有個人データの第三者提供の停止",
+        "resumption_of_third_party_provision": "保有個人データの第三者提供の再開",
+        "deletion": "保有個人データの消去",
+        "three_way": "事務局・受入企業・研修生の三者による協定書1通",
+        "per_pair": "事務局と受入企業、事務局と研修生の協定書各1通",
+    },
+}
+
+#: Why an applicant is not eligible, by the rule id screening publishes
+#: (`EligibilityAssessed.checks[].rule`, `ApplicantRejected.reasons[].code`), in words.
+RULE_WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "plausibility": "some of the facts in your application cannot be right (for "
+        "example a graduation date or a year of earlier participation); the office will "
+        "ask you to correct them",
+        "nationality_on_recipient_list": "the program is open to citizens of the "
+        "countries on the OECD list of development aid recipients it follows, and your "
+        "nationality is not on it",
+        "nationality_not_excluded": "citizens of your country cannot take part in this "
+        "year's program",
+        "age_within_cohort_range": "your age on the program's reference date is outside "
+        "the age range of this call",
+        "language": "your language scores do not reach the level required (a JLPT level "
+        "or an accepted English test score)",
+        "education": "your education does not match the levels this call accepts",
+        "not_residing_in_japan": "applicants already living in Japan cannot apply to this call",
+        "no_earlier_participation": "you took part in the program in a year this call excludes",
+        "no_final_job_commitment": "the program is for applicants who have not yet "
+        "committed to a final job",
+        # a host company's registration (SME Basic Act, Article 2)
+        "not_a_company": "only companies may host interns; government bodies, NGOs and "
+        "associations cannot",
+        "not_an_sme": "the program's hosts are small or medium-sized enterprises, and "
+        "the capital and the number of regular employees given are both above the "
+        "limits for the industry",
+    },
+    "ja": {
+        "plausibility": "ご応募内容の一部（卒業年月日や過去の参加年度など）に誤りがあると"
+        "考えられます。事務局より訂正をお願いする予定です",
+        "nationality_on_recipient_list": "本プログラムは、OECD開発援助委員会（DAC）の"
+        "援助受取国リストに掲載された国の国籍をお持ちの方を対象としておりますが、"
+        "ご国籍は同リストに含まれておりません",
+        "nationality_not_excluded": "今年度のプログラムには、ご国籍の方はご参加いただけません",
+        "age_within_cohort_range": "基準日時点のご年齢が、今回の募集の年齢要件の範囲外です",
+        "language": "語学試験の成績が要件（日本語能力試験の所定のレベル、"
+        "または認められた英語試験の所定のスコア）に達しておりません",
+        "education": "ご学歴が、今回の募集で対象としている学歴に該当しません",
+        "not_residing_in_japan": "既に日本に居住されている方は、今回の募集にはご応募いただけません",
+        "no_earlier_participation": "今回の募集で対象外としている年度に、"
+        "本プログラムへのご参加歴があります",
+        "no_final_job_commitment": "本プログラムは、最終的な就職先が未定の方を対象としております",
+        "not_a_company": "研修生の受入れは企業に限られており、官公庁、NGO、団体等は"
+        "受入企業となることができません",
+        "not_an_sme": "本プログラムの受入企業は中小企業に限られておりますが、ご登録の資本金"
+        "および常時使用する従業員数がいずれも業種ごとの基準を上回っております",
+    },
 }
 JAPAN = ZoneInfo("Asia/Tokyo")
+_WEEKDAYS_JA = "月火水木金土日"
 
 
-def in_words(code: str) -> str:
-    return WORDS.get(code, code.replace("_", " "))
+def _defined(value: Any) -> Any:
+    """A filter's argument, or the error StrictUndefined gives for a missing variable
+    (a filter is handed the undefined value itself, which fails only when used)."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
 
 
-def utc_time(moment: str) -> str:
-    at = datetime.fromisoformat(moment).astimezone(UTC)
-    return at.strftime("%A %d %B %Y, %H:%M UTC")
+@pass_context
+def in_words(context: Context, code: str) -> str:
+    code = _defined(code)
+    return WORDS[context["lang"]].get(code, code.replace("_", " "))
 
 
-def japan_time(moment: str) -> str:
-    at = datetime.fromisoformat(moment).astimezone(JAPAN)
-    return at.strftime("%A %d %B %Y, %H:%M JST")
+@pass_context
+def reason_in_words(context: Context, reason: Any) -> str:
+    """A reason of a decision in the reader's words: a known rule id as a sentence;
+    otherwise the words the office gave (older messages kept the words only)."""
+    if isinstance(_defined(reason), str):
+        return reason
+    sentence = RULE_WORDS[context["lang"]].get(reason["code"])
+    return sentence if sentence is not None else str(reason["text"])
 
 
-_templates.filters.update(words=in_words, utc=utc_time, jst=japan_time)
+def _format(at: datetime, lang: str, zone: str) -> str:
+    if lang == "ja":
+        weekday = _WEEKDAYS_JA[at.weekday()]
+        return f"{at.year}年{at.month}月{at.day}日（{weekday}）{at:%H:%M}（{zone}）"
+    return at.strftime(f"%A %d %B %Y, %H:%M {zone}")
 
-#: The subject of each template (Jinja, rendered with the same context as the body).
-SUBJECTS: Mapping[str, str] = {
-    "application_received": "JIP {{ cohort_id }}: we have received your application",
-    "documents_complete": "JIP {{ cohort_id }}: your documents are complete",
-    "interview_passed": "JIP {{ cohort_id }}: you passed the {{ stage }} interview",
-    "interview_failed": "JIP {{ cohort_id }}: the result of your {{ stage }} interview",
-    "match_confirmed": "JIP {{ cohort_id }}: a host company has chosen you",
-    "applicant_rejected": "JIP {{ cohort_id }}: the outcome of your application",
-    "document_requested": "JIP {{ cohort_id }}: please send your {{ kind | words }}",
-    "document_rejected": "JIP {{ cohort_id }}: your {{ kind | words }} could not be accepted",
-    "interview_scheduled": "JIP {{ cohort_id }}: your {{ stage }} interview on "
-    "{{ scheduled_at | utc }}",
-    "interview_rescheduled": "JIP {{ cohort_id }}: your {{ stage }} interview is moved to "
-    "{{ scheduled_at | utc }}",
-    "interview_cancelled": "JIP {{ cohort_id }}: your {{ stage }} interview is cancelled",
-    "candidate_selected": "JIP {{ cohort_id }}: you have been selected",
-    "inquiry_answer": "Your inquiry to the JIP Program Office: our answer",
-}
+
+@pass_context
+def utc_time(context: Context, moment: str) -> str:
+    at = datetime.fromisoformat(_defined(moment)).astimezone(UTC)
+    return _format(at, context["lang"], "UTC")
+
+
+@pass_context
+def japan_time(context: Context, moment: str) -> str:
+    at = datetime.fromisoformat(_defined(moment)).astimezone(JAPAN)
+    return _format(at, context["lang"], "JST" if context["lang"] == "en" else "日本時間")
+
+
+@pass_context
+def a_date(context: Context, day: str) -> str:
+    """A date (YYYY-MM-DD, or a moment) as the reader writes it."""
+    on = date.fromisoformat(_defined(day)[:10])
+    if context["lang"] == "ja":
+        return f"{on.year}年{on.month}月{on.day}日"
+    return f"{on.day} {on:%B %Y}"
+
+
+def paragraphs(text: str) -> Markup:
+    """The HTML part's body: the same text, already escaped, in paragraphs (a blank
+    line) and lines."""
+    safe = text if isinstance(text, Markup) else escape(text)
+    chunks = [c.strip("\n") for c in re.split(r"\n\s*\n", str(safe)) if c.strip()]
+    html = "".join(f"<p>{c.replace(chr(10), '<br>' + chr(10))}</p>\n" for c in chunks)
+    return Markup(html)  # noqa: S704 - built from escaped text and our own tags
+
+
+_templates.filters.update(
+    words=in_words,
+    reason=reason_in_words,
+    utc=utc_time,
+    jst=japan_time,
+    on=a_date,
+    paragraphs=paragraphs,
+)
 
 
 @dataclass(frozen=True)
 class RenderedMail:
     subject: str
     body: str
+    html: str
 
 
 @cache
-def _compiled(template: str) -> tuple[Template, Template]:
+def _compiled(template: str, language: str, part: str) -> Template:
     # Compiling a Jinja template costs far more than rendering it: once per template.
-    return _templates.from_string(SUBJECTS[template]), _templates.get_template(f"{template}.txt.j2")
+    return _templates.get_template(f"{language}/{template}.{part}")
 
 
-def render(template: str, context: Mapping[str, Any]) -> RenderedMail:
-    """The subject and plain-text body of a notification. A missing variable is an
-    error (StrictUndefined), never a blank in a message sent to an applicant."""
-    subject, body = _compiled(template)
-    return RenderedMail(
-        subject=" ".join(subject.render(context).split()), body=body.render(context)
-    )
+def template_names() -> set[str]:
+    """Every message, by its name (the layouts apart)."""
+    return {
+        p.name.removesuffix(".j2")
+        for p in (TEMPLATES_DIR / "en").glob("*.j2")
+        if not p.name.startswith("_")
+    }
+
+
+def render(template: str, language: str, context: Mapping[str, Any]) -> RenderedMail:
+    """The subject, the plain-text body and the HTML body of a notification, in the
+    reader's language. A missing variable is an error (StrictUndefined), never a blank
+    in a message sent to a person. `context` may not name `lang` or `part`."""
+    parts: dict[str, str] = {}
+    subject = ""
+    for part in PARTS:
+        compiled = _compiled(template, language, part)
+        values = {**context, "lang": language, "part": part}
+        parts[part] = compiled.render(values)
+        if part == "txt":
+            # The subject is the message's own block, rendered without escaping.
+            subject = "".join(compiled.blocks["subject"](compiled.new_context(values)))
+    return RenderedMail(subject=" ".join(subject.split()), body=parts["txt"], html=parts["html"])
 
 
 #: A message held behind an earlier one of the same person is looked at again when that
@@ -191,9 +400,9 @@ class NotificationMailer(MailFollower):
             return None
         if isinstance(decision, Held):
             return Later(decision.until or now + LOOK_AGAIN, decision.lane)
-        rendered = render(decision.template, decision.context)
+        rendered = render(decision.template, decision.language, decision.context)
         message = self.mailer.compose(
-            decision.to, rendered.subject, rendered.body, decision.message_id
+            decision.to, rendered.subject, rendered.body, decision.message_id, html=rendered.html
         )
         return Send(message, decision.lane, decision)
 

@@ -29,7 +29,7 @@ from events import matching, registration, screening
 from events.envelope import Envelope
 from events.privacy import ERASED, sealed_parts
 from kernel.actor import Actor
-from kernel.rules import LimitReached, NotFound
+from kernel.rules import LimitReached, NotFound, require
 from runtime.application import ServiceApplication
 from runtime.mail import (
     Accepted,
@@ -49,13 +49,27 @@ from services.notifications.domain.notification import (
     notification_id_for,
 )
 from services.notifications.domain.path import why_not_yet
-from services.notifications.domain.recipient import Recipient
+from services.notifications.domain.recipient import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    Language,
+    Recipient,
+)
 
 Clock = Callable[[], datetime]
 
 #: Milestones announced once per applicant, however often their event recurs (a second
 #: registration through a new link, a résumé uploaded after the documents were complete).
 ONCE_PER_APPLICANT: Final = frozenset({"application_received", "documents_complete"})
+#: Told even while the person's use is suspended: the answer to their own request under
+#: the privacy policy (suspending the use is what they may have asked for).
+SENT_EVEN_WHEN_SUSPENDED: Final = frozenset({"privacy_request_answered"})
+#: A company is reminded to decide on a proposal this long before its deadline (or
+#: half-way to it when the deadline is nearer than that).
+REMIND_BEFORE: Final = timedelta(hours=48)
+#: Why a reminder is not sent (shown to the office).
+DECIDED: Final = "no longer needed: the proposal was decided or withdrawn"
+DEADLINE_PASSED: Final = "no longer needed: the deadline to decide has passed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,8 @@ class OutgoingMail:
     to: str = field(repr=False)
     message_id: str
     context: dict[str, Any] = field(repr=False)
+    #: The reader's language (`en` or `ja`): which version of the template is written.
+    language: str
     #: Whose message it is: one person's messages go one at a time, in order.
     lane: uuid.UUID
     #: As loaded to decide, so that recording the outcome need not read it again.
@@ -138,6 +154,7 @@ class NotificationsApplication(ServiceApplication):
                 fx.correlation_id,
                 fx.causation_id,
                 fx.actor,
+                language=p.language,
             )
             fx.request_for_applicant(
                 recipient,
@@ -152,24 +169,67 @@ class NotificationsApplication(ServiceApplication):
                 notification.release(fx.correlation_id, fx.causation_id, fx.actor)
 
     @policy.register
-    def when_name_amended_then_use_the_new_name(
+    def when_details_amended_then_tell_them_and_use_the_new_name(
         self, e: registration.ApplicantDetailsAmended, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
+        """The office corrected the applicant's details: later messages use the new name
+        and language, and the applicant is told which details changed (not the values)."""
         p = e.payload
         with _Effects(self, e, processing_event) as fx:
-            named = p.changes.model_dump(include={"given_name", "family_name"})
+            named = p.changes.model_dump(include={"given_name", "family_name", "language"})
             given, family = named.get("given_name"), named.get("family_name")
-            if not (isinstance(given, str) or isinstance(family, str)):
-                return
-            if self.find(p.applicant_id, Recipient) is None:
-                return  # the registration, when it arrives, brings the current name
+            language = named.get("language")
             recipient = fx.recipient(p.applicant_id)
-            recipient.rename(
-                given if isinstance(given, str) else None,
-                family if isinstance(family, str) else None,
-                fx.correlation_id,
-                fx.causation_id,
-                fx.actor,
+            if isinstance(given, str) or isinstance(family, str):
+                recipient.rename(
+                    given if isinstance(given, str) else None,
+                    family if isinstance(family, str) else None,
+                    fx.correlation_id,
+                    fx.causation_id,
+                    fx.actor,
+                )
+            if language in LANGUAGES:
+                recipient.prefer_language(language, fx.correlation_id, fx.causation_id, fx.actor)
+            # Written in the language as amended (the recipient's, when it is sent).
+            fx.request_for_applicant(
+                recipient,
+                "details_amended",
+                cohort_id=p.cohort_id,
+                changed_fields=list(p.changed_fields),
+            )
+
+    @policy.register
+    def when_eligible_then_say_so(
+        self, e: screening.EligibilityAssessed, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """The eligibility result, when it is news: eligible now and not before (an
+        ineligible result is told by `ApplicantRejected`, with its reasons; an
+        implausible one goes to the office first)."""
+        p = e.payload
+        if p.result != "eligible" or p.previous_result == "eligible":
+            return
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.applicant_id), "eligibility_passed", cohort_id=p.cohort_id
+            )
+
+    @policy.register
+    def when_privacy_request_answered_then_tell_the_person(
+        self, e: registration.PrivacyRequestAnswered, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """The outcome of an applicant's request under the privacy policy. Not for an
+        inquiry's sender (no address is kept for them), nor after a deletion that was
+        done (there is nobody left to write to)."""
+        p = e.payload
+        if p.subject_kind != "applicant" or (p.right == "deletion" and p.outcome == "done"):
+            return
+        with _Effects(self, e, processing_event) as fx:
+            fx.request_for_applicant(
+                fx.recipient(p.subject_id),
+                "privacy_request_answered",
+                right=p.right,
+                outcome=p.outcome,
+                outcome_reason=p.outcome_reason,
             )
 
     @policy.register
@@ -231,7 +291,9 @@ class NotificationsApplication(ServiceApplication):
                 "applicant_rejected",
                 cohort_id=p.cohort_id,
                 stage=p.stage,
-                reasons=[r.text for r in p.reasons],
+                # The code (a rule id) is put in words in the reader's language; the
+                # office's words are kept for a code no sentence is written for.
+                reasons=[{"code": r.code, "text": r.text} for r in p.reasons],
                 # Sealed; opened when the message is written, like the address.
                 note=p.note,
             )
@@ -253,13 +315,21 @@ class NotificationsApplication(ServiceApplication):
             )
 
     @policy.register
-    def when_document_rejected_then_say_why(
+    def when_document_reviewed_then_say_the_outcome(
         self, e: screening.DocumentReviewed, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
+        """A document accepted (with what is still outstanding), or rejected (why)."""
         p = e.payload
-        if p.decision != "rejected":
-            return
         with _Effects(self, e, processing_event) as fx:
+            if p.decision == "accepted":
+                fx.request_for_applicant(
+                    fx.recipient(p.applicant_id),
+                    "document_accepted",
+                    cohort_id=p.cohort_id,
+                    kind=p.kind,
+                    outstanding=list(p.outstanding),
+                )
+                return
             fx.request_for_applicant(
                 fx.recipient(p.applicant_id),
                 "document_rejected",
@@ -327,18 +397,129 @@ class NotificationsApplication(ServiceApplication):
             )
 
     @policy.register
-    def when_match_confirmed_then_announce_it(
-        self, e: matching.MatchConfirmed, processing_event: ProcessingEvent[uuid.UUID]
+    def when_company_registered_then_welcome_it(
+        self, e: matching.CompanyRegistered, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
         p = e.payload
         with _Effects(self, e, processing_event) as fx:
+            company = fx.company(p.company_id, p.contacts, p.legal_name)
+            fx.request_for_company(
+                company,
+                "company_registered",
+                cohort_id=p.cohort_id,
+                capacity=p.capacity,
+                courses=list(p.courses),
+            )
+
+    @policy.register
+    def when_company_refused_then_tell_it_why(
+        self, e: matching.CompanyRefused, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            company = fx.company(p.company_id, p.contacts, p.legal_name)
+            fx.request_for_company(
+                company,
+                "company_refused",
+                cohort_id=p.cohort_id,
+                reasons=[{"code": r.code, "text": r.text} for r in p.reasons],
+            )
+
+    @policy.register
+    def when_match_proposed_then_ask_the_company_and_tell_the_candidate(
+        self, e: matching.MatchProposed, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """The company is asked to decide, and reminded before the deadline (a message
+        recorded now, due later: computed from the event, so reading it again owes
+        the same reminder); the candidate hears that they were proposed."""
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            company = fx.recipient(p.company_id)
+            about = {
+                "cohort_id": p.cohort_id,
+                "course": p.course,
+                "candidate": str(p.applicant_id),
+                "decide_by": p.decide_by.isoformat(),
+                "proposal_id": str(p.proposal_id),
+            }
+            fx.request_for_company(company, "candidates_proposed", **about)
+            remind_at = reminder_time(e.occurred_at, p.decide_by)
+            if remind_at is not None:
+                fx.request_for_company(company, "decision_reminder", not_before=remind_at, **about)
             fx.request_for_applicant(
                 fx.recipient(p.applicant_id),
+                "match_proposed",
+                cohort_id=p.cohort_id,
+                course=p.course,
+                decide_by=p.decide_by.isoformat(),
+            )
+
+    @policy.register
+    def when_match_confirmed_then_announce_it_and_the_agreement(
+        self, e: matching.MatchConfirmed, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """Both sides hear that the match stands and that the agreement is ready to
+        sign; the company's reminder to decide is no longer owed."""
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            applicant = fx.recipient(p.applicant_id)
+            fx.request_for_applicant(
+                applicant,
                 "match_confirmed",
                 cohort_id=p.cohort_id,
                 course=p.course,
                 confirmed_on=p.confirmed_at.date().isoformat(),
             )
+            fx.request_for_applicant(
+                applicant, "agreement_ready", cohort_id=p.cohort_id, course=p.course
+            )
+            company = fx.recipient(p.company_id)
+            about = {"cohort_id": p.cohort_id, "course": p.course, "candidate": str(p.applicant_id)}
+            fx.request_for_company(
+                company,
+                "match_confirmed_company",
+                confirmed_on=p.confirmed_at.date().isoformat(),
+                **about,
+            )
+            fx.request_for_company(company, "agreement_ready_company", **about)
+            fx.cancel_reminders(company, p.proposal_id, p.applicant_id)
+
+    @policy.register
+    def when_match_declined_then_stop_reminding(
+        self, e: matching.MatchDeclined, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.cancel_reminders(fx.recipient(p.company_id), p.proposal_id, p.applicant_id)
+
+    @policy.register
+    def when_proposal_withdrawn_then_stop_reminding(
+        self, e: matching.ProposalWithdrawn, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            fx.cancel_reminders(fx.recipient(p.company_id), p.proposal_id, p.applicant_id)
+
+    @policy.register
+    def when_agreement_signed_then_tell_its_parties(
+        self, e: matching.AgreementSigned, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """Once per agreement, to the parties of that agreement: with one three-way
+        agreement both the intern and the company hear once; with an agreement per
+        pair each hears when the one they signed is complete (the office's own
+        agreement with the other side is not theirs to be told about)."""
+        p = e.payload
+        with _Effects(self, e, processing_event) as fx:
+            about = {"signed_on": p.signed_at.date().isoformat(), "structure": p.structure}
+            if "intern" in p.parties:
+                fx.request_for_applicant(fx.recipient(p.applicant_id), "agreement_signed", **about)
+            if "company" in p.parties:
+                fx.request_for_company(
+                    fx.recipient(p.company_id),
+                    "agreement_signed_company",
+                    candidate=str(p.applicant_id),
+                    **about,
+                )
 
     @policy.register
     def when_inquiry_answered_then_forward_the_answer(
@@ -412,24 +593,36 @@ class NotificationsApplication(ServiceApplication):
         notification: Notification = self.repository.get(notification_id)
         if not notification.sendable:
             return None
-        lane = notification.applicant_id or notification.id
-        if not notification.due(now):
-            assert notification.retry_at is not None
-            return Held("retries later", notification.retry_at, lane)
-        if notification.applicant_id is not None:
-            recipient: Recipient = self.repository.get(notification.applicant_id)
+        lane = notification.recipient_id or notification.id
+        later = notification.waits_until(now)
+        if later is not None:
+            why = "retries later" if notification.retry_at == later else "a reminder, due later"
+            return Held(why, later, lane)
+        recipient: Recipient | None
+        if notification.recipient_id is not None:
+            recipient = self.repository.get(notification.recipient_id)
         else:
             assert notification.address is not None
             # The inquiry's sender: the subject the address is sealed for (their
             # recipient is opened with the answer; None for an answer owed before that).
             subject_id, _ = sealed_parts(notification.address)
-            recipient = self.find(subject_id, Recipient)  # type: ignore[assignment]
+            recipient = self.find(subject_id, Recipient)
         if recipient is not None and recipient.erased:
             return NotSent(ERASED_SUBJECT, final=True)
-        if recipient is not None and recipient.use_suspended:
+        if notification.template == "decision_reminder" and now >= datetime.fromisoformat(
+            notification.context["decide_by"]
+        ):
+            # Read too late to be of use (e.g. a proposal read after its deadline).
+            return NotSent(DEADLINE_PASSED, final=True)
+        if (
+            recipient is not None
+            and recipient.use_suspended
+            and notification.template not in SENT_EVEN_WHEN_SUSPENDED
+        ):
             return NotSent(USE_SUSPENDED, final=False)
-        if notification.applicant_id is not None:
-            assert recipient.email is not None, "a pending notification has a known recipient"
+        sealed: dict[str, Any]
+        if recipient is not None and notification.recipient_id is not None:
+            assert recipient.known, "a pending notification has a known recipient"
             others = [
                 self.repository.get(n["id"]).on_path()
                 for n in recipient.notifications
@@ -438,26 +631,42 @@ class NotificationsApplication(ServiceApplication):
             wait = why_not_yet(notification.on_path(), others, now, patience)
             if wait is not None:
                 return Held(wait.reason, wait.until, lane)
-            sealed: dict[str, Any] = {
-                "to": recipient.email,
-                "given_name": recipient.given_name,
-                "family_name": recipient.family_name,
-            }
+            if recipient.is_company:
+                sealed = {
+                    "contacts": recipient.contacts,
+                    "company_name": recipient.company_name,
+                    "addressee": "company",
+                }
+                if recipient.email is not None:
+                    sealed["corrected_to"] = recipient.email
+            else:
+                sealed = {
+                    "to": recipient.email,
+                    "given_name": recipient.given_name,
+                    "family_name": recipient.family_name,
+                    "addressee": "applicant",
+                }
         else:
-            sealed = {"to": notification.address}
+            sealed = {"to": notification.address, "addressee": "inquirer"}
         # Opened now, for this one sending: the clear values are never stored.
         opened = self.personal_data.reveal({**notification.context, **sealed})
         if any(value == ERASED for value in opened.values()):
             # The key is gone though the erasure was not read yet (or an inquirer's).
             return NotSent(ERASED_SUBJECT, final=True)
+        if "contacts" in opened:
+            # A company is written to at its first contact, by name (at the address
+            # the office corrected, if it did).
+            first = opened.pop("contacts")[0]
+            opened["contact_name"] = first["name"]
+            opened["to"] = opened.pop("corrected_to", None) or first["email"]
         to = opened.pop("to")
-        context = opened
         return OutgoingMail(
             notification_id=notification.id,
             template=notification.template,
             to=to,
             message_id=notification.next_message_id(message_domain),
-            context=context,
+            context=opened,
+            language=recipient.language if recipient is not None else DEFAULT_LANGUAGE,
             lane=lane,
             notification=notification,
         )
@@ -529,7 +738,7 @@ class NotificationsApplication(ServiceApplication):
             if n.state != FAILED:
                 return None
             assert n.failure is not None
-            return UndeliverableMail(n.id, n.template, n.applicant_id, n.failure, n.modified_on)
+            return UndeliverableMail(n.id, n.template, n.recipient_id, n.failure, n.modified_on)
 
         return undeliverable_of(self, Notification.Refused, view)  # type: ignore[attr-defined]
 
@@ -546,6 +755,39 @@ class NotificationsApplication(ServiceApplication):
         if notification is None:
             raise NotFound("notification_id", "there is no such notification")
         return notification
+
+    def amend_address(
+        self,
+        recipient_id: uuid.UUID,
+        email: str,
+        reason: str,
+        actor: Actor,
+        correlation_id: uuid.UUID,
+    ) -> Recipient:
+        """The office corrects the address an applicant or a company is written to
+        (sealed with their key, like every address here), saying why; messages sent
+        from then on, resends included, go there."""
+
+        def attempt() -> Recipient:
+            recipient = self.find(recipient_id, Recipient)
+            if recipient is None:
+                raise NotFound("recipient_id", "no message was ever owed to this recipient")
+            # Before sealing: an erased person has no key to seal with any more.
+            require(
+                not recipient.erased, "recipient_id", "this person's data was erased", conflict=True
+            )
+            recipient.amend_address(
+                self.personal_data.seal(recipient_id, email),
+                self.personal_data.seal(recipient_id, reason),
+                actor["id"],
+                correlation_id,
+                None,
+                actor,
+            )
+            self.save(recipient)
+            return recipient
+
+        return self.retry_on_conflict(attempt)
 
     def request_resend(
         self, notification_id: uuid.UUID, actor: Actor, correlation_id: uuid.UUID
@@ -565,6 +807,16 @@ class NotificationsApplication(ServiceApplication):
             return notification
 
         return self.retry_on_conflict(attempt)
+
+
+def reminder_time(proposed_at: datetime, decide_by: datetime) -> datetime | None:
+    """When a company is reminded to decide: `REMIND_BEFORE` its deadline, or half-way
+    to it when the deadline is nearer; None when the deadline has passed already.
+    From the proposal's own times, so that the same proposal always owes the same
+    reminder, however often and whenever it is read."""
+    if decide_by <= proposed_at:
+        return None
+    return max(decide_by - REMIND_BEFORE, proposed_at + (decide_by - proposed_at) / 2)
 
 
 def _slot_context(slot: screening.InterviewSlot) -> dict[str, Any]:
@@ -626,6 +878,39 @@ class _Effects:
         self._touched[applicant_id] = recipient
         return recipient
 
+    def company(self, company_id: uuid.UUID, contacts: str, legal_name: str) -> Recipient:
+        """A host company's recipient, with its contacts (sealed) and the language of
+        its first contact (opened here: the language is not personal data, and the
+        message must know it before it is written); messages owed before it was known
+        are released."""
+        recipient = self.recipient(company_id)
+        opened = self.app.personal_data.unseal(contacts)
+        language: Language = "ja"  # a Japanese company, unless its contact says otherwise
+        if isinstance(opened, list) and opened and opened[0].get("language") in LANGUAGES:
+            language = opened[0]["language"]
+        released = recipient.identify_company(
+            contacts, legal_name, language, self.correlation_id, self.causation_id, self.actor
+        )
+        for notification_id in released:
+            self.load(notification_id).release(self.correlation_id, self.causation_id, self.actor)
+        return recipient
+
+    def cancel_reminders(
+        self, company: Recipient, proposal_id: uuid.UUID | None, applicant_id: uuid.UUID
+    ) -> None:
+        """The proposal was decided or withdrawn: its reminder is no longer owed (one
+        already sent stays sent). Without a proposal id (a match confirmed directly),
+        every reminder about the candidate."""
+        for n in company.notifications:
+            if n["template"] != "decision_reminder":
+                continue
+            reminder: Notification = self.load(n["id"])
+            about = reminder.context
+            if (proposal_id is not None and about.get("proposal_id") == str(proposal_id)) or (
+                proposal_id is None and about.get("candidate") == str(applicant_id)
+            ):
+                reminder.cancel(DECIDED, self.correlation_id, self.causation_id, self.actor)
+
     def _already_owed(self, template: str) -> bool:
         notification_id = notification_id_for(self.cause_event_id, template)
         return (
@@ -634,6 +919,27 @@ class _Effects:
         )
 
     def request_for_applicant(self, recipient: Recipient, template: str, **context: Any) -> None:
+        self._request(recipient, template, company=False, not_before=None, context=context)
+
+    def request_for_company(
+        self,
+        recipient: Recipient,
+        template: str,
+        *,
+        not_before: datetime | None = None,
+        **context: Any,
+    ) -> None:
+        self._request(recipient, template, company=True, not_before=not_before, context=context)
+
+    def _request(
+        self,
+        recipient: Recipient,
+        template: str,
+        *,
+        company: bool,
+        not_before: datetime | None,
+        context: dict[str, Any],
+    ) -> None:
         if self._already_owed(template):
             return  # the same event, published or read again
         if template in ONCE_PER_APPLICANT and recipient.has_requested(template):
@@ -643,12 +949,14 @@ class _Effects:
         notification = Notification.request(
             template=template,
             cause_event_id=self.cause_event_id,
-            applicant_id=recipient.id,
+            applicant_id=None if company else recipient.id,
+            company_id=recipient.id if company else None,
             context=context,
             recipient_known=recipient.known,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
             actor=self.actor,
+            not_before=not_before,
         )
         recipient.note_notification(
             notification.id, template, self.correlation_id, self.causation_id, self.actor

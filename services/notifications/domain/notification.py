@@ -48,8 +48,15 @@ def notification_id_for(cause_event_id: uuid.UUID, template: str) -> uuid.UUID:
 
 
 class Notification(Aggregate):
-    """A message to an applicant (`applicant_id`, address from their Recipient) or to
-    an address given by the event itself (`address`, e.g. an inquiry's sender)."""
+    """A message to an applicant (`applicant_id`, address from their Recipient), to a
+    host company (`company_id`, its first contact from its Recipient), or to an address
+    given by the event itself (`address`, e.g. an inquiry's sender).
+
+    A message may be owed now but due only later (`not_before`: a reminder to decide
+    before a deadline). It is recorded when its cause is read, like any other, so a
+    restart neither loses it (the mailer reads again from the oldest message it still
+    holds) nor sends it twice (its id comes from its cause, its state says it was sent).
+    """
 
     @staticmethod
     def create_id(cause_event_id: uuid.UUID, template: str, **_: Any) -> uuid.UUID:
@@ -67,10 +74,18 @@ class Notification(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        # Absent from events recorded before companies were written to.
+        company_id: uuid.UUID | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         self.template = template
         self.cause_event_id = cause_event_id
         self.applicant_id = applicant_id
+        self.company_id = company_id
+        #: Not sent before this time (a reminder); None: as soon as its turn comes.
+        self.not_before = not_before
+        #: Attempts at sending (deferrals and refusals included), for the office.
+        self.attempts = 0
         #: Sealed with the addressee's key (an inquiry's sender), like every personal
         #: value this service keeps.
         self.address = address
@@ -97,17 +112,19 @@ class Notification(Aggregate):
         template: str,
         cause_event_id: uuid.UUID,
         applicant_id: uuid.UUID | None = None,
+        company_id: uuid.UUID | None = None,
         address: str | None = None,
         context: dict[str, Any],
         recipient_known: bool,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        not_before: datetime | None = None,
     ) -> Notification:
         require(
-            (applicant_id is None) != (address is None),
+            [applicant_id, company_id, address].count(None) == 2,
             "recipient",
-            "a notification goes either to an applicant or to an address given by its cause",
+            "a notification goes to an applicant, a company or an address given by its cause",
         )
         return cls(
             template=template,
@@ -119,7 +136,14 @@ class Notification(Aggregate):
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
+            company_id=company_id,
+            not_before=not_before,
         )
+
+    @property
+    def recipient_id(self) -> uuid.UUID | None:
+        """Whose recipient addresses it: the applicant's or the company's."""
+        return self.applicant_id or self.company_id
 
     @property
     def sendable(self) -> bool:
@@ -127,8 +151,14 @@ class Notification(Aggregate):
         return self.state in (PENDING, RETRYING)
 
     def due(self, now: datetime) -> bool:
-        """Sendable now (a retrying message only from its retry time)."""
-        return self.sendable and (self.retry_at is None or self.retry_at <= now)
+        """Sendable now (a retrying message only from its retry time, a reminder only
+        from its time)."""
+        return self.sendable and (self.waits_until(now) is None)
+
+    def waits_until(self, now: datetime) -> datetime | None:
+        """When it may go, if not now (its retry time, or a reminder's time)."""
+        later = [t for t in (self.retry_at, self.not_before) if t is not None and t > now]
+        return max(later) if later else None
 
     @property
     def step(self) -> Step | None:
@@ -173,6 +203,7 @@ class Notification(Aggregate):
             correlation_id=self.correlation_id,
             causation_id=self.cause_event_id,
             actor=actor,
+            company_id=self.company_id,
         )
 
     @event("Sent")
@@ -186,9 +217,11 @@ class Notification(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        company_id: uuid.UUID | None = None,
     ) -> None:
         self.state = SENT
         self.sends += 1
+        self.attempts += 1
         self.sent_at = sent_at
         self.failure = None
         self.deferrals = 0
@@ -204,6 +237,11 @@ class Notification(Aggregate):
             correlation_id=self.correlation_id,
             causation_id=self.cause_event_id,
             actor=actor,
+            template=self.template,
+            applicant_id=self.applicant_id,
+            company_id=self.company_id,
+            cause_event_id=self.cause_event_id,
+            attempts=self.attempts + 1,
         )
 
     @event("Refused")
@@ -214,10 +252,17 @@ class Notification(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        # Recorded since failures are published (`NotificationFailed`); absent before.
+        template: str | None = None,
+        applicant_id: uuid.UUID | None = None,
+        company_id: uuid.UUID | None = None,
+        cause_event_id: uuid.UUID | None = None,
+        attempts: int | None = None,
     ) -> None:
         self.state = FAILED
         self.failure = reason
         self.retry_at = None
+        self.attempts += 1
 
     def record_deferred(
         self, reason: str, deferred_at: datetime, retry_at: datetime | None, actor: Actor
@@ -252,6 +297,7 @@ class Notification(Aggregate):
     ) -> None:
         self.state = RETRYING
         self.deferrals += 1
+        self.attempts += 1
         self.retry_at = retry_at
         self.failure = reason
 

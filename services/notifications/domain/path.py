@@ -7,10 +7,20 @@ match can be read before the interview result that made it possible. So the orde
 one person's messages cannot be the order in which their causes were read. It is the
 order of the steps on the path::
 
-    1 application received   2 rejected for eligibility   3 documents requested or
-    rejected   4 rejected at documents   5 documents complete   6 first interview
-    scheduled (moved, cancelled)   7 its result   8 second interview scheduled   9 its
-    result   10 rejected after it   11 selected (or rejected at selection)   12 match
+    1 application received   2 eligible, or rejected for eligibility   3 documents
+    requested, accepted or rejected   4 rejected at documents   5 documents complete
+    6 first interview scheduled (moved, cancelled)   7 its result   8 second interview
+    scheduled   9 its result   10 rejected after it   11 selected (or rejected at
+    selection)   12 proposed to a company   13 match confirmed   14 agreement ready to
+    sign   15 agreement signed
+
+A host company's messages follow its own path, in the same way::
+
+    1 registration accepted or refused   2 a candidate proposed   3 a match confirmed
+    4 its agreement ready to sign   5 signed
+
+(The reminder to decide is on no path: it is due at its own time, and waiting for it
+must not hold back the company's other messages, e.g. about another candidate.)
 
 Two rules follow (`why_not_yet`):
 
@@ -70,7 +80,9 @@ def step_of(template: str, context: Mapping[str, Any]) -> Step | None:
     received = frozenset({"application_received"})
     if template == "application_received":
         return Step(1, "application_received")
-    if template in ("document_requested", "document_rejected"):
+    if template == "eligibility_passed":
+        return Step(2, "eligibility_passed", received)
+    if template in ("document_requested", "document_rejected", "document_accepted"):
         return Step(3, "documents", received)
     if template == "documents_complete":
         return Step(5, "documents_complete", received)
@@ -86,9 +98,37 @@ def step_of(template: str, context: Mapping[str, Any]) -> Step | None:
         return Step(REJECTION_RANKS[stage], f"applicant_rejected:{stage}", received)
     if template == "candidate_selected":
         return Step(11, "candidate_selected", _PASSED_BOTH)
+    if template == "match_proposed":
+        return Step(12, "match_proposed", _PASSED_BOTH | {"candidate_selected"})
     if template == "match_confirmed":
-        return Step(12, "match_confirmed", _PASSED_BOTH | {"candidate_selected"})
-    return None
+        return Step(13, "match_confirmed", _PASSED_BOTH | {"candidate_selected"})
+    if template == "agreement_ready":
+        return Step(14, "agreement_ready", _PASSED_BOTH | {"candidate_selected", "match_confirmed"})
+    if template == "agreement_signed":
+        return Step(15, "agreement_signed", frozenset({"match_confirmed", "agreement_ready"}))
+    return _company_step(template)
+
+
+_COMPANY_PATH: Final = {
+    "company_registered": 1,
+    "company_refused": 1,
+    "candidates_proposed": 2,
+    "match_confirmed_company": 3,
+    "agreement_ready_company": 4,
+    "agreement_signed_company": 5,
+}
+
+
+def _company_step(template: str) -> Step | None:
+    rank = _COMPANY_PATH.get(template)
+    if rank is None:
+        return None
+    known = frozenset({"company_registered"}) if rank > 1 else frozenset()
+    follows = {
+        4: known | {"match_confirmed_company"},
+        5: known | {"match_confirmed_company", "agreement_ready_company"},
+    }.get(rank, known)
+    return Step(rank, template, follows)
 
 
 @dataclass(frozen=True)

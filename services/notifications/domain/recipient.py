@@ -1,5 +1,9 @@
 """A recipient: an applicant the office writes to, known by their applicant id (or the
-sender of an inquiry, known by the inquiry's id, when their processing is restricted).
+sender of an inquiry, known by the inquiry's id, when their processing is restricted),
+or a host company, known by its company id, written to at its first contact.
+
+Each is written to in their own language (`en` or `ja`): an applicant's as chosen at
+registration (and amended by the office), a company's as its first contact's.
 
 The address and names are kept as they arrive: sealed with the person's key. They are
 opened only at the moment a message is written, and read as erased once the person is.
@@ -13,11 +17,17 @@ wait here and are released, all at once, when the registration arrives.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Final, Literal
 
 from eventsourcing.domain import Aggregate, event
 
 from kernel.actor import Actor
+from kernel.rules import require
+
+Language = Literal["en", "ja"]
+LANGUAGES: Final[tuple[Language, ...]] = ("en", "ja")
+#: Applicants who registered before the language was asked are written to in English.
+DEFAULT_LANGUAGE: Final[Language] = "en"
 
 
 class Recipient(Aggregate):
@@ -42,6 +52,16 @@ class Recipient(Aggregate):
         self.email: str | None = None
         self.given_name: str | None = None
         self.family_name: str | None = None
+        #: The language the person is written to in.
+        self.language: Language = DEFAULT_LANGUAGE
+        #: A host company's contacts (sealed with the company's key) and its name; None
+        #: for an applicant or an inquiry's sender.
+        self.contacts: str | None = None
+        self.company_name: str | None = None
+        #: The office corrected the address (after a refused message): it is kept over
+        #: the one a registration read again brings (for a company, over its first
+        #: contact's, until the company registers new contacts).
+        self.address_amended = False
         #: Every notification requested for this applicant: {"id": ..., "template": ...}.
         self.notifications: list[dict[str, Any]] = []
         #: Notifications requested before the address was known, not yet released.
@@ -54,7 +74,11 @@ class Recipient(Aggregate):
     @property
     def known(self) -> bool:
         """True once the registration told us where and how to write."""
-        return self.email is not None
+        return self.email is not None or self.contacts is not None
+
+    @property
+    def is_company(self) -> bool:
+        return self.contacts is not None
 
     def has_requested(self, template: str) -> bool:
         return any(n["template"] == template for n in self.notifications)
@@ -68,13 +92,22 @@ class Recipient(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        language: Language = DEFAULT_LANGUAGE,
     ) -> list[uuid.UUID]:
-        """Record the address and name (sealed) from the applicant's registration.
-        Returns the notifications that were waiting for them (now to be sent).
-        Identifying again with the same details, or after the erasure, records nothing."""
+        """Record the address and name (sealed) and the language from the applicant's
+        registration. Returns the notifications that were waiting for them (now to be
+        sent). Identifying again with the same details, or after the erasure, records
+        nothing."""
         if self.erased:
             return []
-        if (self.email, self.given_name, self.family_name) == (email, given_name, family_name):
+        if self.address_amended and self.email is not None:
+            email = self.email  # the office's correction stands
+        if (self.email, self.given_name, self.family_name, self.language) == (
+            email,
+            given_name,
+            family_name,
+            language,
+        ):
             return []
         released = list(self.awaiting)
         self._identified(
@@ -85,6 +118,7 @@ class Recipient(Aggregate):
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
+            language=language,
         )
         return released
 
@@ -98,11 +132,133 @@ class Recipient(Aggregate):
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID | None,
         actor: Actor,
+        # Absent from events recorded before the language was asked.
+        language: Language = DEFAULT_LANGUAGE,
     ) -> None:
         self.email = email
         self.given_name = given_name
         self.family_name = family_name
+        self.language = language
         self.awaiting = [n for n in self.awaiting if n not in released]
+
+    def identify_company(
+        self,
+        contacts: str,
+        company_name: str,
+        language: Language,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> list[uuid.UUID]:
+        """Record a host company's contacts (sealed), name and language from its
+        registration; returns the notifications that were waiting for them."""
+        if self.erased:
+            return []
+        if (self.contacts, self.company_name, self.language) == (
+            contacts,
+            company_name,
+            language,
+        ):
+            return []
+        released = list(self.awaiting)
+        self._company_identified(
+            contacts=contacts,
+            company_name=company_name,
+            language=language,
+            released=released,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=actor,
+        )
+        return released
+
+    @event("CompanyIdentified")
+    def _company_identified(
+        self,
+        contacts: str,
+        company_name: str,
+        language: Language,
+        released: list[uuid.UUID],
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        if contacts != self.contacts and self.address_amended:
+            # New contacts from the company itself replace the office's correction.
+            self.email, self.address_amended = None, False
+        self.contacts = contacts
+        self.company_name = company_name
+        self.language = language
+        self.awaiting = [n for n in self.awaiting if n not in released]
+
+    def amend_address(
+        self,
+        email: str,
+        reason: str,
+        amended_by: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        """The office corrects the address to write to (sealed, as is `reason`), e.g.
+        after the mail server refused a message; the office may then have it resent."""
+        require(not self.erased, "recipient_id", "this person's data was erased", conflict=True)
+        require(
+            self.known,
+            "recipient_id",
+            "no address is known yet for this recipient: it comes with the registration",
+            conflict=True,
+        )
+        self._address_amended(
+            email=email,
+            reason=reason,
+            amended_by=amended_by,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=actor,
+        )
+
+    @event("AddressAmended")
+    def _address_amended(
+        self,
+        email: str,
+        reason: str,
+        amended_by: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.email = email
+        self.address_amended = True
+
+    def prefer_language(
+        self,
+        language: Language,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> bool:
+        """The office amended the language the applicant is written to in; returns
+        whether that changed anything."""
+        if self.erased or language == self.language:
+            return False
+        self._language_changed(
+            language=language,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=actor,
+        )
+        return True
+
+    @event("LanguageChanged")
+    def _language_changed(
+        self,
+        language: Language,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None,
+        actor: Actor,
+    ) -> None:
+        self.language = language
 
     def rename(
         self,
@@ -223,6 +379,6 @@ class Recipient(Aggregate):
     def _forgotten(
         self, correlation_id: uuid.UUID, causation_id: uuid.UUID | None, actor: Actor
     ) -> None:
-        self.email = self.given_name = self.family_name = None
+        self.email = self.given_name = self.family_name = self.contacts = None
         self.awaiting = []
         self.erased = True

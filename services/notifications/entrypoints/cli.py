@@ -1,16 +1,54 @@
 """Notifications' command line: `python -m services.notifications [serve]` runs the
-service."""
+service; `rebuild-view` (or `rebuild-read-models`) rebuilds the office's view of the
+notifications from the log."""
 
 from __future__ import annotations
 
+import asyncio
+
+import typer
+
 from runtime.cli import service_cli
-from services.notifications.bootstrap import MESSAGING, bootstrap, build_application
+from runtime.rebuild import rebuild_read_model
+from services.notifications.adapters.view import ViewProjector
+from services.notifications.bootstrap import (
+    MESSAGING,
+    bootstrap,
+    build_application,
+    connect_view,
+)
 from services.notifications.settings import NotificationsSettings
+
+
+async def rebuild_view() -> str:
+    """Clear the office's view of the notifications and replay the log into it (safe
+    while the service runs: a batch its projector read before the clear is not
+    applied)."""
+    settings = NotificationsSettings()
+    app = await asyncio.to_thread(build_application, settings)
+    view = await connect_view(settings)
+    try:
+        position = await rebuild_read_model(
+            ViewProjector(app, view), view.clear, label="notifications_view"
+        )
+        return f"rebuilt notifications_view from the log (up to position {position})"
+    finally:
+        await view.pool.close()
+        app.close()
+
 
 cli = service_cli(
     MESSAGING,
     build=lambda: bootstrap(NotificationsSettings()),
     open_application=lambda: build_application(NotificationsSettings()),
-    serves="the HTTP API, the Kafka inbox, the relay to Kafka and the mailer",
+    serves="the HTTP API, the Kafka inbox, the relay to Kafka, the mailer and the office's "
+    "view of the notifications",
+    rebuild_read_models=rebuild_view,
     undeliverable_mail=lambda app: app.undeliverable(),
 )
+
+
+@cli.command("rebuild-view")
+def rebuild_view_command() -> None:
+    """Drop the office's view of the notifications and rebuild it from the event log."""
+    typer.echo(asyncio.run(rebuild_view()))

@@ -44,6 +44,8 @@ AMENDABLE_FIELDS = frozenset(
         "country_of_residence",
         "languages",
         "education",
+        # The language the applicant is written to in (not a fact screening decides on).
+        "language",
     }
 )
 

@@ -4,7 +4,9 @@ order in which the services' events happened to be read."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.notifications.domain.path import MailOnPath, step_of, why_not_yet
+from services.notifications.domain.path import MailOnPath, NotYet, Step, step_of, why_not_yet
+
+RECEIVED = frozenset({"application_received"})
 
 T0 = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 PATIENCE = timedelta(minutes=30)
@@ -27,11 +29,62 @@ def test_the_path_orders_the_milestones_of_an_applicant():
         step_of("interview_rescheduled", {"stage": "second"}),
         step_of("interview_failed", {"stage": "second"}),
         step_of("candidate_selected", {}),
+        step_of("match_proposed", {}),
         step_of("match_confirmed", {}),
+        step_of("agreement_ready", {}),
+        step_of("agreement_signed", {}),
     ]
     ranks = [s.rank for s in path if s]
     assert len(ranks) == len(path) and ranks == sorted(set(ranks))
     assert step_of("inquiry_answer", {}) is None
+    # an eligible applicant hears it where an ineligible one would hear the opposite;
+    # an accepted document sits with the other documents' news
+    assert step_of("eligibility_passed", {}) == Step(2, "eligibility_passed", RECEIVED)
+    assert step_of("document_accepted", {}).rank == step_of("document_requested", {}).rank
+    # the amendment of details and a privacy answer are on no path: they go at once
+    assert step_of("details_amended", {}) is None
+    assert step_of("privacy_request_answered", {}) is None
+
+
+def test_a_companys_path_and_its_reminder_on_none():
+    path = [
+        "company_registered",
+        "candidates_proposed",
+        "match_confirmed_company",
+        "agreement_ready_company",
+        "agreement_signed_company",
+    ]
+    ranks = [step_of(t, {}).rank for t in path]
+    assert ranks == sorted(set(ranks))
+    assert step_of("company_refused", {}).rank == step_of("company_registered", {}).rank
+    # waiting for its time must not hold back the company's other messages
+    assert step_of("decision_reminder", {}) is None
+
+
+def test_the_agreement_waits_for_the_match_read_after_it_then_goes_in_order():
+    # given the agreement's message owed (its cause read) before the match's
+    welcome = mail("application_received", "sent")
+    passed = [mail("interview_passed", "sent", stage=s) for s in ("first", "second")]
+    selected = mail("candidate_selected", "sent")
+    agreement = mail("agreement_ready")
+    # then it waits for the news of the match
+    wait = why_not_yet(agreement, [welcome, *passed, selected], T0, PATIENCE)
+    assert wait is not None and "match_confirmed" in wait.reason
+    # and once the match is owed too, it waits behind it, then goes
+    match = mail("match_confirmed", at=T0 + timedelta(seconds=5))
+    assert why_not_yet(agreement, [welcome, *passed, selected, match], T0, PATIENCE) == NotYet(
+        "an earlier message of this person is still owed", None
+    )
+    sent = MailOnPath(match.id, match.step, "sent", match.requested_at)
+    assert why_not_yet(agreement, [welcome, *passed, selected, sent], T0, PATIENCE) is None
+
+
+def test_a_companys_match_waits_behind_its_welcome_read_last():
+    welcome = mail("company_registered")
+    proposed = mail("candidates_proposed", "sent")
+    confirmed = mail("match_confirmed_company")
+    wait = why_not_yet(confirmed, [welcome, proposed], T0, PATIENCE)
+    assert wait is not None and wait.until is None
 
 
 def test_a_rounds_invitation_new_time_and_cancellation_come_before_its_result():

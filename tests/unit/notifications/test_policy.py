@@ -137,7 +137,7 @@ def test_an_applicant_who_failed_an_interview_is_told_so(app):
     assert result.context == {"cohort_id": "FY2025", "stage": "first"}
 
 
-def test_a_match_is_announced_with_its_course(app):
+def test_a_match_is_announced_with_its_course_and_the_agreement_to_sign(app):
     applicant = uuid.uuid4()
     deliver(app, registered(applicant))
     deliver(
@@ -145,9 +145,10 @@ def test_a_match_is_announced_with_its_course(app):
         upstream(matching.MatchConfirmed, aggregate_id=uuid.uuid4(), applicant_id=applicant),
         topic="jip.matching.v1",
     )
-    match = app.notifications_of(applicant)[-1]
+    _, match, agreement = app.notifications_of(applicant)
     assert match.template == "match_confirmed"
     assert match.context == {"cohort_id": "FY2025", "course": "B", "confirmed_on": "2025-08-12"}
+    assert agreement.template == "agreement_ready"
 
 
 def test_an_inquiry_answer_goes_to_the_address_that_asked(app):
@@ -159,7 +160,7 @@ def test_an_inquiry_answer_goes_to_the_address_that_asked(app):
     notification = app.get_notification(uuid.uuid5(event.event_id, "inquiry_answer"))
     mail = outgoing(app, notification.id)
     assert mail is not None and mail.to == "budi@example.org"
-    assert mail.context == {"inquiry_id": str(inquiry), "answer": "Yes."}
+    assert mail.context == {"inquiry_id": str(inquiry), "answer": "Yes.", "addressee": "inquirer"}
 
 
 def test_an_amended_name_is_used_in_later_messages(app):
@@ -174,10 +175,13 @@ def test_an_amended_name_is_used_in_later_messages(app):
             changes={"family_name": "Tran"},
         ),
     )
-    [welcome] = app.notifications_of(applicant)
+    welcome, amended = app.notifications_of(applicant)
     mail = outgoing(app, welcome.id)
     assert mail is not None
     assert (mail.context["given_name"], mail.context["family_name"]) == ("Linh", "Tran")
+    # The applicant is told which details changed, never their values.
+    assert amended.template == "details_amended"
+    assert amended.context == {"cohort_id": "FY2025", "changed_fields": ["family_name"]}
 
 
 def test_events_that_concern_no_applicant_message_owe_nothing(app):
@@ -246,7 +250,8 @@ def test_each_decision_of_screening_owes_the_applicant_one_message(app):
         "interview_rescheduled",
         "interview_cancelled",
         "candidate_selected",
-        "document_rejected",  # an accepted document owes no message
+        "document_accepted",
+        "document_rejected",
         "applicant_rejected",
     ]
 

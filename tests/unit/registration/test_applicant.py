@@ -382,3 +382,16 @@ def test_an_amendment_is_checked_for_plausibility_as_registration_is(changes, fi
         applicant.amend_details(changes, "asked", "staff-1", REFERENCE, T0, SEAL, CID, ACTOR)
     assert refused.value.field == field
     assert applicant.collect_events() == [], "nothing recorded"
+
+
+def test_the_language_to_be_written_in_is_chosen_at_registration_and_may_be_amended():
+    applicant = preregistered()
+    applicant.register(1, {**details(), "language": "ja"}, ["B"], REFERENCE, T0, SEAL, CID, ACTOR)
+    # recorded as given (not personal data: not sealed), published as `language`
+    assert applicant.details["language"] == "ja"
+    # the office may amend it, like the other details
+    applicant.amend_details(
+        {"language": "en"}, "asked by phone", "staff-1", REFERENCE, T0, SEAL, CID, actor=ACTOR
+    )
+    assert applicant.pending_events[-1].changes == {"language": "en"}
+    assert applicant.details["language"] == "en"

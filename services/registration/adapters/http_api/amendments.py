@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import MISSING, BaseModel, Field
 
-from events.registration import Education, LanguageProficiency
+from events.registration import Education, LanguageProficiency, PreferredLanguage
 from runtime.http import ERROR_RESPONSES, NewFlow, staff_in
 from services.registration.adapters.http_api.dependencies import App, Country, Strict
 
@@ -33,6 +33,7 @@ class AmendableDetails(Strict):
     country_of_residence: Country | MISSING = MISSING
     education: Education | MISSING = MISSING
     languages: LanguageProficiency | MISSING = MISSING
+    language: PreferredLanguage | MISSING = MISSING
 
 
 class AmendmentRequest(Strict):

@@ -9,7 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, EmailStr, Field
 
-from events.registration import CohortId, CourseCode, Education, LanguageProficiency
+from events.registration import (
+    CohortId,
+    CourseCode,
+    Education,
+    LanguageProficiency,
+    PreferredLanguage,
+)
 from runtime.http import ERROR_RESPONSES, NewFlow
 from services.registration.adapters.http_api.dependencies import Accepted, App, Country, Strict
 
@@ -39,6 +45,10 @@ class RegistrationForm(Strict):
     previous_participation_years: list[Annotated[int, Field(ge=2000, le=2100)]] = Field(default=[])
     declares_no_final_job_commitment: bool
     privacy_policy_consent: bool
+    language: PreferredLanguage = Field(
+        default="en",
+        description="The language the program's e-mails are written in: `en` or `ja`.",
+    )
 
 
 class CourseView(BaseModel):
