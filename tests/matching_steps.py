@@ -60,7 +60,11 @@ def a_corporate_number() -> str:
 
 
 def a_registration(
-    cohort_id: str, courses: Sequence[str] = ("A", "B"), capacity: int = 1, **plan: Any
+    cohort_id: str,
+    courses: Sequence[str] = ("A", "B"),
+    capacity: int = 1,
+    contacts: list[dict[str, Any]] | None = None,
+    **plan: Any,
 ) -> dict[str, Any]:
     return {
         "cohort_id": cohort_id,
@@ -74,7 +78,7 @@ def a_registration(
         "courses": list(courses),
         "capacity": capacity,
         "plan": {"content": "Quality control of machined parts, with a mentor.", **plan},
-        "contacts": [{"name": "Hanako Kato", "email": "hanako.kato@example.jp"}],
+        "contacts": contacts or [{"name": "Hanako Kato", "email": "hanako.kato@example.jp"}],
     }
 
 

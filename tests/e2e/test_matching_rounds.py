@@ -50,12 +50,19 @@ async def a_selected_candidate(
     mailbox: Mailbox,
     cohort_id: str,
     courses: list[str],
+    language: str = "en",
 ) -> tuple[str, dict[str, str]]:
     """An applicant registered through the form, screened and selected by the office,
     once matching has them in its pool: (their id, their own headers)."""
-    applicant_id, _, me = await register_with_token(
-        http, processes["registration"], mailbox, cohort_id, course_preferences=courses
+    applicant_id, address, me = await register_with_token(
+        http,
+        processes["registration"],
+        mailbox,
+        cohort_id,
+        course_preferences=courses,
+        language=language,
     )
+    ADDRESS_OF[applicant_id] = address
 
     # Every document the call asks of them.
     async def outstanding() -> list[str] | None:
@@ -78,6 +85,8 @@ async def a_selected_candidate(
     return applicant_id, me
 
 
+#: Each candidate's e-mail address.
+ADDRESS_OF: dict[str, str] = {}
 #: Each candidate's match, as the rounds named it.
 MATCH_OF: dict[str, str] = {}
 
@@ -120,18 +129,34 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
     async with httpx.AsyncClient(timeout=60) as http:
         cohort_id = await open_cohort(http, processes["registration"], courses=COURSES)
         (ana, ana_me), (ben, ben_me), (cho, _), (dan, _) = await asyncio.gather(
-            a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["A", "B"]),
+            a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["A", "B"], "ja"),
             a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["B"]),
             a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["C", "B"]),
             a_selected_candidate(http, processes, infra, mailbox, cohort_id, ["B"]),
         )
 
         # Host companies: three SMEs, and a large retailer refused with its reason.
+        # Tokyo's contact is written to in Japanese, Kyoto's in English.
+        tokyo_hr, kyoto_hr = (f"hr-{uuid.uuid4().hex[:8]}@{c}.example.jp" for c in "tk")
         tokyo = await register_host(
-            http, matching, OFFICE, cohort_id, courses=["A", "B"], capacity=2
+            http,
+            matching,
+            OFFICE,
+            cohort_id,
+            courses=["A", "B"],
+            capacity=2,
+            contacts=[{"name": "加藤 花子", "email": tokyo_hr, "language": "ja"}],
         )
         osaka = await register_host(http, matching, OFFICE, cohort_id, courses=["B", "C"])
-        kyoto = await register_host(http, matching, OFFICE, cohort_id, courses=["B"], capacity=2)
+        kyoto = await register_host(
+            http,
+            matching,
+            OFFICE,
+            cohort_id,
+            courses=["B"],
+            capacity=2,
+            contacts=[{"name": "Ken Mori", "email": kyoto_hr, "language": "en"}],
+        )
         large = uuid.uuid4()
         refused = await http.put(
             f"{matching}/companies/{large}",
@@ -315,6 +340,55 @@ async def test_a_cohort_goes_through_two_rounds_the_companies_decisions_and_the_
         assert await eventually(
             lambda: board_if(board, lambda b: b if b == live else None), what="the rebuilt board"
         )
+
+        # -- every party heard of each step once, in order, in their language -----------
+        def in_order(address: str, expected: list[str]) -> list[str]:
+            """The subjects of `address`'s mails that name one of the expected steps,
+            in the order they arrived."""
+            subjects = [str(m["Subject"]) for m in mailbox.messages_to(address)]
+            return [s for s in subjects if any(e in s for e in expected)]
+
+        tokyo_steps = [
+            "受入企業としてのご登録完了のお知らせ",
+            "研修生候補者のご推薦",
+            "研修生候補者のご推薦",
+            "受入れ決定のご連絡の受領",
+            "インターンシップ協定書へのご署名のお願い",
+            "インターンシップ協定書の締結のお知らせ",
+        ]
+        await mailbox.wait_for(tokyo_hr, "協定書の締結のお知らせ", timeout=60)
+        got = in_order(tokyo_hr, sorted(set(tokyo_steps)))
+        assert [next(e for e in tokyo_steps if e in s) for s in got] == tokyo_steps, got
+        kyoto_steps = [
+            "is registered as a host company",
+            "a candidate is proposed to you",
+            "the match with your candidate is confirmed",
+            "agreement is ready to sign",
+            "a candidate is proposed to you",
+            "the match with your candidate is confirmed",
+            "agreement is ready to sign",
+        ]
+        await mailbox.wait_for(kyoto_hr, "agreement is ready to sign", count=2, timeout=60)
+        got = in_order(kyoto_hr, sorted(set(kyoto_steps)))
+        steps = [next(e for e in kyoto_steps if e in s) for s in got]
+        # Each once, in English; about two candidates whose events are read from
+        # different partitions, so only each candidate's own order is promised: never a
+        # confirmation before a proposal, nor an agreement before a confirmation.
+        assert sorted(steps) == sorted(kyoto_steps), got
+        assert steps[0] == "is registered as a host company"
+        for n in range(len(steps)):
+            seen = steps[: n + 1]
+            assert seen.count(kyoto_steps[2]) <= seen.count(kyoto_steps[1]), got
+            assert seen.count(kyoto_steps[3]) <= seen.count(kyoto_steps[2]), got
+        ana_steps = [
+            "受入企業へのご推薦のお知らせ",
+            "受入企業決定のお知らせ",
+            "インターンシップ協定書へのご署名のお願い",
+            "インターンシップ協定書の締結のお知らせ",
+        ]
+        await mailbox.wait_for(ADDRESS_OF[ana], "協定書の締結のお知らせ", timeout=60)
+        got = in_order(ADDRESS_OF[ana], ana_steps)
+        assert [next(e for e in ana_steps if e in s) for s in got] == ana_steps, got
 
         # -- an auditor runs round 1 again from its recorded inputs --------------------
         recorded = next(
