@@ -44,7 +44,7 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import SMTPUTF8
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Final
 
 import aiosmtplib
@@ -121,9 +121,12 @@ _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP  # readable in any mail client's "view source", unlike base64
 
 
-def _header(value: str) -> str:
-    """A header value as it can be written: non-ASCII text as RFC 2047 encoded words."""
-    return value if value.isascii() else Header(value, "utf-8").encode()
+def _header(value: str, name: str) -> str | Header:
+    """A header value as it can be written: non-ASCII text as RFC 2047 encoded words.
+    Given as a `Header` (not its encoded text) so that the generator folds it knowing the
+    header's name: an encoded text folds as if it began the line, and the first encoded
+    word then lands on a continuation line, which readers decode with a leading space."""
+    return value if value.isascii() else Header(value, "utf-8", header_name=name)
 
 
 def _writable(value: str) -> bool:
@@ -167,9 +170,11 @@ class SmtpMailer:
             for part in (text, rich):
                 del part["MIME-Version"]  # said once, by the whole message
             message = MIMEMultipart("alternative", _subparts=[text, rich])
-        message["From"] = _header(self.sender)
+        # Only the display name is encoded: the address stays as it is, as RFC 5322 wants.
+        message["From"] = formataddr(parseaddr(self.sender), charset="utf-8")
         message["To"] = to
-        message["Subject"] = _header(subject)
+        # The compat32 Message takes a Header (documented; typeshed says str).
+        message["Subject"] = _header(subject, "Subject")  # type: ignore[assignment]
         message["Date"] = format_datetime(utc_now())
         # Deterministic, given by the caller: a message sent again after a crash is
         # recognisably the same message to the recipient's mail system.

@@ -60,3 +60,21 @@ def test_a_refused_delivery_is_settled_at_once():
     delivery = MailDelivery(message_key=uuid.uuid4(), kind="registration_link", about=None)
     assert delivery.record(Refused("recipient refused: SMTP 550"), T0, RetrySchedule()) is None
     assert delivery.state == UNDELIVERABLE and delivery.reason == "recipient refused: SMTP 550"
+
+
+def test_a_japanese_subject_reads_back_exactly_without_a_leading_space() -> None:
+    # An RFC 2047 text folded without knowing its header's name started on a
+    # continuation line, which readers decode with a leading space.
+    import email
+    import email.policy
+
+    from runtime.mail import SmtpMailer
+
+    mailer = SmtpMailer.__new__(SmtpMailer)
+    mailer.sender = "JIP 事務局 <office@jip.example>"
+    subject = "JIP FY2026-T91476：インターンシップ協定書へのご署名のお願い"
+    raw = SmtpMailer.compose(mailer, "a@example.org", subject, "本文", "<x@jip.example>").as_bytes()
+
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["Subject"]) == subject
+    assert str(parsed["From"]) == "JIP 事務局 <office@jip.example>"
