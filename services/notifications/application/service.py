@@ -844,6 +844,8 @@ class _Effects:
         #: Reactions to other services' events are the service's own doing.
         self.actor = app.system_actor
         self.cause_event_id = envelope.event_id
+        #: When the step the messages tell happened: what orders one person's messages.
+        self.happened_at = envelope.occurred_at
         self.correlation_id = envelope.correlation_id
         self.causation_id: uuid.UUID | None = envelope.event_id
         self._touched: dict[uuid.UUID, Aggregate] = {}
@@ -957,6 +959,7 @@ class _Effects:
             causation_id=self.causation_id,
             actor=self.actor,
             not_before=not_before,
+            happened_at=self.happened_at,
         )
         recipient.note_notification(
             notification.id, template, self.correlation_id, self.causation_id, self.actor

@@ -77,8 +77,12 @@ class Notification(Aggregate):
         # Absent from events recorded before companies were written to.
         company_id: uuid.UUID | None = None,
         not_before: datetime | None = None,
+        happened_at: datetime | None = None,
     ) -> None:
         self.template = template
+        #: When the step it tells happened (its cause's time); None in events recorded
+        #: before it was kept.
+        self.happened_at = happened_at
         self.cause_event_id = cause_event_id
         self.applicant_id = applicant_id
         self.company_id = company_id
@@ -120,6 +124,7 @@ class Notification(Aggregate):
         causation_id: uuid.UUID | None,
         actor: Actor,
         not_before: datetime | None = None,
+        happened_at: datetime | None = None,
     ) -> Notification:
         require(
             [applicant_id, company_id, address].count(None) == 2,
@@ -138,6 +143,7 @@ class Notification(Aggregate):
             actor=actor,
             company_id=company_id,
             not_before=not_before,
+            happened_at=happened_at,
         )
 
     @property
@@ -166,7 +172,7 @@ class Notification(Aggregate):
         return step_of(self.template, self.context)
 
     def on_path(self) -> MailOnPath:
-        return MailOnPath(self.id, self.step, self.state, self.created_on)
+        return MailOnPath(self.id, self.step, self.state, self.created_on, self.happened_at)
 
     def next_message_id(self, domain: str) -> str:
         """The Message-ID of the next sending: the same for a repeat after a crash (so

@@ -24,7 +24,9 @@ must not hold back the company's other messages, e.g. about another candidate.)
 
 Two rules follow (`why_not_yet`):
 
-- a message waits while an earlier-step message of the same person is still owed
+- a message waits while a message of the same person about an earlier step (one that
+  happened earlier, by its cause's time; the path's order for messages of one cause) is
+  still owed
   (waiting for the address, pending, or retrying after a deferral); messages of other
   people never wait for it;
 - a message waits for the steps that certainly came before it (a second interview
@@ -139,11 +141,22 @@ class MailOnPath:
     step: Step | None
     state: str
     requested_at: datetime
+    #: When the step it tells happened (its cause's `occurred_at`), when known.
+    happened_at: datetime | None = None
 
     def comes_before(self, other: MailOnPath) -> bool:
-        """Earlier on the path; the same step (a second match after a cancelled one)
-        in the order the messages were owed."""
+        """Happened earlier: the steps of one person happen in an order the path
+        cannot always tell (all documents submitted, then each accepted; a company's
+        confirmation of one candidate, then the proposal of another). Messages of one
+        step (a match and its agreement ready to sign) or whose time is unknown go in
+        the order of the path, then in the order they were owed."""
         assert self.step is not None and other.step is not None
+        if (
+            self.happened_at is not None
+            and other.happened_at is not None
+            and self.happened_at != other.happened_at
+        ):
+            return self.happened_at < other.happened_at
         return (self.step.rank, self.requested_at) < (other.step.rank, other.requested_at)
 
 

@@ -182,3 +182,35 @@ def test_a_rejection_for_eligibility_goes_after_the_welcome():
     assert why_not_yet(rejected, [welcome], T0, PATIENCE) is not None
     sent = MailOnPath(welcome.id, welcome.step, "sent", T0)
     assert why_not_yet(rejected, [sent], T0, PATIENCE) is None
+
+
+def test_steps_go_in_the_order_they_happened_where_the_path_cannot_tell() -> None:
+    # All documents submitted, then one accepted by the screener: the acceptance (read
+    # first, from another topic) waits behind the news that they are complete.
+    complete = MailOnPath(
+        uuid.uuid4(), step_of("documents_complete", {}), "pending", T0, happened_at=T0
+    )
+    accepted = MailOnPath(
+        uuid.uuid4(),
+        step_of("document_accepted", {}),
+        "pending",
+        T0 - timedelta(seconds=5),
+        happened_at=T0 + timedelta(minutes=3),
+    )
+    welcome = mail("application_received", "sent")
+    assert why_not_yet(accepted, [welcome, complete], T0, PATIENCE) is not None
+    assert why_not_yet(complete, [welcome, accepted], T0, PATIENCE) is None
+    # A company confirms one candidate, then is proposed another: in that order.
+    confirmed = MailOnPath(
+        uuid.uuid4(), step_of("match_confirmed_company", {}), "pending", T0, happened_at=T0
+    )
+    proposed = MailOnPath(
+        uuid.uuid4(),
+        step_of("candidates_proposed", {}),
+        "pending",
+        T0,
+        happened_at=T0 + timedelta(seconds=1),
+    )
+    registered = mail("company_registered", "sent")
+    assert why_not_yet(proposed, [registered, confirmed], T0, PATIENCE) is not None
+    assert why_not_yet(confirmed, [registered, proposed], T0, PATIENCE) is None
