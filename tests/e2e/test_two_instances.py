@@ -203,6 +203,7 @@ async def test_two_instances_of_every_service_give_the_outcome_of_one(
                         "your second interview",
                         "you passed the second interview",
                         "you have been selected",
+                        "you are proposed to a host company",
                         "a host company has chosen you",
                         "your internship agreement is ready to sign",
                     )

@@ -22,7 +22,8 @@ def to_integration_event(e: Any) -> Envelope | None:
             {
                 "notification_id": e.originator_id,
                 "applicant_id": e.applicant_id,
-                "company_id": e.company_id,
+                # Sendings recorded before companies were written to name no company.
+                "company_id": getattr(e, "company_id", None),
                 "template": e.template,
                 "channel": "email",
                 "cause_event_id": e.cause_event_id,
@@ -31,7 +32,7 @@ def to_integration_event(e: Any) -> Envelope | None:
         )
     # A refusal recorded before failures were published does not say whose message it
     # was: it stays private (the office sees it in `GET /mail/undeliverable`).
-    if isinstance(e, Notification.Refused) and e.template is not None:  # type: ignore[attr-defined]
+    if isinstance(e, Notification.Refused) and getattr(e, "template", None) is not None:  # type: ignore[attr-defined]
         return envelope_for(
             contract.NotificationFailed,
             e,
@@ -43,7 +44,7 @@ def to_integration_event(e: Any) -> Envelope | None:
                 "channel": "email",
                 "cause_event_id": e.cause_event_id,
                 "reason": e.reason[:300],
-                "attempts": e.attempts,
+                "attempts": getattr(e, "attempts", 1),
                 "failed_at": e.refused_at,
             },
         )
