@@ -28,6 +28,7 @@ import asyncpg
 
 from runtime.application import ServiceApplication
 from runtime.follower import LogFollower
+from runtime.settings import ServiceSettings
 
 #: The table of every read model's position, by read model; each schema creates it.
 POSITIONS_SCHEMA = """
@@ -38,6 +39,20 @@ CREATE TABLE IF NOT EXISTS read_model_position (
 """
 
 Row = TypeVar("Row")
+
+
+async def read_model_pool(settings: ServiceSettings) -> asyncpg.Pool:
+    """A small asyncpg pool on the service's own database, for its read models (the
+    event store has its own connections)."""
+    return await asyncpg.create_pool(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        database=settings.pg_database,
+        user=settings.pg_user,
+        password=settings.pg_password.get_secret_value(),
+        min_size=1,
+        max_size=5,
+    )
 
 
 class FoldedTable(ABC, Generic[Row]):

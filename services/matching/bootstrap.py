@@ -7,12 +7,11 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-
 from events import topics
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
 from runtime.process import ServiceProcess
+from runtime.read_model import read_model_pool
 from services.matching.adapters.board_api import router as board_router
 from services.matching.adapters.board_view import BoardProjector, BoardView
 from services.matching.adapters.http_api import build_http_api
@@ -45,15 +44,7 @@ def build_application(settings: MatchingSettings) -> MatchingApplication:
 
 async def connect_board_view(settings: MatchingSettings) -> BoardView:
     """The matching board (a read model in matching's own database)."""
-    pool = await asyncpg.create_pool(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        database=settings.pg_database,
-        user=settings.pg_user,
-        password=settings.pg_password.get_secret_value(),
-        min_size=1,
-        max_size=5,
-    )
+    pool = await read_model_pool(settings)
     view = BoardView(pool)
     await view.create()
     return view

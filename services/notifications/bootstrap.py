@@ -7,8 +7,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-
 from events import topics
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
@@ -16,6 +14,7 @@ from runtime.mail import retry_schedule, smtp_mailer
 from runtime.mail_api import undeliverable_router
 from runtime.privacy import PersonalData
 from runtime.process import ServiceProcess
+from runtime.read_model import read_model_pool
 from services.notifications.adapters.http_api import build_http_api
 from services.notifications.adapters.mail import NotificationMailer
 from services.notifications.adapters.view import NotificationsView, ViewProjector
@@ -55,15 +54,7 @@ def build_application(
 
 async def connect_view(settings: NotificationsSettings) -> NotificationsView:
     """The office's view of the notifications (a read model in the service's database)."""
-    pool = await asyncpg.create_pool(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        database=settings.pg_database,
-        user=settings.pg_user,
-        password=settings.pg_password.get_secret_value(),
-        min_size=1,
-        max_size=5,
-    )
+    pool = await read_model_pool(settings)
     view = NotificationsView(pool)
     await view.create()
     return view

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
-
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity import REGISTRATION_ISSUER, TokenIssuer
 from runtime.identity.gate import gate_for
@@ -17,6 +15,7 @@ from runtime.mail_api import undeliverable_router
 from runtime.privacy import PersonalData
 from runtime.privacy_api import subject_records_router
 from runtime.process import ServiceProcess
+from runtime.read_model import read_model_pool
 from services.registration.adapters.document_store import DocumentStore
 from services.registration.adapters.http_api import build_http_api
 from services.registration.adapters.http_api.privacy import Disclosure, registration_records
@@ -58,15 +57,7 @@ def document_store(settings: RegistrationSettings, personal_data: PersonalData) 
 async def connect_status_view(
     settings: RegistrationSettings, personal_data: PersonalData
 ) -> StatusView:
-    pool = await asyncpg.create_pool(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        database=settings.pg_database,
-        user=settings.pg_user,
-        password=settings.pg_password.get_secret_value(),
-        min_size=1,
-        max_size=5,
-    )
+    pool = await read_model_pool(settings)
     view = StatusView(pool, personal_data)
     await view.create()
     return view

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
-
 from events import topics
 from runtime.bootstrap import Messaging, service_process
 from runtime.identity.gate import gate_for
 from runtime.process import ServiceProcess
+from runtime.read_model import read_model_pool
 from services.screening.adapters.http_api import build_http_api
 from services.screening.adapters.queue_api import router as queue_router
 from services.screening.adapters.queue_view import QueueProjector, QueueView
@@ -36,15 +35,7 @@ def build_application(settings: ScreeningSettings) -> ScreeningApplication:
 
 async def connect_queue_view(settings: ScreeningSettings) -> QueueView:
     """The office's screening queue (a read model in screening's own database)."""
-    pool = await asyncpg.create_pool(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        database=settings.pg_database,
-        user=settings.pg_user,
-        password=settings.pg_password.get_secret_value(),
-        min_size=1,
-        max_size=5,
-    )
+    pool = await read_model_pool(settings)
     view = QueueView(pool)
     await view.create()
     return view
