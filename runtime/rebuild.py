@@ -9,6 +9,7 @@ far the projector has read, out of the events the log held when the rebuild bega
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -48,3 +49,28 @@ async def rebuild_read_model(
         # The last events may be of types the projector does not read.
         progress.update(task, completed=total)
     return max(position, total)
+
+
+class ReadModel(Protocol):
+    """What a rebuild needs of a read model: its pool, and a way to forget it."""
+
+    pool: Any
+
+    async def clear(self) -> None: ...
+
+
+async def rebuild_and_close(
+    app: Any,
+    view: ReadModel,
+    projector: Callable[[Any, Any], LogFollower],
+    *,
+    label: str,
+) -> str:
+    """A service's `rebuild-read-models` command: rebuild `view` from `app`'s log with
+    its projector, then close both; what to print."""
+    try:
+        position = await rebuild_read_model(projector(app, view), view.clear, label=label)
+        return f"rebuilt {label} from the log (up to position {position})"
+    finally:
+        await view.pool.close()
+        app.close()

@@ -9,7 +9,7 @@ import asyncio
 import typer
 
 from runtime.cli import service_cli
-from runtime.rebuild import rebuild_read_model
+from runtime.rebuild import rebuild_and_close
 from services.matching.adapters.board_view import BoardProjector
 from services.matching.bootstrap import (
     MESSAGING,
@@ -26,14 +26,7 @@ async def rebuild_board() -> str:
     settings = MatchingSettings()
     app = await asyncio.to_thread(build_application, settings)
     view = await connect_board_view(settings)
-    try:
-        position = await rebuild_read_model(
-            BoardProjector(app, view), view.clear, label="matching_board"
-        )
-        return f"rebuilt matching_board from the log (up to position {position})"
-    finally:
-        await view.pool.close()
-        app.close()
+    return await rebuild_and_close(app, view, BoardProjector, label="matching_board")
 
 
 cli = service_cli(

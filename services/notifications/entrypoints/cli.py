@@ -9,7 +9,7 @@ import asyncio
 import typer
 
 from runtime.cli import service_cli
-from runtime.rebuild import rebuild_read_model
+from runtime.rebuild import rebuild_and_close
 from services.notifications.adapters.view import ViewProjector
 from services.notifications.bootstrap import (
     MESSAGING,
@@ -27,14 +27,7 @@ async def rebuild_view() -> str:
     settings = NotificationsSettings()
     app = await asyncio.to_thread(build_application, settings)
     view = await connect_view(settings)
-    try:
-        position = await rebuild_read_model(
-            ViewProjector(app, view), view.clear, label="notifications_view"
-        )
-        return f"rebuilt notifications_view from the log (up to position {position})"
-    finally:
-        await view.pool.close()
-        app.close()
+    return await rebuild_and_close(app, view, ViewProjector, label="notifications_view")
 
 
 cli = service_cli(

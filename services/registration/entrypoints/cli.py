@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtime.cli import service_cli
-from runtime.rebuild import rebuild_read_model
+from runtime.rebuild import rebuild_and_close
 from services.registration.adapters.mail import undeliverable_links
 from services.registration.adapters.status_view import StatusProjector
 from services.registration.bootstrap import (
@@ -20,14 +20,7 @@ async def rebuild_status() -> str:
     settings = RegistrationSettings()
     app = build_application(settings)
     view = await connect_status_view(settings, app.personal)
-    try:
-        position = await rebuild_read_model(
-            StatusProjector(app, view), view.clear, label="applicant_status"
-        )
-        return f"rebuilt applicant_status from the log (up to position {position})"
-    finally:
-        await view.pool.close()
-        app.close()
+    return await rebuild_and_close(app, view, StatusProjector, label="applicant_status")
 
 
 cli = service_cli(

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from runtime.cli import service_cli
-from runtime.rebuild import rebuild_read_model
+from runtime.rebuild import rebuild_and_close
 from services.screening.adapters.queue_view import QueueProjector
 from services.screening.bootstrap import (
     MESSAGING,
@@ -27,14 +27,7 @@ async def rebuild_queue() -> str:
     settings = ScreeningSettings()
     app = await asyncio.to_thread(build_application, settings)
     view = await connect_queue_view(settings)
-    try:
-        position = await rebuild_read_model(
-            QueueProjector(app, view), view.clear, label="screening_queue"
-        )
-        return f"rebuilt screening_queue from the log (up to position {position})"
-    finally:
-        await view.pool.close()
-        app.close()
+    return await rebuild_and_close(app, view, QueueProjector, label="screening_queue")
 
 
 cli = service_cli(
