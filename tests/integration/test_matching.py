@@ -681,3 +681,39 @@ async def test_lists_are_refused_naming_the_entry_at_fault(matching: Matching) -
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "companies.1"
     assert stranger.status_code == 422
     assert stranger.json()["errors"][0]["field"] == "candidates.0"
+
+
+async def test_a_candidate_found_ineligible_after_selection_is_taken_out_of_the_round(
+    matching: Matching,
+) -> None:
+    applicant_id, company_id = await matching.a_candidate(), await matching.a_company()
+    await matching.http.put(
+        f"/candidates/{applicant_id}/preferences", json={"companies": [str(company_id)]}
+    )
+    await matching.http.put(
+        f"/companies/{company_id}/preferences", json={"candidates": [str(applicant_id)]}
+    )
+    ran = await matching.http.post("/cohorts/FY2025/rounds")
+    assert ran.status_code == 201, ran.text
+    proposed = await matching.published("MatchProposed", applicant_id=str(applicant_id))
+
+    # When screening refers the selected candidate to the office (found ineligible)
+    await matching.publish(applicant_id, envelopes.case_referred_to_office(applicant_id))
+
+    # Then the proposal is withdrawn, and the office (and the company) are told why
+    withdrawn = await matching.published("ProposalWithdrawn", applicant_id=str(applicant_id))
+    assert withdrawn["payload"]["proposal_id"] == proposed["payload"]["proposal_id"]
+    assert withdrawn["payload"]["reason_code"] == "candidate_on_hold"
+    assert withdrawn["causation_id"] is not None
+    refused = await matching.http.post(
+        "/matches", json={"applicant_id": str(applicant_id), "company_id": str(company_id)}
+    )
+    assert refused.status_code == 409 and "on hold" in refused.text
+
+    # and the board (a read model, a moment behind the log) shows the place open again
+    async def place_open() -> bool:
+        board = (await matching.http.get("/cohorts/FY2025/board")).json()
+        company = next(c for c in board["companies"] if c["company_id"] == str(company_id))
+        return company["proposed"] == [] and company["places_open"] == 1
+
+    await eventually(place_open, what="the company's place open again on the board")
