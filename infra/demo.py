@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infra import kafka, postgres
@@ -92,7 +93,8 @@ class Demo:
         self.run_id = uuid.uuid4().hex[:6]
 
     def step(self, text: str) -> None:
-        console.print(f"[bold cyan]▸[/] {text}")
+        # Escaped: the text quotes the services ("[erased]"), which is not markup.
+        console.print(f"[bold cyan]▸[/] {escape(text)}")
 
     def post(self, service: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self.http.post(self.urls[service] + path, **kwargs)
@@ -196,7 +198,7 @@ class Demo:
             if country != "CN":
                 continue
             body = self.wait_for_mail(journey["address"], "the outcome of your application")
-            reason = next(line for line in body.splitlines() if "not eligible" in line)
+            reason = next(line for line in body.splitlines() if line.strip().startswith("- "))
             journey["reached"].append(f"rejected for eligibility ({reason.strip(' -')})")
         self.step(
             "Screening assessed every registration against the cohort's rule set "
