@@ -170,6 +170,9 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ),
     ("matching", "POST", "/cohorts/{cohort_id}/rounds"): Row(only("matcher", "admin")),
     ("matching", "GET", "/cohorts/{cohort_id}/board"): Row(only("matcher", "admin", "auditor")),
+    ("matching", "GET", "/companies/{company_id}/proposals"): Row(
+        only("matcher", "admin", "auditor", "company")
+    ),
     ("matching", "GET", "/cohorts/{cohort_id}/rounds/{round_number}"): Row(
         only("matcher", "admin", "auditor")
     ),

@@ -717,3 +717,42 @@ async def test_a_candidate_found_ineligible_after_selection_is_taken_out_of_the_
         return company["proposed"] == [] and company["places_open"] == 1
 
     await eventually(place_open, what="the company's place open again on the board")
+
+
+async def test_a_company_user_finds_the_candidates_proposed_to_it_and_decides(
+    matching: Matching,
+) -> None:
+    applicant_id, company_id = await matching.a_candidate(), await matching.a_company()
+    user = bearer(IDENTITY.company(company_id))
+    await matching.http.put(
+        f"/candidates/{applicant_id}/preferences", json={"companies": [str(company_id)]}
+    )
+    await matching.http.put(
+        f"/companies/{company_id}/preferences", json={"candidates": [str(applicant_id)]}
+    )
+    assert (await matching.http.post("/cohorts/FY2025/rounds")).status_code == 201
+
+    async def proposed() -> dict[str, Any] | None:
+        r = await matching.http.get(f"/companies/{company_id}/proposals", headers=user)
+        assert r.status_code == 200, r.text
+        return r.json() if r.json()["proposed"] else None
+
+    found = await eventually(proposed, what="the proposal on the company's list")
+    [candidate] = found["proposed"]
+    assert candidate["applicant_id"] == str(applicant_id) and candidate["decide_by"]
+    other = bearer(IDENTITY.company(uuid.uuid4()))
+    assert (
+        await matching.http.get(f"/companies/{company_id}/proposals", headers=other)
+    ).status_code == 403
+
+    decided = await matching.http.post(
+        f"/matches/{candidate['match_id']}/decision", json={"decision": "confirm"}, headers=user
+    )
+    assert decided.status_code == 201, decided.text
+
+    async def confirmed() -> dict[str, Any] | None:
+        r = (await matching.http.get(f"/companies/{company_id}/proposals", headers=user)).json()
+        return r if r["confirmed"] else None
+
+    after = await eventually(confirmed, what="the confirmation on the company's list")
+    assert after["proposed"] == [] and after["places_open"] == 0

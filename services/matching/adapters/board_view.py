@@ -321,6 +321,22 @@ class BoardView(FoldedTable[BoardRow]):
             sorted(by_kind[ROUND], key=lambda s: s["round_number"]),
         )
 
+    async def company(self, company_id: uuid.UUID) -> tuple[BoardRow, list[BoardRow]] | None:
+        """A company's row and the rows of the candidates proposed to it or confirmed
+        with it; None for a company the board does not have."""
+        async with self.pool.acquire() as conn:
+            found = await conn.fetchrow(
+                "SELECT * FROM matching_board WHERE key = $1 AND kind = $2", company_id, COMPANY
+            )
+            if found is None:
+                return None
+            row = BoardRow.from_record(found)
+            ids = [uuid.UUID(a) for a in [*row.state["proposed"], *row.state["confirmed"]]]
+            candidates = await conn.fetch(
+                "SELECT * FROM matching_board WHERE key = ANY($1::uuid[])", ids
+            )
+        return row, [BoardRow.from_record(r) for r in candidates]
+
     async def all_rows(self) -> list[BoardRow]:
         async with self.pool.acquire() as conn:
             found = await conn.fetch("SELECT * FROM matching_board ORDER BY key")
