@@ -148,10 +148,12 @@ class MatchingRounds:
                 "pool, so no longer ranking companies",
                 conflict=True,
             )
+            # The whole list read in one query, not one per company.
+            found = self._read_many([company_aggregate_id(c) for c in companies])
             for i, company_id in enumerate(companies):
-                company = self.find(company_aggregate_id(company_id), Company)
-                require(company is not None, f"companies.{i}", "there is no such company")
-                assert company is not None
+                company = found.get(company_aggregate_id(company_id))
+                require(isinstance(company, Company), f"companies.{i}", "there is no such company")
+                assert isinstance(company, Company)
                 require(
                     company.cohort_id == candidate.cohort_id,
                     f"companies.{i}",
@@ -333,10 +335,11 @@ class MatchingRounds:
                 actor=actor,
             )
             decide_by = self.clock() + self.decide_within
+            by_id = {c.id: c for c in candidates}
             proposed: list[Match] = []
             for pair in outcome.matches:
                 applicant_id = uuid.UUID(pair["applicant_id"])
-                candidate = next(c for c in candidates if c.id == applicant_id)
+                candidate = by_id[applicant_id]
                 proposal = {
                     "proposal_id": uuid.uuid5(round_.id, f"proposal:{applicant_id}"),
                     "round_id": round_.id,
