@@ -28,5 +28,6 @@ DEAD_LETTERS: Final = {
     "screening": "jip.screening.dlq.v1",
     "matching": "jip.matching.dlq.v1",
     "notifications": "jip.notifications.dlq.v1",
+    "audit": "jip.audit.dlq.v1",
 }
 DEAD_LETTER_TOPICS: Final = tuple(DEAD_LETTERS.values())

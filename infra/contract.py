@@ -1,6 +1,7 @@
 """The published contract documents, generated from the code that implements them:
 
 - `events/schemas/<EventType>.v<N>.json`: a JSON Schema per integration event;
+- `events/schemas/<Report>.report.v<N>.json`: a JSON Schema per report (the audit's);
 - `events/asyncapi.json`: the AsyncAPI document of every service's topics, built from
   the faststream brokers the services really run (their `MESSAGING.declare`).
 
@@ -35,6 +36,20 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         schema["$id"] = f"urn:jip:event:{event_type}:v{version}"
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schemas[f"{event_type}.v{version}.json"] = schema
+    return schemas
+
+
+def report_schemas() -> dict[str, dict[str, Any]]:
+    """File name -> JSON Schema of each report of the contract (`events/audit.py`): what
+    a consumer of the audit's JSON output validates against."""
+    from events.audit import REPORTS
+
+    schemas = {}
+    for name, model in REPORTS.items():
+        schema = model.model_json_schema(mode="serialization")
+        schema["$id"] = f"urn:jip:report:{name.removesuffix('.json')}"
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schemas[name] = schema
     return schemas
 
 
@@ -330,6 +345,7 @@ def _dump(data: Any) -> str:
 
 def expected_files() -> dict[Path, str]:
     files = {SCHEMAS_DIR / name: _dump(schema) for name, schema in json_schemas().items()}
+    files.update({SCHEMAS_DIR / name: _dump(schema) for name, schema in report_schemas().items()})
     files[ASYNCAPI_FILE] = _dump(asyncapi_document())
     files.update({GOLDEN_DIR / name: text for name, text in golden_samples().items()})
     return files

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from events.topics import TOPIC_OF_PRODUCER
+from events.topics import DEAD_LETTERS, TOPIC_OF_PRODUCER
 from infra._process import InfraError, format_tails, spawn_detached, terminate
 from infra.settings import REPO_ROOT, InfraSettings
 from runtime.identity import OFFICE_ISSUER, REGISTRATION_ISSUER, Role, TokenIssuer
@@ -31,8 +31,10 @@ from runtime.secrets import development_secret, random_key_text, random_password
 
 #: Every service, in the order of the pipeline: the one list that infra (databases,
 #: supervisor, demo), the contract generator and the tests read. It is the contract's own
-#: list of producers, so a new service is added there, with its topic, and nowhere else.
-SERVICES: tuple[str, ...] = tuple(TOPIC_OF_PRODUCER)
+#: list of producers, then of consumers (their dead-letter topics): a new service is
+#: added there, with its topic, and nowhere else. The audit service publishes nothing,
+#: so it is known by its dead-letter topic only.
+SERVICES: tuple[str, ...] = tuple(dict.fromkeys((*TOPIC_OF_PRODUCER, *DEAD_LETTERS)))
 DEFAULT_PORTS = {name: 8001 + i for i, name in enumerate(SERVICES)}
 
 

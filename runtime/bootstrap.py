@@ -31,14 +31,17 @@ class Messaging:
 
     service: str
     application: type[ServiceApplication]
-    publishes: str
+    #: What it publishes on its topic; None: it publishes nothing (the audit service).
+    publishes: str | None
     #: The topics it consumes (none: it only publishes), and what it does with them.
     consumes: tuple[str, ...] = ()
     consumes_description: str = ""
+    #: How it receives records: the common inbox, or one that extends it.
+    inbox: type[Inbox] = Inbox
 
     @property
-    def topic(self) -> str:
-        return TOPIC_OF_PRODUCER[self.service]
+    def topic(self) -> str | None:
+        return TOPIC_OF_PRODUCER.get(self.service)
 
     @property
     def consumer_group(self) -> str:
@@ -48,10 +51,12 @@ class Messaging:
     def accepts(self) -> tuple[type[Envelope[Any]], ...]:
         return self.application.consumed_event_types()
 
-    def declare(self, kafka_bootstrap: str, inbox: Inbox | None = None) -> tuple[KafkaBroker, Send]:
-        """The service's broker, subscriber (with its dead-letter topic) and publisher.
-        No I/O: without `inbox` it is what the contract generator reads to write the
-        AsyncAPI document."""
+    def declare(
+        self, kafka_bootstrap: str, inbox: Inbox | None = None
+    ) -> tuple[KafkaBroker, Send | None]:
+        """The service's broker, subscriber (with its dead-letter topic) and publisher
+        (None for a service that publishes nothing). No I/O: without `inbox` it is what
+        the contract generator reads to write the AsyncAPI document."""
         broker = make_broker(kafka_bootstrap, service=self.service)
         if self.consumes:
             subscribe_inbox(
@@ -63,6 +68,8 @@ class Messaging:
                 group_id=self.consumer_group,
                 description=self.consumes_description,
             )
+        if self.publishes is None:
+            return broker, None
         send = document_publications(broker, service=self.service, description=self.publishes)
         return broker, send
 
@@ -72,23 +79,28 @@ def service_process(
     messaging: Messaging,
     app: ServiceApplication,
     *,
-    translate: Translator,
+    translate: Translator | None,
     http: FastAPI,
     followers: Sequence[LogFollower] = (),
     closers: Sequence[Callable[[], Awaitable[None] | None]] = (),
 ) -> ServiceProcess:
     """One service process: the inbox of what it consumes (if anything), the relay of
-    its events to its topic, its own followers (mailers, projectors) and its HTTP API.
-    `closers` run after everything stopped, before the application is closed."""
-    inbox = Inbox(app, accepts=messaging.accepts) if messaging.consumes else None
+    its events to its topic (if it publishes), its own followers (mailers, projectors)
+    and its HTTP API. `closers` run after everything stopped, before the application is
+    closed."""
+    inbox = messaging.inbox(app, accepts=messaging.accepts) if messaging.consumes else None
     broker, send = messaging.declare(settings.kafka_bootstrap, inbox=inbox)
-    relay = KafkaRelay(app, topic=messaging.topic, translate=translate, send=send)
+    if send is not None and messaging.topic is not None:
+        if translate is None:
+            raise ValueError(f"{messaging.service} publishes, so it needs a translator")
+        relay = KafkaRelay(app, topic=messaging.topic, translate=translate, send=send)
+        followers = [relay, *followers]
     if inbox is not None:
         followers = [*followers, dead_letter_relay(app, broker, service=messaging.service)]
     return ServiceProcess(
         name=messaging.service,
         broker=broker,
-        followers=[relay, *followers],
+        followers=list(followers),
         http=http,
         http_host=settings.http_host,
         http_port=settings.http_port,

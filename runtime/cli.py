@@ -13,7 +13,6 @@ import typer
 
 from runtime.application import ServiceApplication
 from runtime.bootstrap import Messaging
-from runtime.inbox import Inbox
 from runtime.mail import print_undeliverable
 from runtime.process import ServiceProcess, print_quarantine, serve
 from runtime.quarantine import replay as replay_set_aside
@@ -68,7 +67,7 @@ def service_cli(
             app = open_application()
             try:
                 code = replay_set_aside(
-                    Inbox(app, accepts=messaging.accepts), every=every, position=offset
+                    messaging.inbox(app, accepts=messaging.accepts), every=every, position=offset
                 )
             finally:
                 app.close()

@@ -1,0 +1,3 @@
+from services.audit.entrypoints.cli import cli
+
+cli()
