@@ -157,3 +157,78 @@ def verify_chain(
         seen[event_id] = digest
         expected = digest
     return None
+
+
+def chain_breaks(envelopes: Sequence[Mapping[str, Any]]) -> list[ChainBreak]:
+    """Every break in one aggregate's events from one producer, in the order read from
+    the aggregate's first published event (not only the first, as `verify_chain`).
+
+    After a break the walk goes on from the event that broke it (its hash is what the
+    next one should name; an event read after a later one is passed over), so one
+    missing event is one break, a swapped pair is two (each `reordered`), and a forged
+    copy of an event (its id with other content) is reported and otherwise passed over:
+    the events after it still chain to the original.
+    """
+    breaks: list[ChainBreak] = []
+    expected: str | None = None
+    last_version = 0
+    seen: dict[str, str] = {}
+    hashes = [event_hash(e) for e in envelopes]
+    for position, (envelope, digest) in enumerate(zip(envelopes, hashes, strict=True)):
+        event_id = str(envelope.get("event_id"))
+        if event_id in seen:
+            if seen[event_id] != digest:
+                breaks.append(
+                    ChainBreak(position, "altered", "a copy of an earlier event with other content")
+                )
+            continue
+        version = int(envelope.get("aggregate_version", 0))
+        derived = derive_event_id(
+            str(envelope.get("producer")),
+            str(envelope.get("event_type")),
+            uuid.UUID(str(envelope.get("aggregate_id"))),
+            version,
+        )
+        claimed = envelope.get("previous_hash")
+        if str(derived) != event_id:
+            breaks.append(
+                ChainBreak(
+                    position, "altered", "event_id does not match its producer, type and position"
+                )
+            )
+        elif version <= last_version:
+            breaks.append(
+                ChainBreak(position, "reordered", "comes after a later event of its aggregate")
+            )
+            seen[event_id] = digest
+            continue  # the chain goes on from the later event, which was read first
+        elif claimed != expected:
+            later = [i for i in range(position + 1, len(envelopes)) if hashes[i] == claimed]
+            if later:
+                breaks.append(
+                    ChainBreak(
+                        position, "reordered", f"should come after the event at position {later[0]}"
+                    )
+                )
+            elif expected is None and position == 0:
+                breaks.append(
+                    ChainBreak(
+                        position,
+                        "unexpected_start",
+                        "names a predecessor, but it is the first event read: earlier "
+                        "events are missing",
+                    )
+                )
+            else:
+                breaks.append(
+                    ChainBreak(
+                        position,
+                        "missing_or_altered",
+                        "does not follow the event before it: events between them are "
+                        "missing, or that event was altered",
+                    )
+                )
+        seen[event_id] = digest
+        expected = digest
+        last_version = max(last_version, version)
+    return breaks

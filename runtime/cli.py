@@ -26,11 +26,13 @@ def service_cli(
     serves: str,
     rebuild_read_models: Callable[[], Coroutine[Any, Any, str]] | None = None,
     undeliverable_mail: Callable[[Any], Sequence[Any]] | None = None,
+    verify: Callable[[bool], int] | None = None,
 ) -> typer.Typer:
     """`build` makes the whole process (the service's bootstrap), `open_application`
     only its event store (for maintenance); `serves` says what `serve` runs;
     `rebuild_read_models` rebuilds them and says what it did; a service that sends mail
-    gets `undeliverable`, listing what `undeliverable_mail(application)` returns."""
+    gets `undeliverable`, listing what `undeliverable_mail(application)` returns;
+    `verify(as_json)` checks the log (see `runtime.verify`) and returns the exit code."""
     cli = typer.Typer(add_completion=False, help=f"JIP {messaging.service} service.")
 
     @cli.callback(invoke_without_command=True)
@@ -84,6 +86,17 @@ def service_cli(
                 print_undeliverable(messaging.service, refused_for_good(app))
             finally:
                 app.close()
+
+    if verify is not None:
+        check = verify
+
+        @cli.command("verify")
+        def verify_command(
+            as_json: bool = typer.Option(False, "--json", help="The findings as JSON."),
+        ) -> None:
+            """Check the hash chains of the log and the store against it: report every
+            missing, reordered or altered event (exit code 1 when anything is found)."""
+            raise typer.Exit(check(as_json))
 
     if rebuild_read_models is not None:
         rebuild = rebuild_read_models

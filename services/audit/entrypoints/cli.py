@@ -17,10 +17,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from events.topics import ALL_TOPICS
 from runtime.cli import service_cli
 from runtime.rebuild import rebuild_and_close
+from runtime.verify import print_findings, read_topics, verify_records
 from services.audit.adapters.history_view import HistoryProjector
 from services.audit.application.history import Audit, NotInTheLog
+from services.audit.application.verification import verify_audit_store
 from services.audit.bootstrap import MESSAGING, bootstrap, build_application, connect_view
 from services.audit.settings import AuditSettings
 
@@ -35,8 +38,22 @@ async def rebuild_history() -> str:
     return await rebuild_and_close(app, view, HistoryProjector, label="audit_history")
 
 
+def verify(as_json: bool) -> int:
+    """Every topic's chains, and the audit's copy of the log against the topics."""
+    settings = AuditSettings()
+    records = asyncio.run(read_topics(settings.kafka_bootstrap, ALL_TOPICS))
+    app = build_application(settings)
+    try:
+        findings = verify_records(records) + verify_audit_store(app, records)
+    finally:
+        app.close()
+    checked = f"{len(ALL_TOPICS)} topics ({len(records)} records) and the audit's store"
+    return print_findings(findings, checked=checked, as_json=as_json)
+
+
 cli = service_cli(
     MESSAGING,
+    verify=verify,
     build=lambda: bootstrap(AuditSettings()),
     open_application=lambda: build_application(AuditSettings()),
     serves="the HTTP API, the Kafka inbox of every topic and the history table",

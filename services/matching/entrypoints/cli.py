@@ -8,9 +8,12 @@ import asyncio
 
 import typer
 
+from events import topics
 from runtime.cli import service_cli
 from runtime.rebuild import rebuild_and_close
+from runtime.verify import store_verifier
 from services.matching.adapters.board_view import BoardProjector
+from services.matching.application.publishing import to_integration_event
 from services.matching.bootstrap import (
     MESSAGING,
     bootstrap,
@@ -33,6 +36,12 @@ cli = service_cli(
     MESSAGING,
     build=lambda: bootstrap(MatchingSettings()),
     open_application=lambda: build_application(MatchingSettings()),
+    verify=store_verifier(
+        lambda: MatchingSettings().kafka_bootstrap,
+        lambda: build_application(MatchingSettings()),
+        to_integration_event,
+        topics.MATCHING,
+    ),
     serves="the HTTP API, the consumer of screening's results, the relay to Kafka and the "
     "matching board's projector",
     rebuild_read_models=rebuild_board,

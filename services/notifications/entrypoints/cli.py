@@ -8,9 +8,12 @@ import asyncio
 
 import typer
 
+from events import topics
 from runtime.cli import service_cli
 from runtime.rebuild import rebuild_and_close
+from runtime.verify import store_verifier
 from services.notifications.adapters.view import ViewProjector
+from services.notifications.application.publishing import to_integration_event
 from services.notifications.bootstrap import (
     MESSAGING,
     bootstrap,
@@ -34,6 +37,12 @@ cli = service_cli(
     MESSAGING,
     build=lambda: bootstrap(NotificationsSettings()),
     open_application=lambda: build_application(NotificationsSettings()),
+    verify=store_verifier(
+        lambda: NotificationsSettings().kafka_bootstrap,
+        lambda: build_application(NotificationsSettings()),
+        to_integration_event,
+        topics.NOTIFICATIONS,
+    ),
     serves="the HTTP API, the Kafka inbox, the relay to Kafka, the mailer and the office's "
     "view of the notifications",
     rebuild_read_models=rebuild_view,

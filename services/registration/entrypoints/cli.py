@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from events import topics
 from runtime.cli import service_cli
 from runtime.rebuild import rebuild_and_close
+from runtime.verify import store_verifier
 from services.registration.adapters.mail import undeliverable_links
 from services.registration.adapters.status_view import StatusProjector
+from services.registration.application.publishing import to_integration_event
 from services.registration.bootstrap import (
     MESSAGING,
     bootstrap,
@@ -27,6 +30,12 @@ cli = service_cli(
     MESSAGING,
     build=lambda: bootstrap(RegistrationSettings()),
     open_application=lambda: build_application(RegistrationSettings()),
+    verify=store_verifier(
+        lambda: RegistrationSettings().kafka_bootstrap,
+        lambda: build_application(RegistrationSettings()),
+        to_integration_event,
+        topics.REGISTRATION,
+    ),
     serves="the HTTP API, the relay to Kafka, the link mailer and the status projector",
     rebuild_read_models=rebuild_status,
     undeliverable_mail=undeliverable_links,

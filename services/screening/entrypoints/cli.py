@@ -10,9 +10,12 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from events import topics
 from runtime.cli import service_cli
 from runtime.rebuild import rebuild_and_close
+from runtime.verify import store_verifier
 from services.screening.adapters.queue_view import QueueProjector
+from services.screening.application.publishing import to_integration_event
 from services.screening.bootstrap import (
     MESSAGING,
     bootstrap,
@@ -34,6 +37,12 @@ cli = service_cli(
     MESSAGING,
     build=lambda: bootstrap(ScreeningSettings()),
     open_application=lambda: build_application(ScreeningSettings()),
+    verify=store_verifier(
+        lambda: ScreeningSettings().kafka_bootstrap,
+        lambda: build_application(ScreeningSettings()),
+        to_integration_event,
+        topics.SCREENING,
+    ),
     serves="the HTTP API, the consumer of registration's events, the relay to Kafka and "
     "the queue projector",
     rebuild_read_models=rebuild_queue,

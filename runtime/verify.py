@@ -1,0 +1,289 @@
+"""Tamper evidence: walk the topics, and a service's own store, and report every place
+where the log does not hold together.
+
+- `read_topics` reads every record of some topics, from the beginning up to the end
+  offsets taken when it starts (no consumer group, nothing committed);
+- `verify_records` checks the hash chain of each aggregate's events from each producer
+  on those records (`events.chain.chain_breaks`: missing, reordered, altered events, and
+  copies of an event id with other content), and reports a record that is not an
+  envelope at all;
+- `verify_store` is a publishing service's own check: every public event it stored, up
+  to where its relay has published, is translated and chained again from the store and
+  compared with the record on its topic. A stored event changed after publication, one
+  that never reached the topic, or a record with no stored event behind it is reported.
+
+Each `Finding` names the record (topic, partition, offset), the event id and type, and
+what is wrong; never a payload value (personal data stays out of reports).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from events.chain import chain_breaks, event_hash
+from runtime.application import ServiceApplication
+from runtime.relay import Translator, link
+
+
+@dataclass(frozen=True)
+class TopicRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+    @property
+    def position(self) -> str:
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One place where the log does not hold together.
+
+    `kind`: `altered`, `reordered`, `missing_or_altered`, `unexpected_start` (from the
+    chain, see `events.chain.ChainBreak`), `unreadable` (a record that is not an
+    envelope), `store_altered` (a stored event no longer gives the record published
+    from it), `missing_from_store` (a record with no stored event behind it),
+    `missing_from_topic` (a stored event the relay published that is not on the topic).
+    """
+
+    kind: str
+    where: str
+    event_id: str | None
+    event_type: str | None
+    aggregate_id: str | None
+    detail: str
+
+
+async def read_topics(
+    bootstrap: str, topics: Sequence[str], *, console: Console | None = None
+) -> list[TopicRecord]:
+    """Every record of `topics`, in partition order, up to the end offsets when called
+    (with a progress bar on `console`, standard error by default)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, max_poll_records=2000
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # reads the cluster's metadata
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        begin = await consumer.beginning_offsets(partitions)
+        end = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        total = sum(end[p] - begin[p] for p in partitions)
+        records: list[TopicRecord] = []
+        remaining = {p for p in partitions if end[p] > begin[p]}
+        with Progress(
+            TextColumn("[bold]reading the log"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("records"),
+            TimeElapsedColumn(),
+            console=console or Console(stderr=True),
+            transient=True,
+        ) as progress:
+            task = progress.add_task("read", total=total)
+            while remaining:
+                batches = await consumer.getmany(*remaining, timeout_ms=1000)
+                for tp, batch in batches.items():
+                    for r in batch:
+                        if r.offset < end[tp]:
+                            records.append(
+                                TopicRecord(r.topic, r.partition, r.offset, r.key, r.value or b"")
+                            )
+                    progress.update(task, completed=len(records))
+                for tp in list(remaining):
+                    if await consumer.position(tp) >= end[tp]:
+                        remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+_HEADER = ("event_id", "event_type", "producer", "aggregate_id", "aggregate_version")
+
+
+def _envelope(record: TopicRecord) -> dict[str, Any] | None:
+    try:
+        value = json.loads(record.value)
+        uuid.UUID(str(value["aggregate_id"]))
+        int(value["aggregate_version"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, dict) and all(k in value for k in _HEADER) else None
+
+
+def _finding(kind: str, where: str, envelope: dict[str, Any] | None, detail: str) -> Finding:
+    e = envelope or {}
+    return Finding(
+        kind=kind,
+        where=where,
+        event_id=str(e["event_id"]) if "event_id" in e else None,
+        event_type=str(e["event_type"]) if "event_type" in e else None,
+        aggregate_id=str(e["aggregate_id"]) if "aggregate_id" in e else None,
+        detail=detail,
+    )
+
+
+def verify_envelopes(located: Iterable[tuple[str, dict[str, Any]]]) -> list[Finding]:
+    """Check the chains of envelopes given with where each was read, in the order read
+    (one aggregate's records are in one partition, so in their published order)."""
+    chains: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for where, envelope in located:
+        chains[(str(envelope["producer"]), str(envelope["aggregate_id"]))].append((where, envelope))
+    findings = []
+    for chain in chains.values():
+        for brk in chain_breaks([e for _, e in chain]):
+            where, envelope = chain[brk.position]
+            findings.append(_finding(brk.kind, where, envelope, brk.detail))
+    return findings
+
+
+def verify_records(records: Sequence[TopicRecord]) -> list[Finding]:
+    """Check every record: each an envelope, each aggregate's events chained."""
+    findings = []
+    located = []
+    for record in records:
+        envelope = _envelope(record)
+        if envelope is None:
+            findings.append(
+                _finding("unreadable", record.position, None, "not an envelope of the contract")
+            )
+        else:
+            located.append((record.position, envelope))
+    return findings + verify_envelopes(located)
+
+
+def verify_store(
+    app: ServiceApplication,
+    translate: Translator,
+    topic: str,
+    records: Sequence[TopicRecord],
+    *,
+    page: int = 1000,
+) -> list[Finding]:
+    """A publishing service's own check of its store against its topic (blocking)."""
+    published: dict[tuple[str, int], tuple[TopicRecord, dict[str, Any], str]] = {}
+    for record in records:
+        envelope = _envelope(record)
+        if envelope is None or record.topic != topic:
+            continue
+        key = (str(envelope["aggregate_id"]), int(envelope["aggregate_version"]))
+        published.setdefault(key, (record, envelope, event_hash(envelope)))
+    relayed_up_to = app.recorder.max_tracking_id(f"relay:{topic}") or 0
+    findings: list[Finding] = []
+    last_hash: dict[uuid.UUID, str] = {}
+    seen: set[tuple[str, int]] = set()
+    start = 0
+    while start < relayed_up_to:
+        notifications = app.recorder.select_notifications(
+            start=start, limit=page, stop=relayed_up_to, inclusive_of_start=False
+        )
+        if not notifications:
+            break
+        for notification in notifications:
+            domain_event = app.mapper.to_domain_event(notification)
+            public = translate(domain_event)
+            if public is None:
+                continue
+            chained, digest = link(public, last_hash.get(public.aggregate_id))
+            last_hash[public.aggregate_id] = digest
+            key = (str(public.aggregate_id), public.aggregate_version)
+            seen.add(key)
+            found = published.get(key)
+            stored = chained.model_dump(mode="json")
+            if found is None:
+                findings.append(
+                    _finding(
+                        "missing_from_topic",
+                        f"{topic} (stored at notification {notification.id})",
+                        stored,
+                        "stored and relayed, but not on the topic",
+                    )
+                )
+            elif found[2] != digest:
+                record, published_envelope, _ = found
+                findings.append(
+                    _finding(
+                        "store_altered",
+                        record.position,
+                        published_envelope,
+                        f"the stored event (notification {notification.id}) no longer gives "
+                        "the record published from it: it was changed after publication",
+                    )
+                )
+        start = notifications[-1].id
+    for key, (record, published_envelope, _) in published.items():
+        if key not in seen:
+            findings.append(
+                _finding(
+                    "missing_from_store",
+                    record.position,
+                    published_envelope,
+                    "on the topic, but no stored event of the service is behind it",
+                )
+            )
+    return findings
+
+
+def print_findings(findings: Sequence[Finding], *, checked: str, as_json: bool) -> int:
+    """Print the findings (a table, or JSON); the exit code: 0 when none, 1 otherwise."""
+    if as_json:
+        print(json.dumps({"checked": checked, "findings": [asdict(f) for f in findings]}, indent=2))
+        return 1 if findings else 0
+    console = Console()
+    if not findings:
+        console.print(f"[green]✓[/] {checked}: every chain holds, nothing missing or altered")
+        return 0
+    table = Table(title=f"{len(findings)} findings in {checked}")
+    for column in ("kind", "where", "event", "type", "aggregate", "detail"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        table.add_row(
+            f.kind, f.where, f.event_id or "", f.event_type or "", f.aggregate_id or "", f.detail
+        )
+    console.print(table)
+    return 1
+
+
+def store_verifier(
+    kafka_bootstrap: Callable[[], str],
+    open_application: Callable[[], ServiceApplication],
+    translate: Translator,
+    topic: str,
+) -> Callable[[bool], int]:
+    """A publishing service's `verify` command: its topic's chains, and its store
+    against its topic."""
+
+    def run(as_json: bool) -> int:
+        records = asyncio.run(read_topics(kafka_bootstrap(), [topic]))
+        app = open_application()
+        try:
+            findings = verify_records(records) + verify_store(app, translate, topic, records)
+        finally:
+            app.close()
+        return print_findings(
+            findings, checked=f"{topic} ({len(records)} records) and the store", as_json=as_json
+        )
+
+    return run

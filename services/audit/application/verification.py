@@ -1,0 +1,91 @@
+"""The audit's own check: the log on every topic, and its copy of it.
+
+Its store holds each event as it read it, with the hash it computed then. It is checked
+three ways: each kept envelope against its recorded hash (a copy changed in the
+audit's database), each against the record now at its position on the topic, and the
+chains of the kept envelopes themselves (an event deleted from the audit's store breaks
+its aggregate's chain). A record the audit has read past (its consumer position) that it
+does not hold, kept nor set aside, is reported as missing from its store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from events.chain import event_hash
+from runtime.inbox import QuarantinedMessage
+from runtime.verify import Finding, TopicRecord, verify_envelopes
+from services.audit.application.service import AuditApplication
+from services.audit.domain.received import ReceivedEvent
+
+
+def verify_audit_store(app: AuditApplication, records: Sequence[TopicRecord]) -> list[Finding]:
+    """Blocking: reads the audit's whole store."""
+    on_topic = {r.position: r for r in records}
+    findings: list[Finding] = []
+    kept: list[tuple[tuple[str, int, int], str, dict]] = []  # type: ignore[type-arg]
+    held: set[str] = set()
+    for e in app.stored_events_of(ReceivedEvent.Received, ReceivedEvent.ReceivedAgain):
+        where = f"{e.topic}:{e.partition}:{e.offset}"
+        held.add(where)
+        envelope = e.envelope
+        if envelope is None:
+            continue  # an identical copy: only its position is kept
+        if isinstance(e, ReceivedEvent.Received):
+            kept.append(((e.topic, e.partition, e.offset), where, envelope))
+        digest = event_hash(envelope)
+        record = on_topic.get(where)
+        about = {k: envelope.get(k) for k in ("event_id", "event_type", "aggregate_id")}
+        if digest != e.event_hash:
+            findings.append(
+                Finding(
+                    "store_altered",
+                    where,
+                    str(about["event_id"]),
+                    str(about["event_type"]),
+                    str(about["aggregate_id"]),
+                    "the audit's copy no longer has the hash it had when read: it was "
+                    "changed in the audit's store",
+                )
+            )
+        elif record is not None and event_hash_of_record(record) != digest:
+            findings.append(
+                Finding(
+                    "store_altered",
+                    where,
+                    str(about["event_id"]),
+                    str(about["event_type"]),
+                    str(about["aggregate_id"]),
+                    "the audit's copy differs from the record at its position on the topic",
+                )
+            )
+    for m in app.stored_events_of(QuarantinedMessage.Quarantined):
+        held.add(f"{m.topic}:{m.partition}:{m.offset}")
+    kept.sort(key=lambda k: k[0])
+    findings += verify_envelopes((where, envelope) for _, where, envelope in kept)
+    tracked: dict[tuple[str, int], int] = {}
+    for record in records:
+        partition = (record.topic, record.partition)
+        if partition not in tracked:
+            name = f"kafka:{record.topic}:{record.partition}"
+            tracked[partition] = app.recorder.max_tracking_id(name) or 0
+        if record.offset < tracked[partition] and record.position not in held:
+            findings.append(
+                Finding(
+                    "missing_from_store",
+                    record.position,
+                    None,
+                    None,
+                    None,
+                    "read by the audit, but neither kept nor set aside in its store",
+                )
+            )
+    return findings
+
+
+def event_hash_of_record(record: TopicRecord) -> str | None:
+    try:
+        return event_hash(json.loads(record.value))
+    except (ValueError, TypeError):
+        return None
