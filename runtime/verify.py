@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -73,26 +74,35 @@ async def read_topics(
 ) -> list[TopicRecord]:
     """Every record of `topics`, in partition order, up to the end offsets when called
     (with a progress bar on `console`, standard error by default)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="jip-verify")
+    await admin.start()
+    try:
+        # Partition ids come from the admin client: a group-less consumer's own metadata
+        # does not know a topic it has not been assigned (`topics()` returns a copy).
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = sorted(
+        TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
+    )
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, max_poll_records=2000
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        client_id="jip-verify",
+        max_poll_records=2000,
     )
     await consumer.start()
     try:
-        await consumer.topics()  # reads the cluster's metadata
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return []
         consumer.assign(partitions)
-        begin = await consumer.beginning_offsets(partitions)
         end = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        total = sum(end[p] - begin[p] for p in partitions)
+        begin = await consumer.beginning_offsets(partitions)
+        # Explicit seeks: seek_to_beginning() is lazy, and position() would then resolve
+        # it with the consumer's auto_offset_reset ("latest") and read nothing.
+        for tp, offset in begin.items():
+            consumer.seek(tp, offset)
         records: list[TopicRecord] = []
-        remaining = {p for p in partitions if end[p] > begin[p]}
         with Progress(
             TextColumn("[bold]reading the log"),
             BarColumn(),
@@ -102,19 +112,16 @@ async def read_topics(
             console=console or Console(stderr=True),
             transient=True,
         ) as progress:
-            task = progress.add_task("read", total=total)
-            while remaining:
-                batches = await consumer.getmany(*remaining, timeout_ms=1000)
-                for tp, batch in batches.items():
-                    for r in batch:
+            task = progress.add_task("read", total=sum(end[p] - begin[p] for p in partitions))
+            for tp in partitions:
+                while await consumer.position(tp) < end[tp]:
+                    batch = await consumer.getmany(tp, timeout_ms=1000)
+                    for r in batch.get(tp, []):
                         if r.offset < end[tp]:
                             records.append(
                                 TopicRecord(r.topic, r.partition, r.offset, r.key, r.value or b"")
                             )
                     progress.update(task, completed=len(records))
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
         return records
     finally:
         await consumer.stop()
