@@ -196,6 +196,8 @@ def chain_breaks(envelopes: Sequence[Mapping[str, Any]]) -> list[ChainBreak]:
                     position, "altered", "event_id does not match its producer, type and position"
                 )
             )
+            seen[event_id] = expected = digest
+            continue  # its version is not to be trusted: the next event is judged by hash
         elif version <= last_version:
             breaks.append(
                 ChainBreak(position, "reordered", "comes after a later event of its aggregate")

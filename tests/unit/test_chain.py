@@ -49,3 +49,62 @@ def test_the_same_id_with_other_content_is_an_alteration_not_a_duplicate():
     forged = {**events[1], "payload": {**events[1]["payload"], "given_name": "X"}}
     broken = verify_chain([*events, forged])
     assert broken is not None and (broken.position, broken.kind) == (4, "altered")
+
+
+def chained(count: int) -> list[dict]:
+    """`count` events of one aggregate, each chained to the one before (as a relay
+    publishes them)."""
+    import uuid
+
+    from events.envelope import derive_event_id
+
+    aggregate = str(uuid.uuid4())
+    events: list[dict] = []
+    for version in range(1, count + 1):
+        event = {
+            "event_id": str(derive_event_id("screening", "Step", uuid.UUID(aggregate), version)),
+            "event_type": "Step",
+            "producer": "screening",
+            "aggregate_id": aggregate,
+            "aggregate_version": version,
+            "previous_hash": event_hash(events[-1]) if events else None,
+            "payload": {"n": version},
+        }
+        events.append(event)
+    return events
+
+
+def kinds(breaks) -> list[tuple[int, str]]:
+    return [(b.position, b.kind) for b in breaks]
+
+
+def test_every_break_is_reported_not_only_the_first():
+    from events.chain import chain_breaks
+
+    e = chained(6)
+    assert chain_breaks(e) == []
+    assert chain_breaks([*e[:3], e[2], *e[3:]]) == [], "a re-published copy is no break"
+    # Two missing events, far apart: two breaks.
+    assert kinds(chain_breaks([e[0], e[2], e[3], e[5]])) == [
+        (1, "missing_or_altered"),
+        (3, "missing_or_altered"),
+    ]
+    # A swapped pair: both named; what follows chains on.
+    assert kinds(chain_breaks([e[0], e[2], e[1], e[3], e[4], e[5]])) == [
+        (1, "reordered"),
+        (2, "reordered"),
+    ]
+    # A forged copy (an event's id with other content): named, and passed over.
+    forged = {**e[1], "payload": {"n": 99}}
+    assert kinds(chain_breaks([e[0], e[1], forged, *e[2:]])) == [(2, "altered")]
+    # An event altered in place: its id no longer matches, and the next does not follow.
+    moved = {**e[2], "aggregate_version": 9}
+    assert kinds(chain_breaks([e[0], e[1], moved, e[3]])) == [
+        (2, "altered"),
+        (3, "missing_or_altered"),
+    ]
+    # Its content altered in place: the event after it no longer follows it.
+    changed = {**e[2], "payload": {"n": -3}}
+    assert kinds(chain_breaks([e[0], e[1], changed, e[3]])) == [(3, "missing_or_altered")]
+    # Read from the middle without the hash before it: the start is named.
+    assert kinds(chain_breaks(e[2:])) == [(0, "unexpected_start")]
