@@ -213,11 +213,17 @@ def verify_store(
             public = translate(domain_event)
             if public is None:
                 continue
-            chained, digest = link(public, last_hash.get(public.aggregate_id))
-            last_hash[public.aggregate_id] = digest
             key = (str(public.aggregate_id), public.aggregate_version)
             seen.add(key)
             found = published.get(key)
+            # Chained to what the published record names as its predecessor: a stored
+            # event altered is then the only one that differs, not every one after it
+            # (the topic's own chain says whether that predecessor is the right one).
+            previous = (
+                found[1].get("previous_hash") if found else last_hash.get(public.aggregate_id)
+            )
+            chained, digest = link(public, previous)
+            last_hash[public.aggregate_id] = digest
             stored = chained.model_dump(mode="json")
             if found is None:
                 findings.append(

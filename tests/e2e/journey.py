@@ -92,10 +92,11 @@ async def pass_both_interviews(
     *,
     language: str = "japanese",
     interviewer: str = "staff-1",
+    stages: tuple[str, ...] = ("first", "second"),
 ) -> None:
     """Once screening has opened the applicant's case and received their documents, a
-    screener accepts the documents and schedules each round with `interviewer`, who
-    (`headers`, or an admin) records passing scores."""
+    screener accepts the documents and schedules each round (of `stages`) with
+    `interviewer`, who (`headers`, or an admin) records passing scores."""
     await wait_for_event(
         infra,
         topics.SCREENING,
@@ -104,7 +105,7 @@ async def pass_both_interviews(
         timeout=60,
     )
     await accept_documents(http, screening, applicant_id)
-    for stage in ("first", "second"):
+    for stage in stages:
         now = datetime.now(UTC)
         r = await http.post(
             f"{screening}/cases/{applicant_id}/interviews",

@@ -44,7 +44,9 @@ def verify(as_json: bool) -> int:
     records = asyncio.run(read_topics(settings.kafka_bootstrap, ALL_TOPICS))
     app = build_application(settings)
     try:
-        findings = verify_records(records) + verify_audit_store(app, records)
+        found = verify_records(records) + verify_audit_store(app, records)
+        # A break on a topic is also one in the audit's faithful copy of it: once.
+        findings = list({(f.kind, f.where, f.event_id): f for f in found}.values())
     finally:
         app.close()
     checked = f"{len(ALL_TOPICS)} topics ({len(records)} records) and the audit's store"
