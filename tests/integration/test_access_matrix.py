@@ -170,6 +170,13 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ),
     ("matching", "POST", "/cohorts/{cohort_id}/rounds"): Row(only("matcher", "admin")),
     ("matching", "GET", "/cohorts/{cohort_id}/board"): Row(only("matcher", "admin", "auditor")),
+    # The audit: its auditors (and the office's admins), reading only.
+    ("audit", "GET", "/applicants/{applicant_id}/history"): Row(only("auditor", "admin")),
+    ("audit", "GET", "/companies/{company_id}/history"): Row(only("auditor", "admin")),
+    ("audit", "GET", "/events/{event_id}/explanation"): Row(only("auditor", "admin")),
+    ("audit", "GET", "/rounds/{round_id}/rerun"): Row(only("auditor", "admin")),
+    ("audit", "GET", "/cohorts/{cohort_id}/screening-queue"): Row(only("auditor", "admin")),
+    ("audit", "GET", "/cohorts/{cohort_id}/board"): Row(only("auditor", "admin")),
     ("matching", "GET", "/companies/{company_id}/proposals"): Row(
         only("matcher", "admin", "auditor", "company")
     ),
@@ -232,7 +239,9 @@ class Stack:
 async def stack(
     infra: InfraSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """The four services' HTTP APIs, each as its bootstrap builds it, on the test stack."""
+    """The five services' HTTP APIs, each as its bootstrap builds it, on the test stack."""
+    from services.audit.bootstrap import bootstrap as audit
+    from services.audit.settings import AuditSettings
     from services.matching.bootstrap import bootstrap as matching
     from services.matching.settings import MatchingSettings
     from services.notifications.bootstrap import bootstrap as notifications
@@ -247,6 +256,7 @@ async def stack(
         ("screening", ScreeningSettings),
         ("matching", MatchingSettings),
         ("notifications", NotificationsSettings),
+        ("audit", AuditSettings),
     ):
         with pytest.MonkeyPatch.context() as env:
             for variable, value in service_env(name, infra).items():
@@ -257,6 +267,7 @@ async def stack(
         "screening": screening,
         "matching": matching,
         "notifications": notifications,
+        "audit": audit,
     }
     processes = {name: await build(settings[name]) for name, build in builders.items()}
     try:
@@ -395,6 +406,8 @@ async def test_every_endpoint_refuses_every_caller_the_table_does_not_name(stack
         "request_id": str(uuid.uuid4()),
         "document_id": str(uuid.uuid4()),
         "interview_id": str(uuid.uuid4()),
+        "event_id": str(uuid.uuid4()),
+        "round_id": str(uuid.uuid4()),
     }
 
     # given every route of every service, and the table

@@ -36,28 +36,23 @@ def verify_audit_store(app: AuditApplication, records: Sequence[TopicRecord]) ->
             kept.append(((e.topic, e.partition, e.offset), where, envelope))
         digest = event_hash(envelope)
         record = on_topic.get(where)
-        about = {k: envelope.get(k) for k in ("event_id", "event_type", "aggregate_id")}
+        problem = None
         if digest != e.event_hash:
-            findings.append(
-                Finding(
-                    "store_altered",
-                    where,
-                    str(about["event_id"]),
-                    str(about["event_type"]),
-                    str(about["aggregate_id"]),
-                    "the audit's copy no longer has the hash it had when read: it was "
-                    "changed in the audit's store",
-                )
+            problem = (
+                "the audit's copy no longer has the hash it had when read: it was changed "
+                "in the audit's store"
             )
         elif record is not None and event_hash_of_record(record) != digest:
+            problem = "the audit's copy differs from the record at its position on the topic"
+        if problem is not None:
             findings.append(
                 Finding(
                     "store_altered",
                     where,
-                    str(about["event_id"]),
-                    str(about["event_type"]),
-                    str(about["aggregate_id"]),
-                    "the audit's copy differs from the record at its position on the topic",
+                    str(envelope.get("event_id")),
+                    str(envelope.get("event_type")),
+                    str(envelope.get("aggregate_id")),
+                    problem,
                 )
             )
     for m in app.stored_events_of(QuarantinedMessage.Quarantined):
