@@ -212,9 +212,14 @@ async def test_an_auditor_reads_every_story_reruns_the_round_and_proves_the_log_
         await state_lists(http, matching, MATCHER, {ana: [tokyo]}, {tokyo: [ana]})
         round_ = await run_round(http, matching, MATCHER, cohort_id)
         [pair] = round_["matches"]
-        board_before = (
-            await http.get(f"{matching}/cohorts/{cohort_id}/board", headers=MATCHER)
-        ).json()
+
+        async def board_with_the_proposal() -> dict | None:
+            # The board is a read model: it shows the round once its projector read it.
+            r = await http.get(f"{matching}/cohorts/{cohort_id}/board", headers=MATCHER)
+            board: dict = r.json()
+            return board if {c["status"] for c in board["candidates"]} == {"proposed"} else None
+
+        board_before = await eventually(board_with_the_proposal, what="the round on the board")
         before_the_decision = datetime.now(UTC)
         await asyncio.sleep(0.05)
         company = {"Authorization": f"Bearer {IDENTITY.company(tokyo)}"}
