@@ -457,7 +457,7 @@ class Demo:
 
         story = history_of(journey["applicant_id"], "AgreementSigned")
         table = Table(title=f"The auditor's view: {journey['name']}'s history (from the log)")
-        for column in ("when (UTC)", "service", "what happened", "who", "why"):
+        for column in ("UTC", "service", "what happened", "who", "why"):
             table.add_column(column, overflow="fold")
         for e in story["events"]:
             if e["event_type"] == "NotificationSent":
@@ -469,13 +469,12 @@ class Demo:
                 why = f"{x['rule']['id']} v{x['rule']['version']}"
             if x and x.get("round"):
                 why += " · re-run: " + ("same result" if x["round"]["confirmed"] else "DIFFERS")
-            table.add_row(
-                e["occurred_at"][:19].replace("T", " "),
-                e["producer"],
-                escape(e["what"]),
-                f"{actor['kind']} {actor.get('role') or ''} {actor['id']}".replace("  ", " "),
-                why,
-            )
+            who = {
+                "applicant": "the applicant",
+                "staff": f"{actor.get('role')} {actor['id']}",
+                "company": f"company user {actor['id']}",
+            }.get(actor["kind"], f"{actor['id']} (system)")
+            table.add_row(e["occurred_at"][11:19], e["producer"], escape(e["what"]), who, why)
         console.print(table)
         mails = sum(e["event_type"] == "NotificationSent" for e in story["events"])
         rerun = self.http.get(f"{base}/rounds/{round_['round_id']}/rerun", headers=auditor).json()
