@@ -14,7 +14,7 @@ from infra import kafka, postgres, smtp
 from infra.settings import REPO_ROOT, InfraSettings
 from infra.stack import down, up
 
-SERVICES = ("registration", "screening", "matching", "notifications")
+SERVICES = ("registration", "screening", "matching", "notifications", "audit")
 HTTP_PORTS = {name: 28101 + i for i, name in enumerate(SERVICES)}
 #: A scratch topic for the bare producer, so that its records reach no service.
 SCRATCH_TOPIC = "bench.scratch"
