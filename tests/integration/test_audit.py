@@ -270,6 +270,10 @@ async def test_a_company_history_holds_its_round_and_its_match(audit, producer: 
         str(confirmed.event_id),
     ]
     assert history["state"]["confirmed"] == [str(applicant)]
+    # Its registration explains itself: the SME rule, its version, what it saw.
+    [check] = history["events"][0]["explanation"]["checks"]
+    assert check["rule"] == "sme_basic_act_article_2" and check["passed"] is True
+    assert check["saw"]["capital_yen"] == registered.payload.capital_yen
     # A match confirmed outside a round says who decided it.
     assert "decided directly by" in history["events"][1]["explanation"]["summary"]
 

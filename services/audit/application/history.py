@@ -61,7 +61,7 @@ def _up_to(entries: Sequence[Entry], as_of: datetime | None) -> list[Entry]:
 
 
 def _rule(ref: Any) -> RuleRef | None:
-    if isinstance(ref, dict) and "id" in ref and "version" in ref:
+    if isinstance(ref, dict) and ref.get("id") is not None and ref.get("version") is not None:
         return RuleRef(id=str(ref["id"]), version=int(ref["version"]))
     return None
 
@@ -163,10 +163,33 @@ class Audit:
                     for c in p.get("checks") or ()
                 ],
             )
-        if t in ("ApplicantRejected", "CaseReferredToOffice", "CompanyRefused"):
-            kind = {"ApplicantRejected": "rejection", "CaseReferredToOffice": "referral"}
+        if t in ("CompanyRegistered", "CompanyRefused"):
+            rule = p.get("eligibility") or {}
             return Explanation(
-                kind=kind.get(t, "company"),  # type: ignore[arg-type]
+                kind="company",
+                summary=f"{e.what}: "
+                + ("an eligible host" if rule.get("eligible") else "not eligible")
+                + f" under {rule.get('rule_id')} v{rule.get('rule_version')}",
+                rule=_rule({"id": rule.get("rule_id"), "version": rule.get("rule_version")}),
+                checks=[
+                    CheckSeen(
+                        rule=str(rule.get("rule_id")),
+                        version=int(rule.get("rule_version") or 1),
+                        saw={
+                            "industry_group": rule.get("industry_group"),
+                            "capital_yen": p.get("capital_yen"),
+                            "capital_limit_yen": rule.get("capital_limit_yen"),
+                            "regular_employees": p.get("regular_employees"),
+                            "employees_limit": rule.get("employees_limit"),
+                        },
+                        passed=bool(rule.get("eligible")),
+                    )
+                ],
+                reasons=_reasons(p),
+            )
+        if t in ("ApplicantRejected", "CaseReferredToOffice"):
+            return Explanation(
+                kind="rejection" if t == "ApplicantRejected" else "referral",
                 summary=e.what,
                 rule=_rule(p.get("rule_set")),
                 stage=p.get("stage"),
