@@ -159,7 +159,9 @@ def verify_chain(
     return None
 
 
-def chain_breaks(envelopes: Sequence[Mapping[str, Any]]) -> list[ChainBreak]:
+def chain_breaks(
+    envelopes: Sequence[Mapping[str, Any]], hashes: Sequence[str] | None = None
+) -> list[ChainBreak]:
     """Every break in one aggregate's events from one producer, in the order read from
     the aggregate's first published event (not only the first, as `verify_chain`).
 
@@ -168,12 +170,17 @@ def chain_breaks(envelopes: Sequence[Mapping[str, Any]]) -> list[ChainBreak]:
     missing event is one break, a swapped pair is two (each `reordered`), and a forged
     copy of an event (its id with other content) is reported and otherwise passed over:
     the events after it still chain to the original.
+
+    `hashes`, when given, are the envelopes' `event_hash`es, computed by the caller from
+    the whole envelopes: `envelopes` may then be their headers only (the fields named
+    here and `previous_hash`), which is how the verifier keeps a long log in memory.
     """
     breaks: list[ChainBreak] = []
     expected: str | None = None
     last_version = 0
     seen: dict[str, str] = {}
-    hashes = [event_hash(e) for e in envelopes]
+    if hashes is None:
+        hashes = [event_hash(e) for e in envelopes]
     for position, (envelope, digest) in enumerate(zip(envelopes, hashes, strict=True)):
         event_id = str(envelope.get("event_id"))
         if event_id in seen:

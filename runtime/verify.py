@@ -36,18 +36,63 @@ from events.chain import chain_breaks, event_hash
 from runtime.application import ServiceApplication
 from runtime.relay import Translator, link
 
+#: What the chains are checked on: an envelope's header. The payload is not kept.
+HEADER_FIELDS = (
+    "event_id",
+    "event_type",
+    "producer",
+    "aggregate_id",
+    "aggregate_version",
+    "previous_hash",
+)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class TopicRecord:
+    """One record as the verifier keeps it: where it was read, its envelope's header
+    and the hash of the whole envelope (`events.chain.event_hash`).
+
+    The value itself is dropped once hashed, so that reading a topic of millions of
+    events holds a few hundred bytes for each rather than the envelope and its parsed
+    form. `header` is None for a record that is not an envelope of the contract;
+    `digest` is None when it is not even a JSON object.
+    """
+
     topic: str
     partition: int
     offset: int
-    key: bytes | None
-    value: bytes
+    header: dict[str, Any] | None
+    digest: str | None
 
     @property
     def position(self) -> str:
         return f"{self.topic}:{self.partition}:{self.offset}"
+
+    @classmethod
+    def read(cls, topic: str, partition: int, offset: int, value: bytes) -> TopicRecord:
+        try:
+            envelope = json.loads(value)
+        except ValueError:
+            return cls(topic, partition, offset, None, None)
+        if not isinstance(envelope, dict):
+            return cls(topic, partition, offset, None, None)
+        try:
+            digest: str | None = event_hash(envelope)
+        except (TypeError, ValueError):
+            digest = None
+        return cls(topic, partition, offset, header_of(envelope), digest)
+
+
+def header_of(envelope: dict[str, Any]) -> dict[str, Any] | None:
+    """The header the chains are checked on, or None if `envelope` has none."""
+    if not all(k in envelope for k in HEADER_FIELDS if k != "previous_hash"):
+        return None
+    try:
+        uuid.UUID(str(envelope["aggregate_id"]))
+        int(envelope["aggregate_version"])
+    except (ValueError, TypeError):
+        return None
+    return {k: envelope.get(k) for k in HEADER_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -119,25 +164,12 @@ async def read_topics(
                     for r in batch.get(tp, []):
                         if r.offset < end[tp]:
                             records.append(
-                                TopicRecord(r.topic, r.partition, r.offset, r.key, r.value or b"")
+                                TopicRecord.read(r.topic, r.partition, r.offset, r.value or b"")
                             )
                     progress.update(task, completed=len(records))
         return records
     finally:
         await consumer.stop()
-
-
-_HEADER = ("event_id", "event_type", "producer", "aggregate_id", "aggregate_version")
-
-
-def _envelope(record: TopicRecord) -> dict[str, Any] | None:
-    try:
-        value = json.loads(record.value)
-        uuid.UUID(str(value["aggregate_id"]))
-        int(value["aggregate_version"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    return value if isinstance(value, dict) and all(k in value for k in _HEADER) else None
 
 
 def _finding(kind: str, where: str, envelope: dict[str, Any] | None, detail: str) -> Finding:
@@ -152,17 +184,20 @@ def _finding(kind: str, where: str, envelope: dict[str, Any] | None, detail: str
     )
 
 
-def verify_envelopes(located: Iterable[tuple[str, dict[str, Any]]]) -> list[Finding]:
-    """Check the chains of envelopes given with where each was read, in the order read
-    (one aggregate's records are in one partition, so in their published order)."""
-    chains: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for where, envelope in located:
-        chains[(str(envelope["producer"]), str(envelope["aggregate_id"]))].append((where, envelope))
+def verify_envelopes(located: Iterable[tuple[str, dict[str, Any], str]]) -> list[Finding]:
+    """Check the chains of envelopes given as (where each was read, its header, its
+    hash), in the order read (one aggregate's records are in one partition, so in their
+    published order)."""
+    chains: dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]] = defaultdict(list)
+    for where, header, digest in located:
+        chains[(str(header["producer"]), str(header["aggregate_id"]))].append(
+            (where, header, digest)
+        )
     findings = []
     for chain in chains.values():
-        for brk in chain_breaks([e for _, e in chain]):
-            where, envelope = chain[brk.position]
-            findings.append(_finding(brk.kind, where, envelope, brk.detail))
+        for brk in chain_breaks([h for _, h, _ in chain], [d for _, _, d in chain]):
+            where, header, _ = chain[brk.position]
+            findings.append(_finding(brk.kind, where, header, brk.detail))
     return findings
 
 
@@ -171,13 +206,12 @@ def verify_records(records: Sequence[TopicRecord]) -> list[Finding]:
     findings = []
     located = []
     for record in records:
-        envelope = _envelope(record)
-        if envelope is None:
+        if record.header is None or record.digest is None:
             findings.append(
                 _finding("unreadable", record.position, None, "not an envelope of the contract")
             )
         else:
-            located.append((record.position, envelope))
+            located.append((record.position, record.header, record.digest))
     return findings + verify_envelopes(located)
 
 
@@ -192,11 +226,11 @@ def verify_store(
     """A publishing service's own check of its store against its topic (blocking)."""
     published: dict[tuple[str, int], tuple[TopicRecord, dict[str, Any], str]] = {}
     for record in records:
-        envelope = _envelope(record)
-        if envelope is None or record.topic != topic:
+        envelope = record.header
+        if envelope is None or record.digest is None or record.topic != topic:
             continue
         key = (str(envelope["aggregate_id"]), int(envelope["aggregate_version"]))
-        published.setdefault(key, (record, envelope, event_hash(envelope)))
+        published.setdefault(key, (record, envelope, record.digest))
     relayed_up_to = app.recorder.max_tracking_id(f"relay:{topic}") or 0
     findings: list[Finding] = []
     last_hash: dict[uuid.UUID, str] = {}

@@ -10,12 +10,12 @@ does not hold, kept nor set aside, is reported as missing from its store.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from typing import Any
 
 from events.chain import event_hash
 from runtime.inbox import QuarantinedMessage
-from runtime.verify import Finding, TopicRecord, verify_envelopes
+from runtime.verify import Finding, TopicRecord, header_of, verify_envelopes
 from services.audit.application.service import AuditApplication
 from services.audit.domain.received import ReceivedEvent
 
@@ -24,7 +24,8 @@ def verify_audit_store(app: AuditApplication, records: Sequence[TopicRecord]) ->
     """Blocking: reads the audit's whole store."""
     on_topic = {r.position: r for r in records}
     findings: list[Finding] = []
-    kept: list[tuple[tuple[str, int, int], str, dict]] = []  # type: ignore[type-arg]
+    # Headers and hashes only: the audit's whole store is read, not held.
+    kept: list[tuple[tuple[str, int, int], str, dict[str, Any], str]] = []
     held: set[str] = set()
     for e in app.stored_events_of(ReceivedEvent.Received, ReceivedEvent.ReceivedAgain):
         where = f"{e.topic}:{e.partition}:{e.offset}"
@@ -32,9 +33,10 @@ def verify_audit_store(app: AuditApplication, records: Sequence[TopicRecord]) ->
         envelope = e.envelope
         if envelope is None:
             continue  # an identical copy: only its position is kept
-        if isinstance(e, ReceivedEvent.Received):
-            kept.append(((e.topic, e.partition, e.offset), where, envelope))
         digest = event_hash(envelope)
+        header = header_of(envelope)
+        if isinstance(e, ReceivedEvent.Received) and header is not None:
+            kept.append(((e.topic, e.partition, e.offset), where, header, digest))
         record = on_topic.get(where)
         problem = None
         if digest != e.event_hash:
@@ -42,7 +44,7 @@ def verify_audit_store(app: AuditApplication, records: Sequence[TopicRecord]) ->
                 "the audit's copy no longer has the hash it had when read: it was changed "
                 "in the audit's store"
             )
-        elif record is not None and event_hash_of_record(record) != digest:
+        elif record is not None and record.digest != digest:
             problem = "the audit's copy differs from the record at its position on the topic"
         if problem is not None:
             findings.append(
@@ -58,7 +60,7 @@ def verify_audit_store(app: AuditApplication, records: Sequence[TopicRecord]) ->
     for m in app.stored_events_of(QuarantinedMessage.Quarantined):
         held.add(f"{m.topic}:{m.partition}:{m.offset}")
     kept.sort(key=lambda k: k[0])
-    findings += verify_envelopes((where, envelope) for _, where, envelope in kept)
+    findings += verify_envelopes((where, header, digest) for _, where, header, digest in kept)
     tracked: dict[tuple[str, int], int] = {}
     for record in records:
         partition = (record.topic, record.partition)
@@ -77,10 +79,3 @@ def verify_audit_store(app: AuditApplication, records: Sequence[TopicRecord]) ->
                 )
             )
     return findings
-
-
-def event_hash_of_record(record: TopicRecord) -> str | None:
-    try:
-        return event_hash(json.loads(record.value))
-    except (ValueError, TypeError):
-        return None
