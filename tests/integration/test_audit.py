@@ -5,6 +5,7 @@ publish: a forged copy of an event, an event type this contract does not know, a
 that is not an envelope at all."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from infra import InfraSettings
 from runtime.relay import link
 from runtime.verify import read_topics, verify_records
 from services.audit.adapters.history_view import HistoryProjector
+from services.audit.application.verification import verify_audit_store
 from services.audit.bootstrap import bootstrap, build_application, connect_view
 from services.audit.settings import AuditSettings
 from tests import envelopes
@@ -299,3 +301,34 @@ async def test_the_history_table_rebuilt_from_the_audits_log_equals_the_live_one
         app.close()
     assert live
     assert {r.event_id: r for r in rebuilt} == {r.event_id: r for r in live}
+
+
+async def test_a_newer_producers_field_is_kept_as_published_and_its_copy_verifies(
+    audit, producer: AIOKafkaProducer, infra: InfraSettings
+):
+    """A known event type with a payload field this contract does not read (a newer
+    producer's, within v1), laid out differently: the audit keeps the record's JSON as
+    published, not as this contract reads it back, so nothing is lost and its copy
+    hashes as the producer's next event will name it."""
+    applicant = uuid.uuid4()
+    opened = envelopes.upstream(screening.ScreeningCaseOpened, aggregate_id=applicant, version=1)
+    published = opened.model_dump(mode="json")
+    published["payload"]["office"] = "osaka"  # unknown to this version of the contract
+    value = json.dumps(dict(reversed(published.items())), indent=2).encode()
+    await producer.send_and_wait(topics.SCREENING, value, key=str(applicant).encode())
+
+    history = await history_of(audit, applicant, 1)
+    assert [e["event_id"] for e in history["events"]] == [str(opened.event_id)]
+
+    settings = settings_of(infra)
+    app = await asyncio.to_thread(build_application, settings)
+    try:
+        kept = await asyncio.to_thread(app.repository.get, opened.event_id)
+        assert kept.envelope == published
+        assert kept.event_hash == event_hash(published)
+        records = await read_topics(infra.kafka_bootstrap, [topics.SCREENING])
+        found = await asyncio.to_thread(verify_audit_store, app, records)
+    finally:
+        app.close()
+    assert [f for f in found if f.aggregate_id == str(applicant)] == []
+    assert [f for f in verify_records(records) if f.aggregate_id == str(applicant)] == []

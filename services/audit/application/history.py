@@ -208,8 +208,8 @@ class Audit:
         if t in ("DocumentReviewed", "DocumentRequested"):
             return Explanation(kind="document", summary=e.what, reasons=_reasons(p))
         if t in ("MatchProposed", "MatchConfirmed", "MatchDeclined", "ProposalWithdrawn"):
-            round_id = p.get("round_id")
-            rerun = await self.rerun(uuid.UUID(round_id)) if round_id else None
+            round_id = _round_id(p)
+            rerun = await self.rerun(round_id) if round_id else None
             if round_id is None:
                 summary = f"{e.what}, decided directly by {e.actor.get('kind')} {e.actor.get('id')}"
             elif rerun is None:
@@ -225,7 +225,8 @@ class Audit:
                 round=rerun,
             )
         if t == "MatchingRoundCompleted":
-            rerun = await self.rerun(uuid.UUID(str(p["round_id"])))
+            round_id = _round_id(p)
+            rerun = await self.rerun(round_id) if round_id else None
             return Explanation(
                 kind="round", summary=e.what, rule=_rule(p.get("algorithm")), round=rerun
             )
@@ -277,6 +278,14 @@ class Audit:
         return matching_board(_up_to([_entry(r) for r in rows], as_of))
 
 
+def _round_id(payload: dict[str, Any]) -> uuid.UUID | None:
+    """The round a payload names; None if it names none (or not as the contract says)."""
+    try:
+        return uuid.UUID(str(payload["round_id"]))
+    except (KeyError, ValueError):
+        return None
+
+
 def _company_state(company_id: uuid.UUID, entries: Sequence[Entry]) -> dict[str, Any]:
     state: dict[str, Any] = {
         "company_id": str(company_id),
@@ -296,6 +305,8 @@ def _company_state(company_id: uuid.UUID, entries: Sequence[Entry]) -> dict[str,
             state.update(registered=True, capacity=p.get("capacity"), cohort_id=p.get("cohort_id"))
         elif t == "CompanyRefused":
             state["refused"] = True
+        elif p.get("applicant_id") is None:
+            continue  # a record that breaks the contract: shown, not folded
         elif t == "MatchProposed":
             state["proposed"].append(p["applicant_id"])
         elif t in ("MatchDeclined", "ProposalWithdrawn", "MatchConfirmed"):

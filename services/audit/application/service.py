@@ -3,12 +3,18 @@ as published, in its own event store (one `ReceivedEvent` per event id), with th
 position of the Kafka record in the same transaction (the common inbox).
 
 Unlike the other services it takes every record: an event type this version of the
-contract does not know is kept too (read as a generic envelope), because an auditor
-must see everything the log holds; only what is not an envelope at all is set aside
-(the inbox's quarantine, with its reason)."""
+contract does not know, or a known one whose payload it does not read (a newer
+producer's field, a forgery's), is kept too (read as a generic envelope), because an
+auditor must see everything the log holds; only what is not an envelope at all is set
+aside (the inbox's quarantine, with its reason).
+
+What is kept is the record's JSON as it was published, not the envelope as this
+contract reads it back: a field this version does not know is kept, and the hash is
+the one the producer's next event names (`events.chain.event_hash`)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from functools import singledispatchmethod
@@ -55,7 +61,7 @@ class AuditApplication(ServiceApplication):
         self, envelope: Envelope, processing_event: ProcessingEvent[uuid.UUID]
     ) -> None:
         _, record = self.read_at[id(envelope)]
-        published = envelope.model_dump(mode="json")
+        published = json.loads(record.value)
         digest = event_hash(published)
         kept = self.find(envelope.event_id, ReceivedEvent)
         if kept is None:
@@ -86,13 +92,14 @@ class AuditInbox(Inbox):
         if problem is not None:
             return self._set_aside_for(record, problem)
         try:
+            envelope: Envelope[Any] = parse_event(record.value)
+        except (UnknownEventType, ValidationError):
+            # A newer producer's event type or payload, or one that breaks the contract:
+            # kept as the envelope it is (the log holds it, so the auditor sees it).
             try:
-                envelope: Envelope[Any] = parse_event(record.value)
-            except UnknownEventType:
-                # A newer producer's event: kept as the envelope it is.
                 envelope = Envelope[dict[str, Any]].model_validate_json(record.value, strict=True)
-        except ValidationError as error:
-            return self._set_aside_for(record, describe_invalid(error))
+            except ValidationError as error:
+                return self._set_aside_for(record, describe_invalid(error))
         self.app.read_at[id(envelope)] = (envelope, record)
         return envelope
 

@@ -197,9 +197,11 @@ def matching_board(entries: Iterable[Entry]) -> Board:
     for e in entries:
         p, t = e.payload, e.event_type
         if t == "CompanyRegistered":
-            board.companies[str(p["company_id"])] = BoardCompany(
-                str(p["company_id"]), int(p.get("capacity") or 0)
-            )
+            if p.get("company_id") is not None:
+                capacity = p.get("capacity")
+                board.companies[str(p["company_id"])] = BoardCompany(
+                    str(p["company_id"]), capacity if isinstance(capacity, int) else 0
+                )
             continue
         if t == "MatchingRoundCompleted":
             board.rounds.append(
@@ -221,20 +223,23 @@ def matching_board(entries: Iterable[Entry]) -> Board:
         c = board.candidates.get(applicant)
         if c is None:
             continue
-        company = board.companies.get(str(p.get("company_id")))
+        company_id = p.get("company_id")
+        company = board.companies.get(str(company_id))
+        if company_id is None and t in ("MatchProposed", "MatchDeclined", "MatchConfirmed"):
+            continue  # a record that breaks the contract: shown in histories, not folded
         if t == "MatchProposed":
-            c.status, c.company_id, c.round_id = "proposed", str(p["company_id"]), p.get("round_id")
+            c.status, c.company_id, c.round_id = "proposed", str(company_id), p.get("round_id")
             if company is not None:
                 company.proposed.append(applicant)
         elif t in ("MatchDeclined", "ProposalWithdrawn"):
             if t == "MatchDeclined":
-                c.declined_by.append(str(p["company_id"]))
+                c.declined_by.append(str(company_id))
             if c.status == "proposed":
                 c.status, c.company_id, c.round_id = "in_pool", None, None
             if company is not None and applicant in company.proposed:
                 company.proposed.remove(applicant)
         elif t == "MatchConfirmed":
-            c.status, c.company_id = "confirmed", str(p["company_id"])
+            c.status, c.company_id = "confirmed", str(company_id)
             if company is not None:
                 if applicant in company.proposed:
                     company.proposed.remove(applicant)

@@ -133,21 +133,37 @@ class Rerun:
         return self.digest_matches and self.same_result and self.blocking_pairs == 0
 
 
+#: The recomputed digest of a round whose recorded inputs or matches cannot be read (a
+#: record that breaks the contract, which the audit keeps all the same): it matches no
+#: recorded digest, so the round is not confirmed.
+UNREADABLE: Final = "the recorded inputs cannot be read"
+
+
 def rerun_round(payload: Mapping[str, Any]) -> Rerun:
     """Re-run a `MatchingRoundCompleted` payload's inputs with the algorithm it names."""
-    algorithm = payload.get("algorithm") or {}
-    name, version = str(algorithm.get("id")), int(algorithm.get("version", 0))
-    inputs = payload["inputs"]
+    algorithm = payload.get("algorithm")
+    algorithm = algorithm if isinstance(algorithm, Mapping) else {}
+    name = str(algorithm.get("id"))
+    try:
+        version = int(algorithm.get("version", 0))
+    except (TypeError, ValueError):
+        version = 0
     known = (name, version) in KNOWN_ALGORITHMS
-    recorded = {str(m["applicant_id"]): str(m["company_id"]) for m in payload.get("matches") or ()}
-    result = deferred_acceptance(inputs) if known else {}
-    return Rerun(
-        algorithm=name,
-        version=version,
-        known_algorithm=known,
-        recorded_digest=str(payload.get("inputs_digest")),
-        digest=inputs_digest(inputs),
-        recorded=recorded,
-        rerun=result,
-        blocking_pairs=blocking_pairs(inputs, recorded),
-    )
+    recorded_digest = str(payload.get("inputs_digest"))
+    try:
+        inputs = payload["inputs"]
+        recorded = {
+            str(m["applicant_id"]): str(m["company_id"]) for m in payload.get("matches") or ()
+        }
+        return Rerun(
+            algorithm=name,
+            version=version,
+            known_algorithm=known,
+            recorded_digest=recorded_digest,
+            digest=inputs_digest(inputs),
+            recorded=recorded,
+            rerun=deferred_acceptance(inputs) if known else {},
+            blocking_pairs=blocking_pairs(inputs, recorded),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Rerun(name, version, known, recorded_digest, UNREADABLE, {}, {}, 0)

@@ -125,3 +125,21 @@ def test_a_decision_says_in_a_line_what_was_decided():
         "eligibility assessed: ineligible by fy2025 v2; unmet: age_within_cohort_range"
     )
     assert entry.decision["rule_set"] == {"id": "fy2025", "version": 2}
+
+
+def test_a_record_that_breaks_the_contract_is_read_without_failing_and_not_folded():
+    from services.audit.domain.as_of import applicant_state, matching_board
+
+    company = str(COMPANY)
+    events = [
+        envelope("CompanyRegistered", "matching", 1, 0, aggregate=COMPANY, company_id=company),
+        envelope("CandidateEnteredPool", "matching", 1, 1),
+        # Forged or from a broken producer: a proposal naming no company.
+        envelope("MatchProposed", "matching", 2, 2),
+        envelope("MatchConfirmed", "matching", 3, 3, company_id=company),
+    ]
+    entries = [entry_of(e, f"jip.matching.v1:0:{i}") for i, e in enumerate(events)]
+    board = matching_board(entries)
+    assert board.companies[company].capacity == 0
+    assert board.candidates[str(APPLICANT)].status == "confirmed"
+    assert applicant_state(APPLICANT, entries).matching == "confirmed"

@@ -103,3 +103,15 @@ def test_an_algorithm_the_audit_does_not_know_is_said_so_not_guessed():
     recorded = a_round(INSTANCE) | {"algorithm": {"id": "top-trading-cycles", "version": 1}}
     rerun = rerun_round(recorded)
     assert not rerun.known_algorithm and not rerun.confirmed
+
+
+def test_a_round_whose_inputs_cannot_be_read_is_not_confirmed_rather_than_failing():
+    # The audit keeps records that break the contract; reading one must not fail.
+    for broken in (
+        {k: v for k, v in a_round(INSTANCE).items() if k != "inputs"},
+        a_round(INSTANCE) | {"inputs": {"candidates": [{"id": ANA}], "hosts": []}},
+        a_round(INSTANCE) | {"matches": [{"applicant_id": ANA}]},
+        a_round(INSTANCE) | {"algorithm": "deferred-acceptance"},
+    ):
+        rerun = rerun_round(broken)
+        assert not rerun.confirmed
