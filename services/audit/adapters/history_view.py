@@ -114,6 +114,15 @@ class HistoryRow:
         return tuple(values[c] for c in COLUMNS)
 
 
+def _round_id(value: Any) -> uuid.UUID | None:
+    # A record that breaks the contract is kept too: a round id that is not one is no
+    # round, and must not stop the table's projector.
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def fold(row: HistoryRow | None, e: Any) -> HistoryRow | None:
     if row is not None and row.version >= e.originator_version:
         return row
@@ -131,7 +140,7 @@ def fold(row: HistoryRow | None, e: Any) -> HistoryRow | None:
             applicants=sorted(subjects.applicants),
             companies=sorted(subjects.companies),
             cohorts=sorted(subjects.cohorts),
-            round_id=uuid.UUID(round_id) if isinstance(round_id, str) else None,
+            round_id=_round_id(round_id),
             envelope=envelope,
             event_hash=e.event_hash,
             conflicting=[],

@@ -4,6 +4,7 @@ the state of an applicant, a screening queue or a matching board as of a moment.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -28,6 +29,8 @@ from services.audit.domain.as_of import (
 )
 from services.audit.domain.history import Entry, causal_order, entry_of
 from services.audit.domain.rerun import rerun_round
+
+log = logging.getLogger(__name__)
 
 
 class Row(Protocol):
@@ -145,7 +148,16 @@ class Audit:
 
     # -- explanations ------------------------------------------------------------------
     async def explain(self, e: Entry) -> Explanation | None:
-        """Why a decision was what it was; None for an event that decides nothing."""
+        """Why a decision was what it was; None for an event that decides nothing, or
+        whose payload does not read as the contract says (the audit keeps such records,
+        a forgery's or a broken producer's, and shows them with their payload)."""
+        try:
+            return await self._explain(e)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            log.warning("event %s: its payload does not read as the contract says", e.event_id)
+            return None
+
+    async def _explain(self, e: Entry) -> Explanation | None:
         p, t = e.payload, e.event_type
         if t == "EligibilityAssessed":
             return Explanation(
@@ -247,7 +259,9 @@ class Audit:
                 result = rerun_round(payload)
                 self._reruns[round_id] = RoundRerun(
                     round_id=round_id,
-                    round_number=payload.get("round_number"),
+                    round_number=number
+                    if isinstance(number := payload.get("round_number"), int)
+                    else None,
                     algorithm=RuleRef(id=result.algorithm, version=result.version),
                     algorithm_known=result.known_algorithm,
                     inputs_digest=result.recorded_digest,

@@ -87,6 +87,10 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def subjects_of(envelope: Mapping[str, Any]) -> Subjects:
     """Read from the contract's naming: `applicant_id`, `company_id`, `cohort_id`, a
     privacy request's `subject_id` with its `subject_kind`, and a matching round's
@@ -112,11 +116,11 @@ def subjects_of(envelope: Mapping[str, Any]) -> Subjects:
             applicants.add(subject)
     inputs = payload.get("inputs")
     if isinstance(inputs, Mapping):
-        for candidate in inputs.get("candidates") or ():
-            if (a := _uuid(candidate.get("id"))) is not None:
+        for candidate in _list(inputs.get("candidates")):
+            if isinstance(candidate, Mapping) and (a := _uuid(candidate.get("id"))) is not None:
                 applicants.add(a)
-        for host in inputs.get("hosts") or ():
-            if (c := _uuid(host.get("id"))) is not None:
+        for host in _list(inputs.get("hosts")):
+            if isinstance(host, Mapping) and (c := _uuid(host.get("id"))) is not None:
                 companies.add(c)
     return Subjects(frozenset(applicants), frozenset(companies), frozenset(cohorts))
 
@@ -166,7 +170,7 @@ def entry_of(
         causation_id=_uuid(envelope.get("causation_id")),
         actor=dict(without_personal_data(envelope.get("actor") or {})),
         where=where,
-        what=describe(str(envelope["event_type"]), payload),
+        what=_described(str(envelope["event_type"]), payload),
         decision=decision,
         payload=payload,
         conflicting_copies=tuple(conflicting_copies),
@@ -187,6 +191,15 @@ def _reasons(payload: Mapping[str, Any]) -> str:
     reasons = payload.get("reasons") or []
     codes = [r.get("code", "?") if isinstance(r, Mapping) else str(r) for r in reasons]
     return ", ".join(codes)
+
+
+def _described(event_type: str, payload: Mapping[str, Any]) -> str:
+    # The audit keeps records that break the contract too (a forgery, a broken
+    # producer): such a payload is shown, and said to be unreadable, rather than failing.
+    try:
+        return describe(event_type, payload)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return f"{_words(event_type)} (its payload does not read as the contract says)"
 
 
 def describe(event_type: str, payload: Mapping[str, Any]) -> str:
