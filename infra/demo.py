@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -79,9 +82,16 @@ def demo_cohort(today: date) -> dict[str, Any]:
 
 
 class Demo:
-    def __init__(self, infra: InfraSettings, urls: dict[str, str]) -> None:
+    def __init__(
+        self,
+        infra: InfraSettings,
+        urls: dict[str, str],
+        environments: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self.infra = infra
         self.urls = urls
+        #: Each service's environment, for running its commands as an operator would.
+        self.environments = environments or {}
         # Each member of the office acts in their own role, with their own token.
         self.admin = supervisor.development_headers(infra, "demo-admin", role="admin")
         self.screener = supervisor.development_headers(infra, "demo-screener", role="screener")
@@ -433,6 +443,7 @@ class Demo:
         erased = next(j for j, a in zip(journeys, APPLICANTS, strict=True) if a[4] is None)
         self.erase(erased)
         self.audit(linh, erased, first)
+        self.verify()
         self.report(journeys)
 
     def audit(
@@ -487,6 +498,36 @@ class Demo:
             f"{erased['name']}'s trail still reads ({len(trail['events'])} events, erased "
             f"{trail['erased']}), with every personal value shown as [personal data]"
         )
+
+    def verify(self) -> None:
+        """Every service's `verify` command, as an operator runs it (all at once): its
+        topic's hash chains and its store against its topic; the audit's, every topic
+        and its copy of the log."""
+        commands = {
+            name: subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                [sys.executable, "-m", f"services.{name}", "verify", "--json"],
+                env={**os.environ, **environment},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name, environment in self.environments.items()
+        }
+        table = Table(title="Tamper evidence: python -m services.<service> verify")
+        for column in ("service", "checked", "findings"):
+            table.add_column(column, overflow="fold")
+        for name, command in commands.items():
+            out, err = command.communicate(timeout=300)
+            if command.returncode not in (0, 1):
+                raise RuntimeError(f"{name} verify failed: {err[-2000:]}")
+            found = json.loads(out)
+            kinds = Counter(f["kind"] for f in found["findings"])
+            table.add_row(
+                name,
+                found["checked"],
+                ", ".join(f"{n} {k}" for k, n in kinds.items()) or "[green]none[/]",
+            )
+        console.print(table)
 
     def put(self, service: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self.http.put(self.urls[service] + path, **kwargs)
@@ -642,7 +683,7 @@ def main() -> None:
     running = supervisor.start(infra, environments)
     console.print("  services   " + ", ".join(f"{s.name} {s.base_url}" for s in running))
     try:
-        Demo(infra, {s.name: s.base_url for s in running}).run()
+        Demo(infra, {s.name: s.base_url for s in running}, environments).run()
     finally:
         supervisor.stop(running)
         console.print(
