@@ -9,6 +9,8 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import Application
@@ -21,6 +23,26 @@ from runtime.leadership import Lease, wait_any
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Failing:
+    """A follower that cannot move on: since when, how many attempts in a row, and the
+    last error's type (only its type: /health/followers is public). A stored event its
+    handler cannot take, or a broker, mail server or database that does not answer,
+    holds the follower at its position; the operator sees it here, the details are in
+    the service's log."""
+
+    since: datetime
+    attempts: int
+    error: str
+
+    def again(self, error: BaseException) -> Failing:
+        return Failing(self.since, self.attempts + 1, type(error).__name__)
+
+    @classmethod
+    def first(cls, error: BaseException) -> Failing:
+        return cls(datetime.now(UTC), 1, type(error).__name__)
 
 
 class LogFollower(ABC):
@@ -62,6 +84,9 @@ class LogFollower(ABC):
         self.standby_retry_seconds = standby_retry_seconds
         #: Whether this instance is the one following now (shown in /health/followers).
         self.active = False
+        #: Set while its steps fail in a row (shown in /health/followers); None when the
+        #: last step succeeded.
+        self.failing: Failing | None = None
         self._thread: ThreadPoolExecutor | None = None
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
@@ -139,6 +164,7 @@ class LogFollower(ABC):
                         self.on_activated()
                         await self._follow(stop, lease)
             except Exception as error:
+                self._failed(error)
                 log.error(
                     "%s cannot hold its lease (database unreachable?); trying again in %.1fs: %s",
                     self.name,
@@ -149,6 +175,9 @@ class LogFollower(ABC):
                     await asyncio.wait_for(stop.wait(), timeout=self.standby_retry_seconds)
             finally:
                 self.active = False
+
+    def _failed(self, error: BaseException) -> None:
+        self.failing = Failing.first(error) if self.failing is None else self.failing.again(error)
 
     async def _follow(self, stop: asyncio.Event, lease: Lease) -> None:
         retry_in = 0.0  # after a failure: 0.5 s, doubling up to 10 s
@@ -161,7 +190,9 @@ class LogFollower(ABC):
             try:
                 count = await self.step()
                 retry_in = 0.0
+                self.failing = None
             except Exception as error:
+                self._failed(error)
                 retry_in = min(max(retry_in * 2, 0.5), 10.0)
                 log.error(
                     "%s failed; retrying in %.1fs: %s", self.name, retry_in, describe_failure(error)

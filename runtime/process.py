@@ -105,12 +105,24 @@ class ServiceProcess:
 
     def followers_health(self) -> dict[str, Any]:
         """Of each log follower, whether this instance is the one following the log
-        (`active`) or stands by while another instance does (`standby`)."""
+        (`active`) or stands by while another instance does (`standby`); and of those
+        whose steps fail in a row (a relay held by an event it cannot publish, a mailer
+        whose server does not answer), since when, how many times and the error's type.
+        """
         from runtime.leadership import INSTANCE
 
         return {
             "instance": INSTANCE,
             "followers": {f.name: "active" if f.active else "standby" for f in self.followers},
+            "failing": {
+                f.name: {
+                    "since": f.failing.since.isoformat(),
+                    "attempts": f.failing.attempts,
+                    "error": f.failing.error,
+                }
+                for f in self.followers
+                if f.failing is not None
+            },
         }
 
 

@@ -150,3 +150,42 @@ async def test_a_follower_whose_database_connection_drops_takes_its_lease_again(
     assert follower.active
     stop.set()
     await task
+
+
+class Choosy(Collector):
+    """A follower that cannot take a note marked `poison` until it is cured: a handler
+    failing on one stored event (a relay's translation, a mail it cannot render)."""
+
+    cured = False
+
+    async def handle(self, batch: Sequence[tuple[Any, int]]) -> None:
+        if not self.cured and any(e.text == "poison" for e, _ in batch):
+            raise ValueError("cannot take it")
+        await super().handle(batch)
+
+
+async def test_a_follower_held_by_an_event_it_cannot_take_says_so_in_its_health(instances):
+    from runtime.process import ServiceProcess
+
+    app, _ = instances
+    seen: list[str] = []
+    follower = Choosy(app, seen, batch_size=1)
+    process = ServiceProcess(name="follower_probe", broker=None, followers=[follower])  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = asyncio.create_task(follower.run(stop))
+    write(app, "fine", "poison", "after")
+
+    # It stops at the event it cannot take, says since when and why (the type only:
+    # the route is public), and goes on trying.
+    await eventually(lambda: follower.failing and follower.failing.attempts >= 2, what="retries")
+    failing = process.followers_health()["failing"]["collector"]
+    assert failing["error"] == "ValueError" and failing["attempts"] >= 2
+    assert seen == ["fine"]
+
+    # Once it can, it moves on, and its health no longer shows it failing.
+    follower.cured = True
+    await eventually(lambda: seen == ["fine", "poison", "after"], timeout=30, what="moved on")
+    assert process.followers_health()["failing"] == {}
+    assert process.followers_health()["followers"] == {"collector": "active"}
+    stop.set()
+    await task
