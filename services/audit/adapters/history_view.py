@@ -22,7 +22,7 @@ import asyncpg
 
 from runtime.application import ServiceApplication
 from runtime.read_model import POSITIONS_SCHEMA, FoldedTable, FoldingProjector
-from services.audit.domain.history import subjects_of
+from services.audit.domain.history import as_uuid, subjects_of
 from services.audit.domain.received import ReceivedEvent
 
 SCHEMA = (
@@ -114,15 +114,6 @@ class HistoryRow:
         return tuple(values[c] for c in COLUMNS)
 
 
-def _round_id(value: Any) -> uuid.UUID | None:
-    # A record that breaks the contract is kept too: a round id that is not one is no
-    # round, and must not stop the table's projector.
-    try:
-        return uuid.UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def fold(row: HistoryRow | None, e: Any) -> HistoryRow | None:
     if row is not None and row.version >= e.originator_version:
         return row
@@ -140,7 +131,8 @@ def fold(row: HistoryRow | None, e: Any) -> HistoryRow | None:
             applicants=sorted(subjects.applicants),
             companies=sorted(subjects.companies),
             cohorts=sorted(subjects.cohorts),
-            round_id=_round_id(round_id),
+            # Not a round id (a record that breaks the contract): no round.
+            round_id=as_uuid(round_id),
             envelope=envelope,
             event_hash=e.event_hash,
             conflicting=[],

@@ -27,7 +27,7 @@ from services.audit.domain.as_of import (
     matching_board,
     screening_queue,
 )
-from services.audit.domain.history import Entry, causal_order, entry_of
+from services.audit.domain.history import Entry, as_uuid, causal_order, entry_of
 from services.audit.domain.rerun import rerun_round
 
 log = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ class Audit:
         if t in ("DocumentReviewed", "DocumentRequested"):
             return Explanation(kind="document", summary=e.what, reasons=_reasons(p))
         if t in ("MatchProposed", "MatchConfirmed", "MatchDeclined", "ProposalWithdrawn"):
-            round_id = _round_id(p)
+            round_id = as_uuid(p.get("round_id"))
             rerun = await self.rerun(round_id) if round_id else None
             if round_id is None:
                 summary = f"{e.what}, decided directly by {e.actor.get('kind')} {e.actor.get('id')}"
@@ -237,7 +237,7 @@ class Audit:
                 round=rerun,
             )
         if t == "MatchingRoundCompleted":
-            round_id = _round_id(p)
+            round_id = as_uuid(p.get("round_id"))
             rerun = await self.rerun(round_id) if round_id else None
             return Explanation(
                 kind="round", summary=e.what, rule=_rule(p.get("algorithm")), round=rerun
@@ -290,14 +290,6 @@ class Audit:
     async def matching_board(self, cohort_id: str, as_of: datetime | None) -> Board:
         rows = await self.rows.of_cohort(cohort_id, ["matching", "screening"])
         return matching_board(_up_to([_entry(r) for r in rows], as_of))
-
-
-def _round_id(payload: dict[str, Any]) -> uuid.UUID | None:
-    """The round a payload names; None if it names none (or not as the contract says)."""
-    try:
-        return uuid.UUID(str(payload["round_id"]))
-    except (KeyError, ValueError):
-        return None
 
 
 def _company_state(company_id: uuid.UUID, entries: Sequence[Entry]) -> dict[str, Any]:

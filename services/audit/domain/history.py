@@ -80,7 +80,9 @@ class Subjects:
     cohorts: frozenset[str] = frozenset()
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """`value` as a UUID; None when it is none or not one (the audit keeps records that
+    break the contract, and reads them without failing)."""
     try:
         return uuid.UUID(str(value)) if value is not None else None
     except ValueError:
@@ -101,13 +103,13 @@ def subjects_of(envelope: Mapping[str, Any]) -> Subjects:
     applicants: set[uuid.UUID] = set()
     companies: set[uuid.UUID] = set()
     cohorts: set[str] = set()
-    if (a := _uuid(payload.get("applicant_id"))) is not None:
+    if (a := as_uuid(payload.get("applicant_id"))) is not None:
         applicants.add(a)
-    if (c := _uuid(payload.get("company_id"))) is not None:
+    if (c := as_uuid(payload.get("company_id"))) is not None:
         companies.add(c)
     if isinstance(payload.get("cohort_id"), str):
         cohorts.add(payload["cohort_id"])
-    subject = _uuid(payload.get("subject_id"))
+    subject = as_uuid(payload.get("subject_id"))
     if subject is not None:
         kind = payload.get("subject_kind")
         if kind == "company":
@@ -117,10 +119,10 @@ def subjects_of(envelope: Mapping[str, Any]) -> Subjects:
     inputs = payload.get("inputs")
     if isinstance(inputs, Mapping):
         for candidate in _list(inputs.get("candidates")):
-            if isinstance(candidate, Mapping) and (a := _uuid(candidate.get("id"))) is not None:
+            if isinstance(candidate, Mapping) and (a := as_uuid(candidate.get("id"))) is not None:
                 applicants.add(a)
         for host in _list(inputs.get("hosts")):
-            if isinstance(host, Mapping) and (c := _uuid(host.get("id"))) is not None:
+            if isinstance(host, Mapping) and (c := as_uuid(host.get("id"))) is not None:
                 companies.add(c)
     return Subjects(frozenset(applicants), frozenset(companies), frozenset(cohorts))
 
@@ -166,8 +168,8 @@ def entry_of(
         else datetime.fromisoformat(str(occurred).replace("Z", "+00:00")),
         aggregate_id=uuid.UUID(str(envelope["aggregate_id"])),
         aggregate_version=int(envelope["aggregate_version"]),
-        correlation_id=_uuid(envelope.get("correlation_id")),
-        causation_id=_uuid(envelope.get("causation_id")),
+        correlation_id=as_uuid(envelope.get("correlation_id")),
+        causation_id=as_uuid(envelope.get("causation_id")),
         actor=dict(without_personal_data(envelope.get("actor") or {})),
         where=where,
         what=_described(str(envelope["event_type"]), payload),
